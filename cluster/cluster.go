@@ -1,0 +1,83 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/shardsession/shardsession/shard"
+)
+
+// Cluster routes session records to shards. It is safe for concurrent use:
+// routing reads an immutable snapshot through an atomic pointer and never
+// takes a lock.
+type Cluster struct {
+	prefix string
+	snap   atomic.Pointer[snapshot]
+}
+
+// snapshot is one routing state. It is never modified once published.
+type snapshot struct {
+	shards []*shard.Shard
+	owners []int32 // partition → index in shards
+}
+
+// New validates opt, builds the ring and creates a client for every shard.
+func New(opt Options) (*Cluster, error) {
+	opt.init()
+	names := make([]string, len(opt.Shards))
+	seen := make(map[string]bool, len(opt.Shards))
+	for i, so := range opt.Shards {
+		if seen[so.Name] {
+			return nil, fmt.Errorf("%w: shard name %q used twice", ErrBadOptions, so.Name)
+		}
+		seen[so.Name] = true
+		names[i] = so.Name
+	}
+	owners, err := partitionOwners(names, opt.Ring)
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{owners: owners}
+	for _, so := range opt.Shards {
+		sh, err := shard.New(so)
+		if err != nil {
+			closeAll(s.shards)
+			return nil, err
+		}
+		s.shards = append(s.shards, sh)
+	}
+	c := &Cluster{prefix: opt.KeyPrefix}
+	c.snap.Store(s)
+	return c, nil
+}
+
+// ShardFor returns the shard that owns the session id. It allocates nothing
+// and takes no lock. It is the same mapping as consistent.LocateKey.
+func (c *Cluster) ShardFor(id string) *shard.Shard {
+	s := c.snap.Load()
+	return s.shards[s.owners[xxhash.Sum64String(id)%uint64(len(s.owners))]]
+}
+
+// Locate returns the name of the shard that owns the session id.
+func (c *Cluster) Locate(id string) string { return c.ShardFor(id).Name() }
+
+// Shards returns the cluster's shards in configuration order. The slice must
+// not be modified.
+func (c *Cluster) Shards() []*shard.Shard { return c.snap.Load().shards }
+
+// Key returns the Redis key of the session id.
+func (c *Cluster) Key(id string) string { return c.prefix + id }
+
+// Close closes every shard's clients.
+func (c *Cluster) Close() error { return closeAll(c.snap.Load().shards) }
+
+func closeAll(shards []*shard.Shard) error {
+	var errs []error
+	for _, sh := range shards {
+		errs = append(errs, sh.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,14 @@
+// Package cluster spreads session records over several shards by consistent
+// hashing and is the storage that package session talks to.
+//
+// A Cluster owns its shards (package shard). It maps a session ID to a shard
+// through a ring built with github.com/buraksezer/consistent and xxhash, then
+// flattened into an immutable partition → shard table held behind an
+// atomic.Pointer: a lookup hashes the ID, takes it modulo the partition count
+// and indexes the table, with no lock and no allocation.
+//
+// Each session is one Redis hash. Writes go through a Lua script so that a
+// change is applied whole, bumps the record's version and sets its absolute
+// expiry in one step, and so that an update never recreates a record that
+// expired or was destroyed meanwhile.
+package cluster

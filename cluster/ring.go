@@ -1,0 +1,72 @@
+package cluster
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/buraksezer/consistent"
+	"github.com/cespare/xxhash/v2"
+)
+
+// hasher adapts xxhash to consistent.Hasher.
+type hasher struct{}
+
+func (hasher) Sum64(b []byte) uint64 { return xxhash.Sum64(b) }
+
+// member is a shard's name on the ring.
+type member string
+
+func (m member) String() string { return string(m) }
+
+// partitionOwners builds a ring over names and returns, for every partition,
+// the index in names of the shard that owns it. The ring library panics on
+// configurations it cannot satisfy; those are rejected here first, and any
+// panic left is turned into an error.
+func partitionOwners(names []string, opt RingOptions) (owners []int32, err error) {
+	if err := opt.validate(len(names)); err != nil {
+		return nil, err
+	}
+	members := make([]consistent.Member, len(names))
+	index := make(map[string]int32, len(names))
+	for i, n := range names {
+		members[i] = member(n)
+		index[n] = int32(i)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			owners, err = nil, fmt.Errorf("%w: ring: %v", ErrBadOptions, r)
+		}
+	}()
+	ring := consistent.New(members, consistent.Config{
+		Hasher:            hasher{},
+		PartitionCount:    opt.PartitionCount,
+		ReplicationFactor: opt.ReplicationFactor,
+		Load:              opt.Load,
+	})
+	owners = make([]int32, opt.PartitionCount)
+	for p := range owners {
+		owners[p] = index[ring.GetPartitionOwner(p).String()]
+	}
+	return owners, nil
+}
+
+// validate rejects what consistent.New would panic on: it gives every member
+// room for ceil(floor(partitions/members) × load) partitions, which must add
+// up to at least the partition count.
+func (o RingOptions) validate(members int) error {
+	switch {
+	case members == 0:
+		return fmt.Errorf("%w: no shards", ErrBadOptions)
+	case o.Load < 1:
+		return fmt.Errorf("%w: ring load %.2f < 1", ErrBadOptions, o.Load)
+	case o.ReplicationFactor < 1:
+		return fmt.Errorf("%w: ring replication factor %d < 1", ErrBadOptions, o.ReplicationFactor)
+	case o.PartitionCount < members:
+		return fmt.Errorf("%w: %d partitions for %d shards", ErrBadOptions, o.PartitionCount, members)
+	}
+	room := math.Ceil(float64(o.PartitionCount/members) * o.Load)
+	if int(room)*members < o.PartitionCount {
+		return fmt.Errorf("%w: %d partitions do not fit %d shards at load %.2f", ErrBadOptions, o.PartitionCount, members, o.Load)
+	}
+	return nil
+}

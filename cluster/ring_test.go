@@ -1,0 +1,69 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/buraksezer/consistent"
+)
+
+func names(n int) []string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = fmt.Sprintf("s%d", i)
+	}
+	return s
+}
+
+func TestRingOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		shards int
+		opt    RingOptions
+		ok     bool
+	}{
+		{"defaults, 3 shards", 3, RingOptions{}, true},
+		{"defaults, 271 shards", 271, RingOptions{}, true},
+		{"more shards than partitions", 300, RingOptions{}, false},
+		{"no shards", 0, RingOptions{}, false},
+		{"load below one", 3, RingOptions{Load: 0.5}, false},
+		{"no room at load 1", 7, RingOptions{PartitionCount: 13, Load: 1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opt.init()
+			_, err := partitionOwners(names(tt.shards), tt.opt)
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrBadOptions) {
+				t.Fatalf("err = %v, want ErrBadOptions", err)
+			}
+		})
+	}
+}
+
+// The flattened table routes every key exactly as the ring library does.
+func TestOwnersMatchLocateKey(t *testing.T) {
+	opt := RingOptions{}
+	opt.init()
+	shards := names(5)
+	owners, err := partitionOwners(shards, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := make([]consistent.Member, len(shards))
+	for i, n := range shards {
+		members[i] = member(n)
+	}
+	ring := consistent.New(members, consistent.Config{Hasher: hasher{}, PartitionCount: opt.PartitionCount, ReplicationFactor: opt.ReplicationFactor, Load: opt.Load})
+	for i := range 10000 {
+		key := fmt.Sprintf("session-%d", i)
+		want := ring.LocateKey([]byte(key)).String()
+		got := shards[owners[hasher{}.Sum64([]byte(key))%uint64(len(owners))]]
+		if got != want {
+			t.Fatalf("key %s: table says %s, ring says %s", key, got, want)
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// VersionField is the hash field that holds a record's version, bumped by
+// every Create and Update.
+const VersionField = "_v"
+
+// saveScript applies a Write. It returns the new version, -1 when an update
+// finds no record, -2 when a create finds one.
+//
+// KEYS[1] session key
+// ARGV[1] mode: "c" create, "u" update, "t" touch
+// ARGV[2] absolute expiry, unix milliseconds
+// ARGV[3] n, the number of fields to delete; ARGV[4..3+n] those fields;
+// the rest are field, value pairs to set.
+var saveScript = redis.NewScript(`
+local exists = redis.call("EXISTS", KEYS[1]) == 1
+if ARGV[1] == "c" then
+  if exists then return -2 end
+elseif not exists then
+  return -1
+end
+local n = tonumber(ARGV[3])
+if n > 0 then redis.call("HDEL", KEYS[1], unpack(ARGV, 4, 3 + n)) end
+if #ARGV > 3 + n then redis.call("HSET", KEYS[1], unpack(ARGV, 4 + n)) end
+local v
+if ARGV[1] == "t" then
+  v = tonumber(redis.call("HGET", KEYS[1], "` + VersionField + `") or "0")
+else
+  v = redis.call("HINCRBY", KEYS[1], "` + VersionField + `", 1)
+end
+redis.call("PEXPIREAT", KEYS[1], ARGV[2])
+return v
+`)
+
+var modeArg = map[WriteMode]string{Create: "c", Update: "u", Touch: "t"}
+
+// Load returns the fields of the session id. A missing record is
+// found == false with a nil error; err is only for failures, and wraps
+// shard.ErrUnavailable when the shard could not answer.
+func (c *Cluster) Load(ctx context.Context, id string) (fields map[string]string, found bool, err error) {
+	sh := c.ShardFor(id)
+	fields, err = sh.Primary().HGetAll(ctx, c.Key(id)).Result()
+	if err != nil {
+		return nil, false, sh.Wrap(err)
+	}
+	return fields, len(fields) > 0, nil
+}
+
+// Save applies w to the session id atomically and returns the record's
+// version after it.
+func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, err error) {
+	mode, ok := modeArg[w.Mode]
+	if !ok {
+		return 0, fmt.Errorf("shardsession: unknown write mode %d", w.Mode)
+	}
+	args := make([]any, 0, 3+len(w.Del)+2*len(w.Set))
+	args = append(args, mode, w.ExpireAt.UnixMilli(), len(w.Del))
+	for _, f := range w.Del {
+		args = append(args, f)
+	}
+	for f, v := range w.Set {
+		args = append(args, f, v)
+	}
+	sh := c.ShardFor(id)
+	version, err = saveScript.Run(ctx, sh.Primary(), []string{c.Key(id)}, args...).Int64()
+	switch {
+	case err != nil:
+		return 0, sh.Wrap(err)
+	case version == -1:
+		return 0, fmt.Errorf("shard %s: %w", sh.Name(), ErrNotFound)
+	case version == -2:
+		return 0, fmt.Errorf("shard %s: %w", sh.Name(), ErrExists)
+	}
+	return version, nil
+}
+
+// Delete removes the session id. Deleting a missing record is not an error.
+func (c *Cluster) Delete(ctx context.Context, id string) error {
+	sh := c.ShardFor(id)
+	return sh.Wrap(sh.Primary().Del(ctx, c.Key(id)).Err())
+}
+
+// Exists reports whether the session id is stored.
+func (c *Cluster) Exists(ctx context.Context, id string) (bool, error) {
+	sh := c.ShardFor(id)
+	n, err := sh.Primary().Exists(ctx, c.Key(id)).Result()
+	if err != nil {
+		return false, sh.Wrap(err)
+	}
+	return n == 1, nil
+}
+
+// Version parses the version field of loaded fields; 0 if absent.
+func Version(fields map[string]string) int64 {
+	v, err := strconv.ParseInt(fields[VersionField], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+

@@ -1,0 +1,38 @@
+// Package clustertest joins the two halves that tests, the demo and the
+// benchmarks all need: a local topology of real redis-server processes
+// (package redistest) and a cluster.Cluster over it.
+package clustertest
+
+import (
+	"testing"
+
+	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/shard"
+)
+
+// ShardOptions describes top's shards for cluster.Options: each shard named
+// as in the topology, with its primary and replica addresses.
+func ShardOptions(top *redistest.Topology) []shard.Options {
+	opts := make([]shard.Options, len(top.Shards))
+	for i, s := range top.Shards {
+		opts[i] = shard.Options{Name: s.Name, Addr: s.Primary.Addr()}
+		for _, r := range s.Replicas {
+			opts[i].Replicas = append(opts[i].Replicas, r.Addr())
+		}
+	}
+	return opts
+}
+
+// New starts a topology and a Cluster over it; both are closed when the test
+// ends.
+func New(t testing.TB, opt redistest.TopologyOptions) (*cluster.Cluster, *redistest.Topology) {
+	t.Helper()
+	top := redistest.NewTopology(t, opt)
+	c, err := cluster.New(cluster.Options{Shards: ShardOptions(top)})
+	if err != nil {
+		t.Fatalf("cluster.New: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, top
+}

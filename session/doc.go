@@ -1,0 +1,18 @@
+// Package session is shardsession's public API: a Manager that loads a web
+// request's session from Redis, lets handlers read and change it, and saves
+// what changed, through net/http middleware (LoadAndSave) or by hand
+// (Load and Commit).
+//
+// The Manager follows github.com/alexedwards/scs: a struct with plain
+// exported fields and working defaults (New), values of any type kept per key
+// (Get, Put, Pop, Remove, Keys), Destroy for logout and RenewToken for login.
+// It sees storage through the small Store interface, which package cluster
+// implements over many Redis shards; any single Redis works too.
+//
+// Each session is one Redis hash: a field per value (encoded by the Codec)
+// plus created-at, last-seen and absolute-deadline fields. The key expires at
+// the earlier of last-seen + IdleTimeout and the absolute deadline, so both
+// timeouts hold even if no web node ever looks at the session again. The
+// cookie carries a 256-bit random token; Redis keys hold a SHA-256 hash of
+// it, so a dump of Redis does not hand out live sessions.
+package session

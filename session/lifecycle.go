@@ -1,0 +1,184 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/shardsession/shardsession/cluster"
+)
+
+// Load puts the session named by token into the returned context. A token
+// that is malformed, unknown or expired gives a new, empty session (whose
+// token will be a fresh random one: a client can never choose its session's
+// token). An error means the session could not be read (for example
+// ErrUnavailable); it is never hidden behind an empty session.
+func (m *Manager) Load(ctx context.Context, token string) (context.Context, error) {
+	if _, ok := ctx.Value(contextKey{m}).(*data); ok {
+		return ctx, nil
+	}
+	d, err := m.load(ctx, token, m.clock())
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, contextKey{m}, d), nil
+}
+
+func (m *Manager) load(ctx context.Context, token string, now time.Time) (*data, error) {
+	if !validToken(token) {
+		return newData(now, m.Lifetime), nil
+	}
+	fields, found, err := m.Store.Load(ctx, storeID(token))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return newData(now, m.Lifetime), nil
+	}
+	d, err := m.decode(fields)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if !now.Before(m.expireAt(d.seen, d.deadline)) {
+		// Expired by our clock before Redis reaped it.
+		return newData(now, m.Lifetime), nil
+	}
+	d.token, d.stored = token, true
+	return d, nil
+}
+
+// Commit saves what the request changed and returns the session's token and
+// expiry; the token is "" when there is no session to point a cookie at
+// (none was created, or it was destroyed). An unmodified session is written
+// only when its idle expiry is due to be pushed forward. LoadAndSave calls
+// Commit; call it yourself only when you call Load yourself.
+func (m *Manager) Commit(ctx context.Context) (token string, expiry time.Time, err error) {
+	d := m.data(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := m.clock()
+	switch {
+	case d.status == Destroyed:
+		return "", time.Time{}, nil
+	case d.status == Modified && (!d.stored || d.oldToken != ""):
+		err = m.create(ctx, d, now)
+	case d.status == Modified:
+		err = m.update(ctx, d, now, cluster.Update)
+	case d.stored && m.touchDue(d.seen, now):
+		err = m.update(ctx, d, now, cluster.Touch)
+	}
+	if errors.Is(err, cluster.ErrNotFound) {
+		// Destroyed or expired by another request meanwhile: that wins, and
+		// this request's changes are dropped rather than resurrecting it.
+		d.reset(Destroyed)
+		return "", time.Time{}, nil
+	}
+	if err != nil || !d.stored {
+		return "", time.Time{}, err
+	}
+	d.status = Unmodified
+	return d.token, m.expireAt(d.seen, d.deadline), nil
+}
+
+// create writes the whole session under a new token, then deletes the token
+// it replaces, if any (RenewToken). The two may live on different shards.
+func (m *Manager) create(ctx context.Context, d *data, now time.Time) error {
+	set := map[string][]byte{
+		createdField:  unixMilli(d.created),
+		deadlineField: unixMilli(d.deadline),
+		seenField:     unixMilli(now),
+	}
+	size, err := m.encodeValues(d, maps.Keys(d.values), set)
+	if err != nil {
+		return err
+	}
+	if size > m.MaxSize {
+		return fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, size, m.MaxSize)
+	}
+	token := newToken()
+	v, err := m.Store.Save(ctx, storeID(token), cluster.Write{Mode: cluster.Create, Set: set, ExpireAt: m.expireAt(now, d.deadline)})
+	if err != nil {
+		return err
+	}
+	d.token, d.stored, d.version, d.seen = token, true, v, now
+	clear(d.changed)
+	if d.oldToken != "" {
+		if err := m.Store.Delete(ctx, storeID(d.oldToken)); err != nil {
+			return fmt.Errorf("shardsession: renewed session saved, old one not deleted: %w", err)
+		}
+		d.oldToken = ""
+	}
+	return nil
+}
+
+// update writes the changed values (or, for a touch, only the last-seen
+// time) and pushes the expiry forward.
+func (m *Manager) update(ctx context.Context, d *data, now time.Time, mode cluster.WriteMode) error {
+	w := cluster.Write{Mode: mode, Set: map[string][]byte{seenField: unixMilli(now)}, ExpireAt: m.expireAt(now, d.deadline)}
+	for k := range d.changed {
+		if _, ok := d.values[k]; !ok {
+			w.Del = append(w.Del, valuePrefix+k)
+			delete(d.sizes, k)
+		}
+	}
+	size, err := m.encodeValues(d, maps.Keys(d.changed), w.Set)
+	if err != nil {
+		return err
+	}
+	if size > m.MaxSize {
+		return fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, size, m.MaxSize)
+	}
+	v, err := m.Store.Save(ctx, storeID(d.token), w)
+	if err != nil {
+		return err
+	}
+	d.version, d.seen = v, now
+	clear(d.changed)
+	return nil
+}
+
+// Destroy deletes the session from the store now and empties it; the
+// response expires the cookie. Values Put afterwards start a new session
+// with a new token.
+func (m *Manager) Destroy(ctx context.Context) error {
+	d := m.data(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, t := range []string{d.oldToken, d.token} {
+		if t == "" || (t == d.token && !d.stored) {
+			continue
+		}
+		if err := m.Store.Delete(ctx, storeID(t)); err != nil {
+			return err
+		}
+	}
+	d.reset(Destroyed)
+	d.created = m.clock()
+	d.deadline = d.created.Add(m.Lifetime)
+	return nil
+}
+
+// RenewToken gives the session a new token at Commit, keeping its data and
+// its absolute deadline, and deletes the old one. Call it when privileges
+// change (login, logout of an elevated role) against session fixation.
+func (m *Manager) RenewToken(ctx context.Context) error {
+	d := m.data(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stored && d.oldToken == "" {
+		d.oldToken = d.token
+	}
+	d.token, d.stored, d.status = "", false, Modified
+	return nil
+}
+
+// reset empties d and sets its status.
+func (d *data) reset(s Status) {
+	d.token, d.oldToken, d.stored, d.version = "", "", false, 0
+	clear(d.values)
+	clear(d.sizes)
+	clear(d.changed)
+	d.status = s
+}

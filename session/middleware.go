@@ -1,0 +1,118 @@
+package session
+
+import (
+	"errors"
+	"net/http"
+	"time"
+)
+
+// errNotSaved is what a handler's writes return once the session could not
+// be saved and ErrorFunc has answered the request instead.
+var errNotSaved = errors.New("shardsession: session not saved; the response was answered by ErrorFunc")
+
+// maxCookieLen is the longest cookie value worth parsing; browsers cap a
+// cookie at about 4 KiB anyway.
+const maxCookieLen = 4096
+
+// LoadAndSave is net/http middleware: it loads the request's session before
+// next runs and saves it, setting or expiring the cookie, just before the
+// response's header is written (or after next returns, if next writes
+// nothing). If the session cannot be loaded or saved, ErrorFunc answers
+// instead and next's output is discarded.
+func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The response depends on the cookie: keep shared caches from
+		// serving one user's page to another.
+		w.Header().Add("Vary", "Cookie")
+		token := m.requestToken(r)
+		ctx, err := m.Load(r.Context(), token)
+		if err != nil {
+			m.handleError(w, r, err)
+			return
+		}
+		r = r.WithContext(ctx)
+		sw := &responseWriter{ResponseWriter: w, m: m, r: r, token: token}
+		next.ServeHTTP(sw, r)
+		sw.commit()
+	})
+}
+
+// requestToken returns the request's session cookie value, or "" when it is
+// missing or too long to be one of ours.
+func (m *Manager) requestToken(r *http.Request) string {
+	c, err := r.Cookie(m.Cookie.Name)
+	if err != nil || len(c.Value) > maxCookieLen {
+		return ""
+	}
+	return c.Value
+}
+
+// writeCookie sets the session cookie to token, or expires it when token
+// is "".
+func (m *Manager) writeCookie(w http.ResponseWriter, token string, expiry time.Time) {
+	c := &http.Cookie{
+		Name:     m.Cookie.Name,
+		Value:    token,
+		Domain:   m.Cookie.Domain,
+		Path:     m.Cookie.Path,
+		Secure:   m.Cookie.Secure,
+		HttpOnly: m.Cookie.HttpOnly,
+		SameSite: m.Cookie.SameSite,
+	}
+	switch {
+	case token == "":
+		c.Expires = time.Unix(1, 0)
+		c.MaxAge = -1
+	case m.Cookie.Persist:
+		c.Expires = expiry.UTC()
+		c.MaxAge = int(time.Until(expiry).Seconds()) + 1
+	}
+	w.Header().Add("Set-Cookie", c.String())
+	w.Header().Add("Cache-Control", `no-cache="Set-Cookie"`)
+}
+
+// responseWriter commits the session before the first byte of the response
+// goes out, while the cookie can still be set.
+type responseWriter struct {
+	http.ResponseWriter
+	m      *Manager
+	r      *http.Request
+	token  string // the token the request came with
+	done   bool
+	failed bool
+}
+
+// commit saves the session once and writes the cookie if it changed.
+func (sw *responseWriter) commit() {
+	if sw.done {
+		return
+	}
+	sw.done = true
+	token, expiry, err := sw.m.Commit(sw.r.Context())
+	if err != nil {
+		sw.failed = true
+		sw.m.handleError(sw.ResponseWriter, sw.r, err)
+		return
+	}
+	if token != sw.token {
+		sw.m.writeCookie(sw.ResponseWriter, token, expiry)
+	}
+}
+
+func (sw *responseWriter) WriteHeader(code int) {
+	sw.commit()
+	if !sw.failed {
+		sw.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (sw *responseWriter) Write(b []byte) (int, error) {
+	sw.commit()
+	if sw.failed {
+		return 0, errNotSaved
+	}
+	return sw.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush, Hijack and deadlines.
+func (sw *responseWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }

@@ -1,0 +1,82 @@
+package session
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shardsession/shardsession/cluster"
+)
+
+// Field names of a session record (one Redis hash). Values are stored under
+// valuePrefix + key; the bookkeeping fields start with "_" so they can never
+// collide with a value.
+const (
+	createdField  = "_c" // creation time, unix ms
+	deadlineField = "_d" // absolute deadline, unix ms
+	seenField     = "_s" // last time the idle expiry was pushed forward, unix ms
+	valuePrefix   = "v:"
+)
+
+func unixMilli(t time.Time) []byte { return strconv.AppendInt(nil, t.UnixMilli(), 10) }
+
+func parseMilli(fields map[string]string, name string) (time.Time, error) {
+	ms, err := strconv.ParseInt(fields[name], 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("field %s: %w", name, err)
+	}
+	return time.UnixMilli(ms), nil
+}
+
+// decode turns a loaded record into session data.
+func (m *Manager) decode(fields map[string]string) (*data, error) {
+	d := &data{values: map[string]any{}, sizes: map[string]int{}, changed: map[string]bool{}}
+	var err error
+	if d.created, err = parseMilli(fields, createdField); err != nil {
+		return nil, err
+	}
+	if d.deadline, err = parseMilli(fields, deadlineField); err != nil {
+		return nil, err
+	}
+	if d.seen, err = parseMilli(fields, seenField); err != nil {
+		return nil, err
+	}
+	d.version = cluster.Version(fields)
+	for f, raw := range fields {
+		key, ok := strings.CutPrefix(f, valuePrefix)
+		if !ok {
+			continue
+		}
+		v, err := m.Codec.Decode([]byte(raw))
+		if err != nil {
+			return nil, fmt.Errorf("value %q: %w", key, err)
+		}
+		d.values[key] = v
+		d.sizes[key] = len(raw)
+	}
+	return d, nil
+}
+
+// encodeValues encodes the values named by keys into set, and returns the
+// encoded size of the whole session afterwards (values not in keys counted
+// at their loaded size).
+func (m *Manager) encodeValues(d *data, keys func(yield func(string) bool), set map[string][]byte) (int, error) {
+	for k := range keys {
+		v, ok := d.values[k]
+		if !ok {
+			continue
+		}
+		b, err := m.Codec.Encode(v)
+		if err != nil {
+			return 0, fmt.Errorf("shardsession: encode value %q: %w", k, err)
+		}
+		set[valuePrefix+k] = b
+		d.sizes[k] = len(b)
+	}
+	size := 0
+	for k := range d.values {
+		size += len(k) + d.sizes[k]
+	}
+	return size, nil
+}

@@ -1,0 +1,66 @@
+package session
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidToken(t *testing.T) {
+	tests := []struct {
+		name  string
+		token string
+		want  bool
+	}{
+		{"fresh", newToken(), true},
+		{"empty", "", false},
+		{"short", "abc", false},
+		{"padded", strings.Repeat("A", 42) + "=", false},
+		{"standard base64", strings.Repeat("+", 43), false},
+		{"too long", newToken() + "A", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := validToken(tt.token); got != tt.want {
+				t.Errorf("validToken(%q) = %v, want %v", tt.token, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTokensAreUniqueAndHashedForStorage(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		tok := newToken()
+		if seen[tok] {
+			t.Fatal("duplicate token")
+		}
+		seen[tok] = true
+		if id := storeID(tok); id == tok || len(id) != tokenLen || storeID(tok) != id {
+			t.Fatalf("storeID(%q) = %q: must be a stable hash, not the token", tok, id)
+		}
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	values := []any{"ada", 42, true, 3.5, []byte("raw"), map[string]int{"a": 1}}
+	for _, c := range []Codec{GobCodec{}, JSONCodec{}} {
+		for _, v := range values {
+			b, err := c.Encode(v)
+			if err != nil {
+				t.Fatalf("%T.Encode(%v): %v", c, v, err)
+			}
+			got, err := c.Decode(b)
+			if err != nil {
+				t.Fatalf("%T.Decode(%v): %v", c, v, err)
+			}
+			if _, isJSON := c.(JSONCodec); !isJSON {
+				if gb, _ := c.Encode(got); string(gb) != string(b) {
+					t.Errorf("%T round trip of %#v gave %#v", c, v, got)
+				}
+			}
+		}
+		if _, err := c.Decode([]byte("\xff\x00garbage")); err == nil {
+			t.Errorf("%T.Decode accepted garbage", c)
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Shard is one Redis primary and its replicas. It is safe for concurrent use;
+// its clients are fixed for its lifetime.
+type Shard struct {
+	name     string
+	primary  *redis.Client
+	replicas []*redis.Client
+}
+
+// New connects lazily (go-redis dials on first use) to the shard described by
+// opt. It validates the options and returns an error wrapping ErrBadOptions
+// for an empty name or address.
+func New(opt Options) (*Shard, error) {
+	if opt.Name == "" {
+		return nil, fmt.Errorf("%w: empty name", ErrBadOptions)
+	}
+	if opt.Addr == "" {
+		return nil, fmt.Errorf("%w: shard %s: empty primary address", ErrBadOptions, opt.Name)
+	}
+	opt.init()
+	s := &Shard{name: opt.Name, primary: redis.NewClient(opt.clientFor(opt.Addr))}
+	for _, addr := range opt.Replicas {
+		s.replicas = append(s.replicas, redis.NewClient(opt.clientFor(addr)))
+	}
+	return s, nil
+}
+
+// Name returns the shard's name.
+func (s *Shard) Name() string { return s.name }
+
+// String returns the shard's name, so a Shard can be a ring member.
+func (s *Shard) String() string { return s.name }
+
+// Primary returns the client of the shard's primary, where every write goes.
+func (s *Shard) Primary() *redis.Client { return s.primary }
+
+// Replicas returns the clients of the shard's replicas, in configuration
+// order. The slice must not be modified.
+func (s *Shard) Replicas() []*redis.Client { return s.replicas }
+
+// Wrap classifies err, a failure of a command sent to this shard (see the
+// package-level Wrap).
+func (s *Shard) Wrap(err error) error { return Wrap(s.name, err) }
+
+// Ping checks that the primary answers.
+func (s *Shard) Ping(ctx context.Context) error {
+	return s.Wrap(s.primary.Ping(ctx).Err())
+}
+
+// Close closes every client of the shard.
+func (s *Shard) Close() error {
+	errs := []error{s.primary.Close()}
+	for _, r := range s.replicas {
+		errs = append(errs, r.Close())
+	}
+	return errors.Join(errs...)
+}
