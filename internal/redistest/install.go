@@ -35,7 +35,8 @@ func CheckInstalled(withSentinel bool) error {
 	return nil
 }
 
-// lookBin finds bin on PATH, or returns an error wrapping ErrNotInstalled.
+// lookBin finds bin on PATH, or returns an error wrapping ErrNotInstalled
+// that names the packages to install.
 func lookBin(bin string) (string, error) {
 	p, err := exec.LookPath(bin)
 	if err != nil {

@@ -93,7 +93,7 @@ func StartSentinel(ctx context.Context, opt SentinelOptions) (*Sentinel, error) 
 	}
 	bin, err := lookBin(sentinelBin)
 	if err != nil {
-		return nil, fmt.Errorf("redistest: start %s: %w", opt.Name, err)
+		return nil, err
 	}
 	s := &Sentinel{Name: opt.Name, opt: opt}
 	n := &node{kind: sentinelBin, name: opt.Name, bin: bin}

@@ -64,7 +64,7 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 	opt.Args = append([]string(nil), opt.Args...)
 	bin, err := lookBin(serverBin)
 	if err != nil {
-		return nil, fmt.Errorf("redistest: start %s: %w", opt.Name, err)
+		return nil, err
 	}
 	var replHost, replPort string
 	if opt.ReplicaOf != "" {

@@ -15,7 +15,7 @@ const helperTimeout = 60 * time.Second
 func NewServer(t testing.TB, opt Options) *Server {
 	t.Helper()
 	if err := CheckInstalled(false); err != nil {
-		t.Fatalf("redistest: %v", err)
+		t.Fatalf("%v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
 	defer cancel()
@@ -37,7 +37,7 @@ func NewServer(t testing.TB, opt Options) *Server {
 func NewTopology(t testing.TB, opt TopologyOptions) *Topology {
 	t.Helper()
 	if err := CheckInstalled(opt.Sentinels > 0); err != nil {
-		t.Fatalf("redistest: %v", err)
+		t.Fatalf("%v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
 	defer cancel()
