@@ -174,4 +174,3 @@ func TestNotInstalled(t *testing.T) {
 		t.Errorf("error %q does not name %q", got, InstallHint)
 	}
 }
-
