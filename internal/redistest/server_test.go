@@ -174,3 +174,46 @@ func TestNotInstalled(t *testing.T) {
 		t.Errorf("error %q does not name %q", got, InstallHint)
 	}
 }
+
+func TestClosePaused(t *testing.T) {
+	s, err := Start(t.Context(), Options{Name: "close-paused"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d >= killGrace {
+		t.Errorf("Close of a paused server took %v: SIGTERM was not delivered", d)
+	}
+	if err := s.Pause(); err == nil {
+		t.Error("Pause after Close: want an error")
+	}
+}
+
+func TestRestartPortTaken(t *testing.T) {
+	s := NewServer(t, Options{Name: "port-taken"})
+	if err := s.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	err = s.Restart(t.Context())
+	if err == nil {
+		t.Fatal("Restart on a taken port: want an error")
+	}
+	if !strings.Contains(err.Error(), "Address already in use") {
+		t.Errorf("error does not carry the log tail: %v", err)
+	}
+	l.Close()
+	if err := s.Restart(t.Context()); err != nil {
+		t.Fatalf("Restart once the port is free: %v", err)
+	}
+}

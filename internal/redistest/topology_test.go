@@ -77,4 +77,17 @@ func TestTopologySentinelFailover(t *testing.T) {
 		return c.Set(ctx, "k", "v", 0).Err()
 	})
 	t.Logf("first write on the new primary %v after the kill", time.Since(killed))
+
+	// A sentinel restarted from its rewritten config knows the new primary.
+	s0 := top.Sentinels[0]
+	if err := s0.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s0.Restart(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s0.MasterAddr(t.Context(), sh.Name)
+	if err != nil || got != want {
+		t.Fatalf("restarted %s says master of s0 is %q, %v; want %s", s0.Name, got, err, want)
+	}
 }
