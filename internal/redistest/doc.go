@@ -1,0 +1,23 @@
+// Package redistest starts and stops real redis-server and redis-sentinel
+// processes on free loopback (127.0.0.1) ports.
+//
+// It serves the tests of shardsession, and also the CLI demo and the
+// benchmark harness, which are not tests. The core API ([Start],
+// [StartSentinel], [StartTopology]) therefore takes a [context.Context] and
+// no *testing.T; the thin helpers [NewServer] and [NewTopology] wrap it for
+// tests and register t.Cleanup.
+//
+// Every process logs to a file in its own working directory, so tests stay
+// quiet; when a start fails, the tail of that log is part of the error.
+// Processes are started in their own process group (and, on Linux, are
+// killed if the starting process dies), and Close is always safe to call,
+// so no process outlives the program that started it.
+//
+// The binaries come from the Debian packages redis-server and
+// redis-sentinel (apt-get install -y redis-server redis-sentinel). When
+// they are missing, Start returns an error wrapping [ErrNotInstalled] and
+// the test helpers fail the test; they never skip silently.
+//
+// Concurrency: every method of [Server], [Sentinel] and [Topology] is safe
+// for concurrent use.
+package redistest
