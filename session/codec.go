@@ -4,7 +4,18 @@ import (
 	"bytes"
 	"encoding/gob"
 	"encoding/json"
+	"time"
 )
+
+// Go's basic types need no registration with gob; these common composite
+// ones are registered so they work out of the box too.
+func init() {
+	gob.Register(map[string]any{})
+	gob.Register(map[string]string{})
+	gob.Register([]any{})
+	gob.Register([]string{})
+	gob.Register(time.Time{})
+}
 
 // Codec encodes one session value. Each value is encoded on its own, so that
 // a save writes only the values that changed.

@@ -50,11 +50,13 @@ func (m *Manager) load(ctx context.Context, token string, now time.Time) (*data,
 }
 
 // Commit saves what the request changed and returns the session's token and
-// expiry; the token is "" when there is no session to point a cookie at
-// (none was created, or it was destroyed). An unmodified session is written
+// absolute deadline, which is when its cookie should expire (the idle timeout
+// is enforced by the key's expiry in Redis, so the cookie need not be
+// re-sent on every request). The token is "" when there is no session to
+// point a cookie at (none was created, or it was destroyed). An unmodified session is written
 // only when its idle expiry is due to be pushed forward. LoadAndSave calls
 // Commit; call it yourself only when you call Load yourself.
-func (m *Manager) Commit(ctx context.Context) (token string, expiry time.Time, err error) {
+func (m *Manager) Commit(ctx context.Context) (token string, deadline time.Time, err error) {
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -79,7 +81,7 @@ func (m *Manager) Commit(ctx context.Context) (token string, expiry time.Time, e
 		return "", time.Time{}, err
 	}
 	d.status = Unmodified
-	return d.token, m.expireAt(d.seen, d.deadline), nil
+	return d.token, d.deadline, nil
 }
 
 // create writes the whole session under a new token, then deletes the token

@@ -49,7 +49,7 @@ func (m *Manager) requestToken(r *http.Request) string {
 
 // writeCookie sets the session cookie to token, or expires it when token
 // is "".
-func (m *Manager) writeCookie(w http.ResponseWriter, token string, expiry time.Time) {
+func (m *Manager) writeCookie(w http.ResponseWriter, token string, deadline time.Time) {
 	c := &http.Cookie{
 		Name:     m.Cookie.Name,
 		Value:    token,
@@ -64,8 +64,8 @@ func (m *Manager) writeCookie(w http.ResponseWriter, token string, expiry time.T
 		c.Expires = time.Unix(1, 0)
 		c.MaxAge = -1
 	case m.Cookie.Persist:
-		c.Expires = expiry.UTC()
-		c.MaxAge = int(time.Until(expiry).Seconds()) + 1
+		c.Expires = deadline.UTC()
+		c.MaxAge = int(time.Until(deadline).Seconds()) + 1
 	}
 	w.Header().Add("Set-Cookie", c.String())
 	w.Header().Add("Cache-Control", `no-cache="Set-Cookie"`)
@@ -88,14 +88,14 @@ func (sw *responseWriter) commit() {
 		return
 	}
 	sw.done = true
-	token, expiry, err := sw.m.Commit(sw.r.Context())
+	token, deadline, err := sw.m.Commit(sw.r.Context())
 	if err != nil {
 		sw.failed = true
 		sw.m.handleError(sw.ResponseWriter, sw.r, err)
 		return
 	}
 	if token != sw.token {
-		sw.m.writeCookie(sw.ResponseWriter, token, expiry)
+		sw.m.writeCookie(sw.ResponseWriter, token, deadline)
 	}
 }
 

@@ -42,7 +42,7 @@ func TestTokensAreUniqueAndHashedForStorage(t *testing.T) {
 }
 
 func TestCodecRoundTrip(t *testing.T) {
-	values := []any{"ada", 42, true, 3.5, []byte("raw"), map[string]int{"a": 1}}
+	values := []any{"ada", 42, true, 3.5, []byte("raw"), map[string]string{"a": "1"}, []string{"x"}}
 	for _, c := range []Codec{GobCodec{}, JSONCodec{}} {
 		for _, v := range values {
 			b, err := c.Encode(v)
