@@ -106,4 +106,3 @@ func Version(fields map[string]string) int64 {
 	}
 	return v
 }
-
