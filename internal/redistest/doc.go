@@ -9,9 +9,12 @@
 //
 // Every process logs to a file in its own working directory, so tests stay
 // quiet; when a start fails, the tail of that log is part of the error.
-// Processes are started in their own process group (and, on Linux, are
-// killed if the starting process dies), and Close is always safe to call,
-// so no process outlives the program that started it.
+// Processes are started in their own process group, and Close is always
+// safe to call, so no process outlives the program that started it. On
+// Linux they are also killed by the kernel if the starting program dies
+// (Pdeathsig); that signal is tied to the OS thread that started the
+// process, so do not call Start from a goroutine locked to a thread
+// (runtime.LockOSThread) that exits before the process should.
 //
 // The binaries come from the Debian packages redis-server and
 // redis-sentinel (apt-get install -y redis-server redis-sentinel). When

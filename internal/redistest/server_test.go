@@ -3,8 +3,12 @@ package redistest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -165,14 +169,60 @@ func TestPauseResume(t *testing.T) {
 }
 
 func TestNotInstalled(t *testing.T) {
+	// A PATH with redis-server but no redis-sentinel.
+	dir := t.TempDir()
+	bin, err := exec.LookPath(serverBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(bin, filepath.Join(dir, serverBin)); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	if err := CheckInstalled(false); err != nil {
+		t.Fatalf("CheckInstalled(false) with redis-server on PATH: %v", err)
+	}
+	if err := CheckInstalled(true); !errors.Is(err, ErrNotInstalled) {
+		t.Fatalf("CheckInstalled(true) without redis-sentinel: err = %v, want ErrNotInstalled", err)
+	}
+	msg := fatalMessage(t, func(tb testing.TB) { NewTopology(tb, TopologyOptions{Shards: 1, Sentinels: 1}) })
+	if !strings.Contains(msg, InstallHint) {
+		t.Errorf("NewTopology without redis-sentinel: Fatalf(%q), want it to name %q", msg, InstallHint)
+	}
+
 	t.Setenv("PATH", t.TempDir())
-	_, err := Start(t.Context(), Options{})
-	if !errors.Is(err, ErrNotInstalled) {
-		t.Fatalf("Start without redis-server on PATH: err = %v, want ErrNotInstalled", err)
+	_, err = Start(t.Context(), Options{})
+	if !errors.Is(err, ErrNotInstalled) || !strings.Contains(err.Error(), InstallHint) {
+		t.Fatalf("Start without redis-server on PATH: err = %v, want ErrNotInstalled naming %q", err, InstallHint)
 	}
-	if got := err.Error(); !strings.Contains(got, InstallHint) {
-		t.Errorf("error %q does not name %q", got, InstallHint)
+	msg = fatalMessage(t, func(tb testing.TB) { NewServer(tb, Options{}) })
+	if !strings.Contains(msg, InstallHint) {
+		t.Errorf("NewServer without redis-server: Fatalf(%q), want it to name %q", msg, InstallHint)
 	}
+}
+
+// fatalTB records the first Fatalf and ends the goroutine, as testing does.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// fatalMessage runs helper with a fatalTB wrapping t and returns what it passed to
+// Fatalf, or "" if it did not fail.
+func fatalMessage(t *testing.T, helper func(testing.TB)) string {
+	f := &fatalTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		helper(f)
+	}()
+	<-done
+	return f.msg
 }
 
 func TestClosePaused(t *testing.T) {
