@@ -1,0 +1,42 @@
+// Command shardsession runs shardsession's demo and tools.
+//
+//	shardsession demo [--smoke]   three web nodes sharing sessions over a local topology
+//
+// Each subcommand lives in its own file and registers itself in commands.
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+)
+
+// command is one subcommand: it parses its own flags from args and returns
+// the process's exit code.
+type command struct {
+	summary string
+	run     func(args []string) int
+}
+
+var commands = map[string]command{}
+
+func main() {
+	if len(os.Args) < 2 || commands[os.Args[1]].run == nil {
+		usage()
+		os.Exit(2)
+	}
+	os.Exit(commands[os.Args[1]].run(os.Args[2:]))
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: shardsession <command> [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].summary)
+	}
+	fmt.Fprintln(os.Stderr, "\nrun 'shardsession <command> -h' for a command's flags")
+}

@@ -1,0 +1,123 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/session"
+)
+
+// Options configure a Fleet.
+type Options struct {
+	// Cluster describes the shards; every node builds its own Cluster from
+	// it, as separate processes would.
+	Cluster cluster.Options
+
+	// Nodes is the number of web nodes. Default 3.
+	Nodes int
+
+	// Addr is the proxy's listen address. Default "127.0.0.1:0" (any port).
+	Addr string
+
+	// Manager, if set, adjusts each node's Manager after its defaults are
+	// applied (for example timeouts).
+	Manager func(*session.Manager)
+}
+
+// Fleet is web nodes on loopback ports behind a round-robin reverse proxy.
+type Fleet struct {
+	// URL is the proxy's address: the one URL users visit.
+	URL string
+	// Nodes are the web nodes' URLs, in order.
+	Nodes []string
+
+	servers  []*http.Server
+	clusters []*cluster.Cluster
+}
+
+// CookieName is the session cookie's name in the demo, which serves plain
+// HTTP on loopback and so cannot use a __Host- (Secure) cookie.
+const CookieName = "shardsession"
+
+// Start starts the nodes and the proxy. Close stops them.
+func Start(opt Options) (*Fleet, error) {
+	if opt.Nodes <= 0 {
+		opt.Nodes = 3
+	}
+	if opt.Addr == "" {
+		opt.Addr = "127.0.0.1:0"
+	}
+	f := &Fleet{}
+	var backends []*url.URL
+	for i := range opt.Nodes {
+		c, err := cluster.New(opt.Cluster)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		f.clusters = append(f.clusters, c)
+		m := session.New(c)
+		m.Cookie.Name, m.Cookie.Secure = CookieName, false
+		if opt.Manager != nil {
+			opt.Manager(m)
+		}
+		u, err := f.serve("127.0.0.1:0", App(m, fmt.Sprintf("web-%d", i+1)))
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		f.Nodes = append(f.Nodes, u.String())
+		backends = append(backends, u)
+	}
+	u, err := f.serve(opt.Addr, roundRobin(backends))
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	f.URL = u.String()
+	return f, nil
+}
+
+// serve starts an HTTP server for h on addr and returns its URL.
+func (f *Fleet) serve(addr string, h http.Handler) (*url.URL, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("fleet: listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	f.servers = append(f.servers, srv)
+	go srv.Serve(l)
+	return &url.URL{Scheme: "http", Host: l.Addr().String()}, nil
+}
+
+// roundRobin is a reverse proxy sending each request to the next backend, as
+// a load balancer without sticky sessions would.
+func roundRobin(backends []*url.URL) http.Handler {
+	var next atomic.Uint64
+	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(backends[(next.Add(1)-1)%uint64(len(backends))])
+		r.SetXForwarded()
+	}}
+}
+
+// Close stops the proxy and the nodes and closes their clusters.
+func (f *Fleet) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, s := range f.servers {
+		errs = append(errs, s.Shutdown(ctx))
+	}
+	for _, c := range f.clusters {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
