@@ -21,8 +21,9 @@ func NewRingStore(addrs map[string]string) *RingStore {
 	return &RingStore{ring: redis.NewRing(&redis.RingOptions{Addrs: addrs}), prefix: "ring:"}
 }
 
-// Load implements session.Store with HGETALL.
-func (s *RingStore) Load(ctx context.Context, id string) (map[string]string, bool, error) {
+// Load implements session.Store with HGETALL. It reads only from primaries,
+// so it ignores opt.
+func (s *RingStore) Load(ctx context.Context, id string, _ cluster.LoadOptions) (map[string]string, bool, error) {
 	fields, err := s.ring.HGetAll(ctx, s.prefix+id).Result()
 	return fields, len(fields) > 0, err
 }

@@ -55,7 +55,7 @@ func TestSaveModes(t *testing.T) {
 	if v, err = c.Save(ctx, "id", cluster.Write{Mode: cluster.Touch, ExpireAt: exp.Add(time.Minute)}); err != nil || v != 2 {
 		t.Fatalf("touch = %d, %v; a touch must not bump the version", v, err)
 	}
-	fields, found, err := c.Load(ctx, "id")
+	fields, found, err := c.Load(ctx, "id", cluster.LoadOptions{})
 	if err != nil || !found {
 		t.Fatalf("load = %v, %v", found, err)
 	}
@@ -69,7 +69,7 @@ func TestSaveModes(t *testing.T) {
 	if err := c.Delete(ctx, "id"); err != nil {
 		t.Fatal(err)
 	}
-	if _, found, _ := c.Load(ctx, "id"); found {
+	if _, found, _ := c.Load(ctx, "id", cluster.LoadOptions{}); found {
 		t.Fatal("deleted record still loads")
 	}
 }

@@ -44,12 +44,16 @@ var modeArg = map[WriteMode]string{Create: "c", Update: "u", Touch: "t"}
 
 // Load returns the fields of the session id. A missing record is
 // found == false with a nil error; err is only for failures, and wraps
-// shard.ErrUnavailable when the shard could not answer.
-func (c *Cluster) Load(ctx context.Context, id string) (fields map[string]string, found bool, err error) {
+// shard.ErrUnavailable when the shard could not answer. opt says how fresh
+// the answer must be (see LoadOptions).
+func (c *Cluster) Load(ctx context.Context, id string, opt LoadOptions) (fields map[string]string, found bool, err error) {
 	sh := c.ShardFor(id)
 	fields, err = sh.Primary().HGetAll(ctx, c.Key(id)).Result()
 	if err != nil {
 		return nil, false, sh.Wrap(err)
+	}
+	if opt.Info != nil {
+		*opt.Info = ReadInfo{Shard: sh.Name(), Node: sh.Primary().Options().Addr}
 	}
 	return fields, len(fields) > 0, nil
 }

@@ -30,7 +30,7 @@ func (m *Manager) load(ctx context.Context, token string, now time.Time) (*data,
 	if !validToken(token) {
 		return newData(now, m.Lifetime), nil
 	}
-	fields, found, err := m.Store.Load(ctx, storeID(token))
+	fields, found, err := m.Store.Load(ctx, storeID(token), cluster.LoadOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -9,11 +9,13 @@ import (
 // Store is where session records live. *cluster.Cluster implements it.
 //
 // Load reports absence as found == false with a nil error; err is for
-// failures only. Save applies one atomic change and returns the record's new
+// failures only. opt carries what the caller knows of the record (the
+// version of its last write, see cluster.LoadOptions); a store that reads
+// only from primaries may ignore it. Save applies one atomic change and returns the record's new
 // version; an Update of a record that is gone fails with cluster.ErrNotFound
 // and writes nothing. Delete of a missing record is not an error.
 type Store interface {
-	Load(ctx context.Context, id string) (fields map[string]string, found bool, err error)
+	Load(ctx context.Context, id string, opt cluster.LoadOptions) (fields map[string]string, found bool, err error)
 	Save(ctx context.Context, id string, w cluster.Write) (version int64, err error)
 	Delete(ctx context.Context, id string) error
 }
