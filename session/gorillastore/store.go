@@ -98,7 +98,9 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err := securecookie.DecodeMulti(name, c.Value, &id, s.Codecs...); err != nil {
 		return sess, err
 	}
-	fields, found, err := s.c.Load(r.Context(), s.Prefix+id)
+	// The cookie carries no version to check a replica against: read the
+	// primary, so a session is never older than its last save.
+	fields, found, err := s.c.Load(r.Context(), s.Prefix+id, cluster.LoadOptions{Primary: true})
 	if err != nil || !found {
 		return sess, err
 	}

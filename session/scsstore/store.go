@@ -48,7 +48,9 @@ func NewWithOptions(c *cluster.Cluster, opt Options) *Store {
 // found == false with a nil error; err is for failures, and wraps
 // shard.ErrUnavailable when the token's shard could not answer.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	fields, found, err := s.c.Load(ctx, s.prefix+token)
+	// scs cookies carry no version to check a replica against: read the
+	// primary, so a session is never older than its last commit.
+	fields, found, err := s.c.Load(ctx, s.prefix+token, cluster.LoadOptions{Primary: true})
 	if err != nil || !found {
 		return nil, false, err
 	}
