@@ -74,7 +74,7 @@ func TestDeleteNotResurrectedByFailover(t *testing.T) {
 		if c.ShardFor(id).LastSwitch().IsZero() {
 			return errors.New("no switch seen yet")
 		}
-		if _, found, err := c.Load(ctx, id); err != nil || found {
+		if _, found, err := c.Load(ctx, id, cluster.LoadOptions{}); err != nil || found {
 			return fmt.Errorf("load after failover: found=%v err=%v", found, err)
 		}
 		if n, err := rc.Exists(ctx, c.Key(id)).Result(); err != nil || n != 0 {
