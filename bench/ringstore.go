@@ -10,7 +10,8 @@ import (
 
 // RingStore is the baseline session store: go-redis's Ring over the same
 // shards, with no scripts, no replica reads and no caching. Its writes do
-// not check that an updated session still exists.
+// not check that an updated session still exists, and ignore
+// Write.IfVersion (no compare-and-set).
 type RingStore struct {
 	ring   *redis.Ring
 	prefix string

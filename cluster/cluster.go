@@ -14,10 +14,8 @@ import (
 // routing reads an immutable snapshot through an atomic pointer and never
 // takes a lock.
 type Cluster struct {
-	prefix     string
-	durability Durability
-	snap       atomic.Pointer[snapshot]
-	stats      stats
+	prefix string
+	snap   atomic.Pointer[snapshot]
 }
 
 // snapshot is one routing state. It is never modified once published.
@@ -51,9 +49,8 @@ func New(opt Options) (*Cluster, error) {
 		}
 		s.shards = append(s.shards, sh)
 	}
-	c := &Cluster{prefix: opt.KeyPrefix, durability: opt.Durability}
+	c := &Cluster{prefix: opt.KeyPrefix}
 	c.snap.Store(s)
-	c.followFailovers(s.shards)
 	return c, nil
 }
 

@@ -13,12 +13,14 @@ import (
 const VersionField = "_v"
 
 // saveScript applies a Write. It returns the new version, -1 when an update
-// finds no record, -2 when a create finds one.
+// finds no record, -2 when a create finds one, -3 when the record's version
+// is not the expected one.
 //
 // KEYS[1] session key
 // ARGV[1] mode: "c" create, "u" update, "t" touch
 // ARGV[2] absolute expiry, unix milliseconds
-// ARGV[3] n, the number of fields to delete; ARGV[4..3+n] those fields;
+// ARGV[3] expected version, "0" for any
+// ARGV[4] n, the number of fields to delete; ARGV[5..4+n] those fields;
 // the rest are field, value pairs to set.
 var saveScript = redis.NewScript(`
 local exists = redis.call("EXISTS", KEYS[1]) == 1
@@ -27,9 +29,12 @@ if ARGV[1] == "c" then
 elseif not exists then
   return -1
 end
-local n = tonumber(ARGV[3])
-if n > 0 then redis.call("HDEL", KEYS[1], unpack(ARGV, 4, 3 + n)) end
-if #ARGV > 3 + n then redis.call("HSET", KEYS[1], unpack(ARGV, 4 + n)) end
+if ARGV[3] ~= "0" and (redis.call("HGET", KEYS[1], "` + VersionField + `") or "0") ~= ARGV[3] then
+  return -3
+end
+local n = tonumber(ARGV[4])
+if n > 0 then redis.call("HDEL", KEYS[1], unpack(ARGV, 5, 4 + n)) end
+if #ARGV > 4 + n then redis.call("HSET", KEYS[1], unpack(ARGV, 5 + n)) end
 local v
 if ARGV[1] == "t" then
   v = tonumber(redis.call("HGET", KEYS[1], "` + VersionField + `") or "0")
@@ -48,15 +53,9 @@ var modeArg = map[WriteMode]string{Create: "c", Update: "u", Touch: "t"}
 // the answer must be (see LoadOptions).
 func (c *Cluster) Load(ctx context.Context, id string, opt LoadOptions) (fields map[string]string, found bool, err error) {
 	sh := c.ShardFor(id)
-	err = sh.Read(ctx, func(ctx context.Context, r redis.Cmdable) (err error) {
-		fields, err = r.HGetAll(ctx, c.Key(id)).Result()
-		return err
-	})
+	fields, err = sh.Primary().HGetAll(ctx, c.Key(id)).Result()
 	if err != nil {
-		return nil, false, err
-	}
-	if len(fields) > 0 && c.revoked(ctx, sh, id) {
-		return nil, false, nil
+		return nil, false, sh.Wrap(err)
 	}
 	if opt.Info != nil {
 		*opt.Info = ReadInfo{Shard: sh.Name(), Node: sh.Primary().Options().Addr}
@@ -71,8 +70,12 @@ func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, 
 	if !ok {
 		return 0, fmt.Errorf("shardsession: unknown write mode %d", w.Mode)
 	}
-	args := make([]any, 0, 3+len(w.Del)+2*len(w.Set))
-	args = append(args, mode, w.ExpireAt.UnixMilli(), len(w.Del))
+	ifVersion := w.IfVersion
+	if w.Mode == Create {
+		ifVersion = 0
+	}
+	args := make([]any, 0, 4+len(w.Del)+2*len(w.Set))
+	args = append(args, mode, w.ExpireAt.UnixMilli(), ifVersion, len(w.Del))
 	for _, f := range w.Del {
 		args = append(args, f)
 	}
@@ -80,41 +83,34 @@ func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, 
 		args = append(args, f, v)
 	}
 	sh := c.ShardFor(id)
-	_, err = c.waitFor(ctx, sh, c.durability.SaveReplicas, func(p redis.Cmdable) (err error) {
-		version, err = saveScript.Run(ctx, p, []string{c.Key(id)}, args...).Int64()
-		return err
-	})
+	version, err = saveScript.Run(ctx, sh.Primary(), []string{c.Key(id)}, args...).Int64()
 	switch {
 	case err != nil:
-		return 0, sh.Fail(err)
+		return 0, sh.Wrap(err)
 	case version == -1:
 		return 0, fmt.Errorf("shard %s: %w", sh.Name(), ErrNotFound)
 	case version == -2:
 		return 0, fmt.Errorf("shard %s: %w", sh.Name(), ErrExists)
+	case version == -3:
+		return 0, fmt.Errorf("shard %s: %w", sh.Name(), ErrConflict)
 	}
 	return version, nil
 }
 
 // Delete removes the session id. Deleting a missing record is not an error.
-// It waits for Options.Durability.DeleteReplicas replicas to confirm the
-// delete, and journals it on another shard when they do not, so that a
-// failover does not bring the session back (see revoke.go).
 func (c *Cluster) Delete(ctx context.Context, id string) error {
-	return c.delete(ctx, c.ShardFor(id), id)
+	sh := c.ShardFor(id)
+	return sh.Wrap(sh.Primary().Del(ctx, c.Key(id)).Err())
 }
 
 // Exists reports whether the session id is stored.
 func (c *Cluster) Exists(ctx context.Context, id string) (bool, error) {
 	sh := c.ShardFor(id)
-	var n int64
-	err := sh.Read(ctx, func(ctx context.Context, r redis.Cmdable) (err error) {
-		n, err = r.Exists(ctx, c.Key(id)).Result()
-		return err
-	})
+	n, err := sh.Primary().Exists(ctx, c.Key(id)).Result()
 	if err != nil {
-		return false, err
+		return false, sh.Wrap(err)
 	}
-	return n == 1 && !c.revoked(ctx, sh, id), nil
+	return n == 1, nil
 }
 
 // Version parses the version field of loaded fields; 0 if absent.

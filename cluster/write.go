@@ -14,6 +14,10 @@ var ErrNotFound = errors.New("shardsession: session not found")
 // nothing is written. With 256-bit random IDs it means a bug or an attack.
 var ErrExists = errors.New("shardsession: session already exists")
 
+// ErrConflict is returned by Save when Write.IfVersion is set and the record
+// has been changed by another writer since that version; nothing is written.
+var ErrConflict = errors.New("shardsession: session changed by another request")
+
 // WriteMode says what a Write may do to the stored record.
 type WriteMode int
 
@@ -35,4 +39,9 @@ type Write struct {
 	Set      map[string][]byte
 	Del      []string
 	ExpireAt time.Time
+
+	// IfVersion, when not 0, makes an Update or Touch compare-and-set: it
+	// is applied only if the record's version is still IfVersion, and
+	// fails with ErrConflict otherwise. Create ignores it.
+	IfVersion int64
 }

@@ -37,6 +37,8 @@ type data struct {
 	seen     time.Time
 	version  int64
 	status   Status
+
+	meta // user, remember-me, read-only, lock: see meta.go
 }
 
 func newData(now time.Time, lifetime time.Duration) *data {

@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 
+	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -12,9 +13,30 @@ import (
 var ErrUnavailable = shard.ErrUnavailable
 
 // ErrTooLarge is returned by Commit when the encoded session exceeds
-// Manager.MaxSize; nothing is written.
+// Manager.MaxSize or holds more than Manager.MaxFields values; nothing is
+// written.
 var ErrTooLarge = errors.New("shardsession: session too large")
 
 // ErrCorrupt means a stored session could not be decoded. The record is left
 // as it is for inspection.
 var ErrCorrupt = errors.New("shardsession: stored session is corrupt")
+
+// ErrConflict is returned by Commit under Manager.Optimistic when another
+// request saved the session after this one loaded it (and Merge, if set,
+// did not resolve it); nothing is written. The default ErrorFunc answers
+// 409 Conflict.
+var ErrConflict = cluster.ErrConflict
+
+// ErrReadOnly is returned by Commit and Destroy of a read-only session that
+// was changed: one whose lock could not be taken in time (ErrLocked) or that
+// FailOpen served while its shard was unavailable. The error also wraps
+// that cause. Nothing is written.
+var ErrReadOnly = errors.New("shardsession: session is read-only")
+
+// ErrLocked means the session's lock (LoadAndSaveLocked) was held by
+// another request for longer than Manager.Lock.Wait.
+var ErrLocked = errors.New("shardsession: session locked by another request")
+
+// ErrNotSupported means the Store lacks the optional capability a Manager
+// method needs (see IterableStore, UserIndex, Locker, EventStore).
+var ErrNotSupported = errors.New("shardsession: not supported by this store")

@@ -45,6 +45,9 @@ func app(m *session.Manager) http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		m.SetUser(r.Context(), r.FormValue("user"))
+	})
 	mux.HandleFunc("/shard", func(w http.ResponseWriter, r *http.Request) {
 		name, _ := m.Shard(r.Context())
 		io.WriteString(w, name)

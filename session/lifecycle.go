@@ -61,14 +61,17 @@ func (m *Manager) Commit(ctx context.Context) (token string, deadline time.Time,
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := m.clock()
+	if d.readOnly {
+		return d.commitReadOnly()
+	}
 	switch {
 	case d.status == Destroyed:
 		return "", time.Time{}, nil
 	case d.status == Modified && (!d.stored || d.oldToken != ""):
 		err = m.create(ctx, d, now)
 	case d.status == Modified:
-		err = m.update(ctx, d, now, cluster.Update)
-	case d.stored && m.touchDue(d.seen, now):
+		err = m.saveChanges(ctx, d, now)
+	case d.stored && (m.SaveAlways || m.touchDue(d.seen, now)):
 		err = m.update(ctx, d, now, cluster.Touch)
 	}
 	if errors.Is(err, cluster.ErrNotFound) {
@@ -92,33 +95,42 @@ func (m *Manager) create(ctx context.Context, d *data, now time.Time) error {
 		deadlineField: unixMilli(d.deadline),
 		seenField:     unixMilli(now),
 	}
+	d.meta.put(set)
 	size, err := m.encodeValues(d, maps.Keys(d.values), set)
 	if err != nil {
 		return err
 	}
-	if size > m.MaxSize {
-		return fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, size, m.MaxSize)
+	if err := m.checkLimits(d, size); err != nil {
+		return err
 	}
 	token := newToken()
 	v, err := m.Store.Save(ctx, storeID(token), cluster.Write{Mode: cluster.Create, Set: set, ExpireAt: m.expireAt(now, d.deadline)})
 	if err != nil {
 		return err
 	}
-	d.token, d.stored, d.version, d.seen = token, true, v, now
+	d.token, d.stored, d.version, d.seen, d.id = token, true, v, now, ""
 	clear(d.changed)
+	oldID := ""
 	if d.oldToken != "" {
-		if err := m.Store.Delete(ctx, storeID(d.oldToken)); err != nil {
+		oldID = storeID(d.oldToken)
+		if err := m.Store.Delete(ctx, oldID); err != nil {
 			return fmt.Errorf("shardsession: renewed session saved, old one not deleted: %w", err)
 		}
 		d.oldToken = ""
 	}
-	return nil
+	return m.afterCreate(ctx, d, oldID)
 }
 
 // update writes the changed values (or, for a touch, only the last-seen
 // time) and pushes the expiry forward.
 func (m *Manager) update(ctx context.Context, d *data, now time.Time, mode cluster.WriteMode) error {
 	w := cluster.Write{Mode: mode, Set: map[string][]byte{seenField: unixMilli(now)}, ExpireAt: m.expireAt(now, d.deadline)}
+	if m.Optimistic && mode == cluster.Update {
+		w.IfVersion = d.version
+	}
+	if d.metaDirty {
+		w.Del = append(w.Del, d.meta.put(w.Set)...)
+	}
 	for k := range d.changed {
 		if _, ok := d.values[k]; !ok {
 			w.Del = append(w.Del, valuePrefix+k)
@@ -129,16 +141,16 @@ func (m *Manager) update(ctx context.Context, d *data, now time.Time, mode clust
 	if err != nil {
 		return err
 	}
-	if size > m.MaxSize {
-		return fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, size, m.MaxSize)
+	if err := m.checkLimits(d, size); err != nil {
+		return err
 	}
-	v, err := m.Store.Save(ctx, storeID(d.token), w)
+	v, err := m.Store.Save(ctx, d.sid(), w)
 	if err != nil {
 		return err
 	}
 	d.version, d.seen = v, now
 	clear(d.changed)
-	return nil
+	return m.afterUpdate(ctx, d)
 }
 
 // Destroy deletes the session from the store now and empties it; the
@@ -148,14 +160,22 @@ func (m *Manager) Destroy(ctx context.Context) error {
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, t := range []string{d.oldToken, d.token} {
-		if t == "" || (t == d.token && !d.stored) {
-			continue
-		}
-		if err := m.Store.Delete(ctx, storeID(t)); err != nil {
+	if d.readOnly {
+		return d.readOnlyErr()
+	}
+	var ids []string
+	if d.oldToken != "" {
+		ids = append(ids, storeID(d.oldToken))
+	}
+	if d.stored {
+		ids = append(ids, d.sid())
+	}
+	for _, id := range ids {
+		if err := m.Store.Delete(ctx, id); err != nil {
 			return err
 		}
 	}
+	m.afterDestroy(ctx, d, ids)
 	d.reset(Destroyed)
 	d.created = m.clock()
 	d.deadline = d.created.Add(m.Lifetime)
@@ -179,6 +199,7 @@ func (m *Manager) RenewToken(ctx context.Context) error {
 // reset empties d and sets its status.
 func (d *data) reset(s Status) {
 	d.token, d.oldToken, d.stored, d.version = "", "", false, 0
+	d.meta = meta{}
 	clear(d.values)
 	clear(d.sizes)
 	clear(d.changed)

@@ -44,6 +44,59 @@ type Manager struct {
 	// Default slog.Default().
 	Logger *slog.Logger
 
+	// MaxFields bounds the number of values in a session; a Commit over it
+	// fails with ErrTooLarge and writes nothing. Default 1024.
+	MaxFields int
+
+	// SaveAlways pushes the idle expiry forward on every request that
+	// loads a session (express-session's "resave"), instead of only when
+	// values changed or a tenth of IdleTimeout has passed (the default,
+	// "save on change"). Values are written only when they changed, in
+	// either mode.
+	SaveAlways bool
+
+	// Optimistic makes saves compare-and-set on the session's version: a
+	// Commit of a session that another request saved after this one loaded
+	// it fails with ErrConflict instead of writing over it (unless Merge
+	// resolves it). Default false: concurrent requests that change
+	// different keys both survive, and the last write of one key wins.
+	Optimistic bool
+
+	// Merge, with Optimistic, resolves a conflict instead of failing: it is
+	// given the values now stored and this request's values, and returns
+	// the values to save, which are then compare-and-set again (at most
+	// five attempts in all). Default nil: conflicts fail with ErrConflict.
+	// Merge may modify and return either map.
+	Merge func(stored, mine map[string]any) map[string]any
+
+	// Lock configures the per-session lock of LoadAndSaveLocked.
+	Lock LockOptions
+
+	// PublishEvents announces created, renewed and destroyed sessions on
+	// the session's shard for WatchEvents on every node, at the cost of one
+	// PUBLISH per such event. Expired events need no publishing. Default
+	// false.
+	PublishEvents bool
+
+	// FailOpen serves a request whose session's shard is unavailable with
+	// an empty, read-only session (ReadOnly reports true; Commit of changes
+	// fails with ErrReadOnly) and logs a warning, instead of answering
+	// through ErrorFunc (503 by default). Default false: fail closed.
+	FailOpen bool
+
+	// TokenHeader, if set, is a request header that carries the session
+	// token for API clients, checked before the cookie: "Authorization"
+	// means "Authorization: Bearer <token>"; any other name carries the
+	// bare token. A request that sent its token in the header gets a new or
+	// changed token back in the response header ResponseTokenHeader, and no
+	// cookie. Default "": cookies only.
+	TokenHeader string
+
+	// ResponseTokenHeader is the response header that returns a new or
+	// changed token to a client that sent its token in TokenHeader (empty
+	// when the session was destroyed). Default "Session-Token".
+	ResponseTokenHeader string
+
 	// now is the clock; tests replace it.
 	now func() time.Time
 }
@@ -93,9 +146,13 @@ func New(store Store) *Manager {
 			Secure:   true,
 			HttpOnly: true,
 		},
-		Codec:   GobCodec{},
-		MaxSize: 64 << 10,
-		Logger:  slog.Default(),
+		Codec:     GobCodec{},
+		MaxSize:   64 << 10,
+		MaxFields: 1024,
+		Lock:      LockOptions{TTL: 10 * time.Second, Wait: 2 * time.Second},
+		Logger:    slog.Default(),
+
+		ResponseTokenHeader: "Session-Token",
 	}
 }
 
@@ -130,6 +187,10 @@ func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error)
 	}
 	if m.Logger != nil {
 		m.Logger.ErrorContext(r.Context(), "session", "err", err, "path", r.URL.Path)
+	}
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrLocked) {
+		http.Error(w, "session changed by another request, try again", http.StatusConflict)
+		return
 	}
 	if errors.Is(err, ErrUnavailable) {
 		http.Error(w, "session store unavailable, try again", http.StatusServiceUnavailable)

@@ -20,36 +20,44 @@ const maxCookieLen = 4096
 // nothing). If the session cannot be loaded or saved, ErrorFunc answers
 // instead and next's output is discarded.
 func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
+	return m.loadAndSave(next, false)
+}
+
+func (m *Manager) loadAndSave(next http.Handler, locked bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The response depends on the cookie: keep shared caches from
 		// serving one user's page to another.
 		w.Header().Add("Vary", "Cookie")
-		token := m.requestToken(r)
+		token, viaHeader := m.requestToken(r)
+		unlock, held := func() {}, true
+		if locked {
+			var err error
+			if unlock, held, err = m.lock(r.Context(), token); err != nil {
+				m.handleError(w, r, err)
+				return
+			}
+			defer unlock()
+		}
 		ctx, err := m.Load(r.Context(), token)
 		if err != nil {
-			m.handleError(w, r, err)
-			return
+			if ctx, err = m.failOpen(r, token, err); err != nil {
+				m.handleError(w, r, err)
+				return
+			}
+		}
+		if !held {
+			m.setReadOnly(ctx, ErrLocked)
 		}
 		r = r.WithContext(ctx)
-		sw := &responseWriter{ResponseWriter: w, m: m, r: r, token: token}
+		sw := &responseWriter{ResponseWriter: w, m: m, r: r, token: token, viaHeader: viaHeader}
 		next.ServeHTTP(sw, r)
 		sw.commit()
 	})
 }
 
-// requestToken returns the request's session cookie value, or "" when it is
-// missing or too long to be one of ours.
-func (m *Manager) requestToken(r *http.Request) string {
-	c, err := r.Cookie(m.Cookie.Name)
-	if err != nil || len(c.Value) > maxCookieLen {
-		return ""
-	}
-	return c.Value
-}
-
 // writeCookie sets the session cookie to token, or expires it when token
 // is "".
-func (m *Manager) writeCookie(w http.ResponseWriter, token string, deadline time.Time) {
+func (m *Manager) writeCookie(w http.ResponseWriter, token string, deadline time.Time, persist bool) {
 	c := &http.Cookie{
 		Name:     m.Cookie.Name,
 		Value:    token,
@@ -63,7 +71,7 @@ func (m *Manager) writeCookie(w http.ResponseWriter, token string, deadline time
 	case token == "":
 		c.Expires = time.Unix(1, 0)
 		c.MaxAge = -1
-	case m.Cookie.Persist:
+	case persist:
 		c.Expires = deadline.UTC()
 		c.MaxAge = int(time.Until(deadline).Seconds()) + 1
 	}
@@ -75,11 +83,13 @@ func (m *Manager) writeCookie(w http.ResponseWriter, token string, deadline time
 // goes out, while the cookie can still be set.
 type responseWriter struct {
 	http.ResponseWriter
-	m      *Manager
-	r      *http.Request
-	token  string // the token the request came with
-	done   bool
-	failed bool
+	m     *Manager
+	r     *http.Request
+	token string // the token the request came with
+	done  bool
+
+	viaHeader bool // the token came in Manager.TokenHeader
+	failed    bool
 }
 
 // commit saves the session once and writes the cookie if it changed.
@@ -94,8 +104,9 @@ func (sw *responseWriter) commit() {
 		sw.m.handleError(sw.ResponseWriter, sw.r, err)
 		return
 	}
-	if token != sw.token {
-		sw.m.writeCookie(sw.ResponseWriter, token, deadline)
+	persist, resend := sw.m.persistent(sw.r.Context())
+	if !sameToken(token, sw.token) || resend {
+		sw.m.sendToken(sw.ResponseWriter, sw.viaHeader, token, deadline, persist)
 	}
 }
 

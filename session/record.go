@@ -43,6 +43,7 @@ func (m *Manager) decode(fields map[string]string) (*data, error) {
 		return nil, err
 	}
 	d.version = cluster.Version(fields)
+	d.meta.decode(fields)
 	for f, raw := range fields {
 		key, ok := strings.CutPrefix(f, valuePrefix)
 		if !ok {

@@ -43,7 +43,7 @@ func TestTokensAreUniqueAndHashedForStorage(t *testing.T) {
 
 func TestCodecRoundTrip(t *testing.T) {
 	values := []any{"ada", 42, true, 3.5, []byte("raw"), map[string]string{"a": "1"}, []string{"x"}}
-	for _, c := range []Codec{GobCodec{}, JSONCodec{}} {
+	for _, c := range []Codec{GobCodec{}, JSONCodec{}, MsgpackCodec{}} {
 		for _, v := range values {
 			b, err := c.Encode(v)
 			if err != nil {
@@ -53,7 +53,7 @@ func TestCodecRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%T.Decode(%v): %v", c, v, err)
 			}
-			if _, isJSON := c.(JSONCodec); !isJSON {
+			if _, isGob := c.(GobCodec); isGob {
 				if gb, _ := c.Encode(got); string(gb) != string(b) {
 					t.Errorf("%T round trip of %#v gave %#v", c, v, got)
 				}

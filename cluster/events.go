@@ -1,0 +1,230 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/shard"
+)
+
+// EventKind says what happened to a session.
+type EventKind string
+
+// The kinds of Event.
+const (
+	// Created: a new session was saved for the first time.
+	Created EventKind = "created"
+	// Renewed: a session got a new ID (RenewToken); OldID is the one it
+	// replaced.
+	Renewed EventKind = "renewed"
+	// Destroyed: a session was deleted by Destroy or a revocation.
+	Destroyed EventKind = "destroyed"
+	// Expired: Redis expired the session's key (idle or absolute timeout).
+	Expired EventKind = "expired"
+)
+
+// Event is one change to a session, observed on the shard that holds it.
+// IDs are store IDs (hashes of tokens), never tokens.
+type Event struct {
+	Kind  EventKind
+	ID    string
+	OldID string // Renewed only
+	Shard string
+}
+
+// eventChannel is the Pub/Sub channel, on every primary, where writers
+// announce created, renewed and destroyed sessions.
+func (c *Cluster) eventChannel() string { return c.prefix + "events" }
+
+// Publish announces e on the shard that holds e.ID, for every Watch on any
+// node to see. Expired events need no publishing: Redis emits them.
+func (c *Cluster) Publish(ctx context.Context, e Event) error {
+	sh := c.ShardFor(e.ID)
+	msg := string(e.Kind) + " " + e.ID
+	if e.OldID != "" {
+		msg += " " + e.OldID
+	}
+	return sh.Wrap(sh.Primary().Publish(ctx, c.eventChannel(), msg).Err())
+}
+
+// expiredChannel is where Redis announces expired keys of DB 0 once
+// notify-keyspace-events includes "Ex".
+const expiredChannel = "__keyevent@0__:expired"
+
+// EnsureKeyspaceEvents makes the shard's primary emit expired-key events by
+// adding "Ex" to its notify-keyspace-events setting with CONFIG SET, keeping
+// the flags already there. The setting is not persisted by Redis (no CONFIG
+// REWRITE), so Watch calls this again every time it (re)subscribes, e.g.
+// after a restart or a failover. It fails if CONFIG is disabled or renamed;
+// then set notify-keyspace-events to include "Ex" in redis.conf instead.
+func EnsureKeyspaceEvents(ctx context.Context, sh *shard.Shard) error {
+	cur, err := sh.Primary().ConfigGet(ctx, "notify-keyspace-events").Result()
+	if err != nil {
+		return sh.Wrap(err)
+	}
+	flags := cur["notify-keyspace-events"]
+	if strings.Contains(flags, "E") && strings.ContainsAny(flags, "xA") {
+		return nil // already on ("A" includes "x")
+	}
+	return sh.Wrap(sh.Primary().ConfigSet(ctx, "notify-keyspace-events", flags+"Ex").Err())
+}
+
+// Watch calls fn for every event on every shard until ctx ends, then returns
+// ctx's error. It subscribes to each primary (one connection per shard),
+// re-subscribes after the connection drops (restart, failover), turns on
+// expired-key notifications on each (re)subscription (see
+// EnsureKeyspaceEvents) and follows shards added or removed by a topology
+// change. fn is called from one goroutine per shard; it must be quick and
+// safe for concurrent use. Delivery is Redis Pub/Sub: at most once, and
+// events that happen while a shard's subscription is down are lost.
+// onErr, if not nil, receives errors that Watch retries past.
+func (c *Cluster) Watch(ctx context.Context, fn func(Event), onErr func(error)) error {
+	if onErr == nil {
+		onErr = func(error) {}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	running := map[*shard.Shard]context.CancelFunc{}
+	defer func() {
+		for _, cancel := range running {
+			cancel()
+		}
+	}()
+	tick := time.NewTicker(watchReconcile)
+	defer tick.Stop()
+	for {
+		// Follow the topology: start a watcher per new shard, stop those
+		// of shards gone.
+		current := map[*shard.Shard]bool{}
+		for _, sh := range c.Shards() {
+			current[sh] = true
+			if _, ok := running[sh]; ok {
+				continue
+			}
+			sctx, cancel := context.WithCancel(ctx)
+			running[sh] = cancel
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.watchShard(sctx, sh, fn, onErr)
+			}()
+		}
+		for sh, cancel := range running {
+			if !current[sh] {
+				cancel()
+				delete(running, sh)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// watchReconcile is how often Watch looks for shards added or removed.
+const watchReconcile = time.Second
+
+// watchRetry bounds the pause between attempts to reach a shard that is down.
+const watchRetry = 200 * time.Millisecond
+
+// watchShard subscribes to one primary until ctx ends.
+func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(Event), onErr func(error)) {
+	ps := sh.Primary().Subscribe(ctx, c.eventChannel(), expiredChannel)
+	defer ps.Close()
+	for ctx.Err() == nil {
+		msg, err := ps.ReceiveTimeout(ctx, 2*time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if isTimeout(err) {
+				// Quiet: make sure the connection is alive; a dead one is
+				// replaced (and re-subscribed) by the next Receive.
+				if perr := ps.Ping(ctx); perr == nil {
+					continue
+				}
+			}
+			onErr(sh.Wrap(fmt.Errorf("events: %w", err)))
+			pause(ctx, watchRetry)
+			continue
+		}
+		switch msg := msg.(type) {
+		case *redis.Subscription:
+			// First subscription, or a re-subscription after a reconnect:
+			// the primary may be a fresh process that lost CONFIG SET.
+			if msg.Channel == expiredChannel {
+				if err := EnsureKeyspaceEvents(ctx, sh); err != nil {
+					onErr(fmt.Errorf("events: %w", err))
+				}
+			}
+		case *redis.Message:
+			if e, ok := c.parseEvent(msg); ok {
+				e.Shard = sh.Name()
+				fn(e)
+			}
+		}
+	}
+}
+
+// parseEvent turns a Pub/Sub message into an Event; ok is false for
+// messages that are not about sessions of this cluster.
+func (c *Cluster) parseEvent(msg *redis.Message) (e Event, ok bool) {
+	if msg.Channel == expiredChannel {
+		id, ok := strings.CutPrefix(msg.Payload, c.prefix)
+		if !ok || !validID(id) {
+			return Event{}, false
+		}
+		return Event{Kind: Expired, ID: id}, true
+	}
+	return ParseEvent(msg.Payload)
+}
+
+// ParseEvent parses the payload Publish sends: "kind id [oldID]".
+func ParseEvent(payload string) (Event, bool) {
+	parts := strings.Split(payload, " ")
+	if len(parts) < 2 || len(parts) > 3 || !validID(parts[1]) {
+		return Event{}, false
+	}
+	e := Event{Kind: EventKind(parts[0]), ID: parts[1]}
+	switch e.Kind {
+	case Created, Destroyed:
+		return e, len(parts) == 2
+	case Renewed:
+		if len(parts) != 3 || !validID(parts[2]) {
+			return Event{}, false
+		}
+		e.OldID = parts[2]
+		return e, true
+	}
+	return Event{}, false
+}
+
+// validID reports whether id can be a session ID: non-empty, and free of
+// the ':' that separates the cluster's other key spaces (user indexes,
+// locks) from session keys.
+func validID(id string) bool {
+	return id != "" && len(id) <= 256 && !strings.ContainsAny(id, ": ")
+}
+
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
+// pause waits d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

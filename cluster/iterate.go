@@ -1,0 +1,63 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/shard"
+)
+
+// Iterate calls fn with the ID and fields of every session stored in the
+// cluster, shard by shard, until fn returns an error (which Iterate
+// returns). It fans SCAN out to every primary (Scan) and loads each page of
+// records with one pipeline, so memory stays bounded however many sessions
+// there are. Keys of the cluster's other key spaces (user indexes, locks,
+// adapters' records: IDs with a ':') are skipped. Like SCAN, it visits every
+// session that exists for the whole iteration at least once (rarely twice);
+// sessions created, deleted or expiring meanwhile may or may not be seen.
+func (c *Cluster) Iterate(ctx context.Context, fn func(id string, fields map[string]string) error) error {
+	return c.Scan(ctx, "", func(sh *shard.Shard, ids []string) error {
+		p := sh.Primary().Pipeline()
+		cmds := make([]*redis.MapStringStringCmd, 0, len(ids))
+		live := make([]string, 0, len(ids))
+		for _, id := range ids {
+			if validID(id) {
+				live = append(live, id)
+				cmds = append(cmds, p.HGetAll(ctx, c.Key(id)))
+			}
+		}
+		if len(cmds) == 0 {
+			return nil
+		}
+		_, _ = p.Exec(ctx) // errors are looked at per command
+		for i, cmd := range cmds {
+			fields, err := cmd.Result()
+			var rerr redis.Error
+			switch {
+			case err != nil && errors.As(err, &rerr) && !shard.IsUnavailable(err):
+				continue // WRONGTYPE: not a session record
+			case err != nil:
+				return sh.Wrap(err)
+			case len(fields) == 0:
+				continue // gone since SCAN saw it
+			}
+			if err := fn(live[i], fields); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// All returns every session's fields by ID (scs's IterableStore.All). It
+// holds them all in memory: prefer Iterate for large clusters.
+func (c *Cluster) All(ctx context.Context) (map[string]map[string]string, error) {
+	all := map[string]map[string]string{}
+	err := c.Iterate(ctx, func(id string, fields map[string]string) error {
+		all[id] = fields
+		return nil
+	})
+	return all, err
+}

@@ -1,0 +1,135 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/shardsession/shardsession/internal/redistest"
+)
+
+func TestSaveIfVersion(t *testing.T) {
+	c, _ := clustertest.New(t, redistest.TopologyOptions{Shards: 1})
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute)
+	set := map[string][]byte{"a": []byte("1")}
+	v, err := c.Save(ctx, "id", cluster.Write{Mode: cluster.Create, Set: set, ExpireAt: exp, IfVersion: 7})
+	if err != nil || v != 1 {
+		t.Fatalf("create with IfVersion = %d, %v; Create must ignore it", v, err)
+	}
+	tests := []struct {
+		name    string
+		w       cluster.Write
+		want    error
+		version int64
+	}{
+		{"update at the right version", cluster.Write{Mode: cluster.Update, Set: set, IfVersion: 1}, nil, 2},
+		{"update at a stale version", cluster.Write{Mode: cluster.Update, Set: map[string][]byte{"a": []byte("lost")}, IfVersion: 1}, cluster.ErrConflict, 2},
+		{"touch at a stale version", cluster.Write{Mode: cluster.Touch, IfVersion: 1}, cluster.ErrConflict, 2},
+		{"update at any version", cluster.Write{Mode: cluster.Update, Set: set}, nil, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.w.ExpireAt = exp
+			_, err := c.Save(ctx, "id", tt.w)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			fields, _, _ := c.Load(ctx, "id", cluster.LoadOptions{})
+			if cluster.Version(fields) != tt.version || fields["a"] != "1" {
+				t.Fatalf("after: %v, want version %d and a=1", fields, tt.version)
+			}
+		})
+	}
+	if _, err := c.Save(ctx, "gone", cluster.Write{Mode: cluster.Update, ExpireAt: exp, IfVersion: 1}); !errors.Is(err, cluster.ErrNotFound) {
+		t.Fatalf("CAS update of a missing record = %v, want ErrNotFound", err)
+	}
+}
+
+func TestLock(t *testing.T) {
+	c, _ := clustertest.New(t, redistest.TopologyOptions{Shards: 3})
+	ctx := context.Background()
+	ok, err := c.TryLock(ctx, "id", "me", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("TryLock = %v, %v", ok, err)
+	}
+	if ok, _ := c.TryLock(ctx, "id", "you", time.Minute); ok {
+		t.Fatal("a held lock was taken twice")
+	}
+	if err := c.Unlock(ctx, "id", "you"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := c.TryLock(ctx, "id", "you", time.Minute); ok {
+		t.Fatal("Unlock by a non-holder freed the lock")
+	}
+	if err := c.Unlock(ctx, "id", "me"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := c.TryLock(ctx, "id", "you", 100*time.Millisecond); !ok {
+		t.Fatal("lock not free after its holder's Unlock")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if ok, _ := c.TryLock(ctx, "id", "me", time.Minute); ok {
+			break // expired by its TTL
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("lock never expired")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestIterateAndUserSweep(t *testing.T) {
+	c, top := clustertest.New(t, redistest.TopologyOptions{Shards: 3})
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute)
+	const n = 300
+	for i := range n {
+		id := "s" + string(rune('A'+i%26)) + time.Duration(i).String()
+		if _, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"i": []byte("x")}, ExpireAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+		// Some live and some dead sessions in many users' indexes.
+		user := "u" + time.Duration(i%40).String()
+		if err := c.IndexUser(ctx, user, id, exp); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.IndexUser(ctx, user, "dead"+id, exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.TryLock(ctx, "sA0s", "me", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	all, err := c.All(ctx)
+	if err != nil || len(all) != n {
+		t.Fatalf("All = %d sessions, %v; want %d (indexes and locks skipped)", len(all), err, n)
+	}
+	sw := c.NewUserSweeper()
+	for range 100 {
+		if _, err := sw.Sweep(ctx, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var members int64
+	for _, s := range top.Shards {
+		cl := s.Primary.Client()
+		keys, _ := cl.Keys(ctx, "shardsession:user:*").Result()
+		for _, k := range keys {
+			members += cl.ZCard(ctx, k).Val()
+		}
+		cl.Close()
+	}
+	if members != n {
+		t.Fatalf("indexes hold %d members after sweeps, want the %d live sessions", members, n)
+	}
+	// A user's list is exact.
+	ids, err := c.UserSessions(ctx, "u0s")
+	if err != nil || len(ids) != n/40+1 && len(ids) != n/40 {
+		t.Fatalf("UserSessions = %v, %v", ids, err)
+	}
+}

@@ -1,0 +1,116 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// LockOptions configure the per-session lock of LoadAndSaveLocked.
+type LockOptions struct {
+	// TTL frees a lock whose holder crashed or hangs. It should exceed the
+	// longest handler it guards. Default 10 s.
+	TTL time.Duration
+
+	// Wait bounds how long a request waits for the lock. A request that
+	// does not get it in time is served with its session read-only
+	// (ReadOnly reports true; Commit of changes fails with ErrReadOnly
+	// wrapping ErrLocked). Default 2 s.
+	Wait time.Duration
+}
+
+// Polling for a held lock backs off from lockPollMin to lockPollMax.
+const (
+	lockPollMin = 2 * time.Millisecond
+	lockPollMax = 50 * time.Millisecond
+)
+
+// LoadAndSaveLocked is LoadAndSave for handlers that must not run
+// concurrently with another request of the same session (a read-modify-write
+// of one value, a multi-step form): it takes the session's lock, a SET NX PX
+// on the session's shard, before loading, and frees it (checking that it is
+// still the holder, in a Lua script) after saving. A request that cannot get
+// the lock within Lock.Wait is served read-only rather than waiting
+// forever. New sessions (no valid token yet) need no lock. The Store must
+// be a Locker.
+func (m *Manager) LoadAndSaveLocked(next http.Handler) http.Handler {
+	return m.loadAndSave(next, true)
+}
+
+// lock takes the lock of the session named by token. It returns the
+// function that frees it; held is false when the wait ran out.
+func (m *Manager) lock(ctx context.Context, token string) (unlock func(), held bool, err error) {
+	noop := func() {}
+	if !validToken(token) {
+		return noop, true, nil
+	}
+	lk, ok := m.Store.(Locker)
+	if !ok {
+		return noop, false, ErrNotSupported
+	}
+	id, owner := storeID(token), newToken()
+	deadline := time.Now().Add(m.Lock.Wait)
+	delay := lockPollMin
+	for {
+		ok, err := lk.TryLock(ctx, id, owner, m.Lock.TTL)
+		if err != nil {
+			return noop, false, err
+		}
+		if ok {
+			return func() {
+				// Free it even if the request's context was cancelled.
+				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+				defer cancel()
+				if err := lk.Unlock(uctx, id, owner); err != nil {
+					m.warn(ctx, "session lock not freed (it expires by itself)", err)
+				}
+			}, true, nil
+		}
+		if !time.Now().Add(delay).Before(deadline) {
+			return noop, false, nil
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return noop, false, ctx.Err()
+		case <-t.C:
+		}
+		delay = min(2*delay, lockPollMax)
+	}
+}
+
+// ReadOnly reports whether the session cannot be saved in this request:
+// its lock was not obtained (LoadAndSaveLocked) or its shard was down and
+// FailOpen served an empty session. Changes to a read-only session make
+// Commit fail with ErrReadOnly.
+func (m *Manager) ReadOnly(ctx context.Context) bool {
+	d := m.data(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.readOnly
+}
+
+// setReadOnly makes the session in ctx read-only because of cause.
+func (m *Manager) setReadOnly(ctx context.Context, cause error) {
+	d := m.data(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.readOnly, d.roCause = true, cause
+}
+
+// failOpen answers a failed Load under FailOpen: an empty read-only session
+// that keeps the request's token (so its cookie is left alone), or err
+// unchanged when FailOpen is off or err is not about availability.
+func (m *Manager) failOpen(r *http.Request, token string, err error) (context.Context, error) {
+	if !m.FailOpen || !errors.Is(err, ErrUnavailable) {
+		return nil, err
+	}
+	if m.Logger != nil {
+		m.Logger.WarnContext(r.Context(), "session: store unavailable, serving a read-only empty session (FailOpen)", "err", err, "path", r.URL.Path)
+	}
+	d := newData(m.clock(), m.Lifetime)
+	d.token, d.readOnly, d.roCause = token, true, err
+	return context.WithValue(r.Context(), contextKey{m}, d), nil
+}
