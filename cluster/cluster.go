@@ -14,8 +14,10 @@ import (
 // routing reads an immutable snapshot through an atomic pointer and never
 // takes a lock.
 type Cluster struct {
-	prefix string
-	snap   atomic.Pointer[snapshot]
+	prefix     string
+	durability Durability
+	snap       atomic.Pointer[snapshot]
+	stats      stats
 }
 
 // snapshot is one routing state. It is never modified once published.
@@ -49,8 +51,9 @@ func New(opt Options) (*Cluster, error) {
 		}
 		s.shards = append(s.shards, sh)
 	}
-	c := &Cluster{prefix: opt.KeyPrefix}
+	c := &Cluster{prefix: opt.KeyPrefix, durability: opt.Durability}
 	c.snap.Store(s)
+	c.followFailovers(s.shards)
 	return c, nil
 }
 

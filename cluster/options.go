@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"time"
 
 	"github.com/shardsession/shardsession/shard"
 )
@@ -21,6 +22,37 @@ type Options struct {
 
 	// Ring tunes the consistent-hash ring; its zero value works.
 	Ring RingOptions
+
+	// Durability says how many replicas must confirm writes and deletes
+	// (Redis WAIT); its zero value waits for one replica on Delete only.
+	Durability Durability
+}
+
+// Durability trades latency for fewer writes lost on failover. Redis
+// replicates asynchronously: a write (or a DEL) acknowledged by a primary
+// that dies before passing it on is lost when a replica is promoted. WAIT
+// makes the primary hold the answer until n replicas have the write, which
+// narrows that window; it does not close it (see docs/operations.md). On
+// shards without replicas nothing is waited for.
+type Durability struct {
+	// DeleteReplicas is how many replicas must confirm a Delete (logout,
+	// revoke, the old ID of a renewal) before it returns. Default 1, so a
+	// logout is not undone by a failover; negative: do not wait. A delete
+	// that fewer replicas confirmed is recorded in a short-lived revocation
+	// journal on another shard (see RevocationTTL) before Delete returns
+	// nil; if that is impossible too, Delete returns an error wrapping
+	// shard.ErrUnavailable.
+	DeleteReplicas int
+	// SaveReplicas is how many replicas must confirm a Save. Default 0: do
+	// not wait. A Save that fewer confirmed still returns its version (the
+	// write is on the primary) and is counted in Stats.
+	SaveReplicas int
+	// Timeout bounds each WAIT. Default 250 ms.
+	Timeout time.Duration
+	// RevocationTTL is how long a journalled delete is remembered: after a
+	// primary switch, sessions deleted within this window are deleted again
+	// on the new primary and refused on load. Default 10 minutes.
+	RevocationTTL time.Duration
 }
 
 // RingOptions tune the consistent-hash ring (github.com/buraksezer/consistent).
@@ -45,6 +77,19 @@ func (o *Options) init() {
 		o.KeyPrefix = "shardsession:"
 	}
 	o.Ring.init()
+	o.Durability.init()
+}
+
+func (o *Durability) init() {
+	if o.DeleteReplicas == 0 {
+		o.DeleteReplicas = 1
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 250 * time.Millisecond
+	}
+	if o.RevocationTTL <= 0 {
+		o.RevocationTTL = 10 * time.Minute
+	}
 }
 
 func (o *RingOptions) init() {

@@ -53,9 +53,15 @@ var modeArg = map[WriteMode]string{Create: "c", Update: "u", Touch: "t"}
 // the answer must be (see LoadOptions).
 func (c *Cluster) Load(ctx context.Context, id string, opt LoadOptions) (fields map[string]string, found bool, err error) {
 	sh := c.ShardFor(id)
-	fields, err = sh.Primary().HGetAll(ctx, c.Key(id)).Result()
+	err = sh.Read(ctx, func(ctx context.Context, r redis.Cmdable) (err error) {
+		fields, err = r.HGetAll(ctx, c.Key(id)).Result()
+		return err
+	})
 	if err != nil {
-		return nil, false, sh.Wrap(err)
+		return nil, false, err
+	}
+	if len(fields) > 0 && c.revoked(ctx, sh, id) {
+		return nil, false, nil
 	}
 	if opt.Info != nil {
 		*opt.Info = ReadInfo{Shard: sh.Name(), Node: sh.Primary().Options().Addr}
@@ -83,10 +89,13 @@ func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, 
 		args = append(args, f, v)
 	}
 	sh := c.ShardFor(id)
-	version, err = saveScript.Run(ctx, sh.Primary(), []string{c.Key(id)}, args...).Int64()
+	_, err = c.waitFor(ctx, sh, c.durability.SaveReplicas, func(p redis.Cmdable) (err error) {
+		version, err = saveScript.Run(ctx, p, []string{c.Key(id)}, args...).Int64()
+		return err
+	})
 	switch {
 	case err != nil:
-		return 0, sh.Wrap(err)
+		return 0, sh.Fail(err)
 	case version == -1:
 		return 0, fmt.Errorf("shard %s: %w", sh.Name(), ErrNotFound)
 	case version == -2:
@@ -98,19 +107,25 @@ func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, 
 }
 
 // Delete removes the session id. Deleting a missing record is not an error.
+// It waits for Options.Durability.DeleteReplicas replicas to confirm the
+// delete, and journals it on another shard when they do not, so that a
+// failover does not bring the session back (see revoke.go).
 func (c *Cluster) Delete(ctx context.Context, id string) error {
-	sh := c.ShardFor(id)
-	return sh.Wrap(sh.Primary().Del(ctx, c.Key(id)).Err())
+	return c.delete(ctx, c.ShardFor(id), id)
 }
 
 // Exists reports whether the session id is stored.
 func (c *Cluster) Exists(ctx context.Context, id string) (bool, error) {
 	sh := c.ShardFor(id)
-	n, err := sh.Primary().Exists(ctx, c.Key(id)).Result()
+	var n int64
+	err := sh.Read(ctx, func(ctx context.Context, r redis.Cmdable) (err error) {
+		n, err = r.Exists(ctx, c.Key(id)).Result()
+		return err
+	})
 	if err != nil {
-		return false, sh.Wrap(err)
+		return false, err
 	}
-	return n == 1, nil
+	return n == 1 && !c.revoked(ctx, sh, id), nil
 }
 
 // Version parses the version field of loaded fields; 0 if absent.

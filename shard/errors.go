@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/failover"
 )
 
 // ErrUnavailable means a shard (or the node of it that a command needed)
@@ -47,7 +49,7 @@ func IsUnavailable(err error) bool {
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, ErrUnavailable),
+	case errors.Is(err, ErrUnavailable), errors.Is(err, failover.ErrCircuitOpen),
 		errors.As(err, &netErr),
 		errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),

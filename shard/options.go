@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/failover"
 )
 
 // Options configure one shard.
@@ -14,7 +16,8 @@ type Options struct {
 	// Required.
 	Name string
 
-	// Addr is the primary's "host:port". Required.
+	// Addr is the primary's "host:port". Required unless Sentinel is set,
+	// in which case it must be empty.
 	Addr string
 
 	// Replicas are the replicas' "host:port" addresses. They are connected but
@@ -25,7 +28,28 @@ type Options struct {
 	// timeouts, credentials, TLS...). Its Addr is ignored. Nil means go-redis
 	// defaults, except ReadTimeout and WriteTimeout of 1s and DialTimeout of
 	// 1s: a session store must fail fast rather than hang a web request.
+	// Unless set, MaxRetries is 1 and DialerRetries 1 (failover.FailFast).
 	Client *redis.Options
+
+	// Sentinel, when set, finds the shard's primary and replicas through
+	// Redis Sentinel instead of Addr and Replicas (which must be empty):
+	// writes follow the primary the sentinels promote, and the replicas are
+	// reached through one client that picks a healthy replica per
+	// connection. See package failover. Default nil: static addresses.
+	Sentinel *failover.Options
+
+	// Breaker configures the circuit breaker put in front of each node's
+	// client, so that a dead node costs one timeout rather than one per
+	// request. The zero value is the default breaker (3 consecutive
+	// failures open it for 250 ms, doubling up to 2 s); Failures < 0 turns
+	// it off.
+	Breaker failover.BreakerOptions
+
+	// OnDegradedRead, if set, is called after a read that the primary could
+	// not serve was served by a replica instead (degraded, read-only mode;
+	// the data may lag the primary's). err is the primary's error. It must
+	// be fast and safe for concurrent use. Stats counts these reads too.
+	OnDegradedRead func(shard string, err error)
 }
 
 // ErrBadOptions is wrapped by every validation error of New.
@@ -39,6 +63,11 @@ func (o *Options) init() {
 			WriteTimeout: time.Second,
 		}
 	}
+	// One retry and one dial attempt, not go-redis's 3 retries × 5 dials:
+	// the breaker and Sentinel handle a dead node, retries only delay the
+	// error (go-redis #3540).
+	tmpl := failover.FailFast(*o.Client)
+	o.Client = &tmpl
 }
 
 // clientFor returns a copy of the template aimed at addr.

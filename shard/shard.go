@@ -14,6 +14,8 @@ type Shard struct {
 	name     string
 	primary  *redis.Client
 	replicas []*redis.Client
+
+	ha // failover state: breakers, Sentinel watcher, degraded reads
 }
 
 // New connects lazily (go-redis dials on first use) to the shard described by
@@ -23,6 +25,9 @@ func New(opt Options) (*Shard, error) {
 	if opt.Name == "" {
 		return nil, fmt.Errorf("%w: empty name", ErrBadOptions)
 	}
+	if opt.Sentinel != nil {
+		return newSentinel(opt)
+	}
 	if opt.Addr == "" {
 		return nil, fmt.Errorf("%w: shard %s: empty primary address", ErrBadOptions, opt.Name)
 	}
@@ -31,6 +36,7 @@ func New(opt Options) (*Shard, error) {
 	for _, addr := range opt.Replicas {
 		s.replicas = append(s.replicas, redis.NewClient(opt.clientFor(addr)))
 	}
+	s.guard(opt)
 	return s, nil
 }
 
@@ -58,7 +64,7 @@ func (s *Shard) Ping(ctx context.Context) error {
 
 // Close closes every client of the shard.
 func (s *Shard) Close() error {
-	errs := []error{s.primary.Close()}
+	errs := []error{s.closeHA(), s.primary.Close()}
 	for _, r := range s.replicas {
 		errs = append(errs, r.Close())
 	}

@@ -1,6 +1,8 @@
 // Command shardsession runs shardsession's demo and tools.
 //
 //	shardsession demo [--smoke]   three web nodes sharing sessions over a local topology
+//	shardsession check --shards s0=host:port,... | --sentinel host:port,... [--json] [--strict]
+//	                               report each shard's replication, persistence, eviction, Sentinel view
 //
 // Each subcommand lives in its own file and registers itself in commands.
 package main

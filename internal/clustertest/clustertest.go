@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/shard"
 )
@@ -30,6 +31,32 @@ func New(t testing.TB, opt redistest.TopologyOptions) (*cluster.Cluster, *redist
 	t.Helper()
 	top := redistest.NewTopology(t, opt)
 	c, err := cluster.New(cluster.Options{Shards: ShardOptions(top)})
+	if err != nil {
+		t.Fatalf("cluster.New: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, top
+}
+
+// SentinelShardOptions describes top's shards for cluster.Options by
+// Sentinel master name (the shard name) and the topology's sentinels, so
+// that the cluster follows failovers. top must have been started with
+// Sentinels > 0.
+func SentinelShardOptions(top *redistest.Topology) []shard.Options {
+	opts := make([]shard.Options, len(top.Shards))
+	for i, s := range top.Shards {
+		opts[i] = shard.Options{Name: s.Name, Sentinel: &failover.Options{MasterName: s.Name, SentinelAddrs: top.SentinelAddrs()}}
+	}
+	return opts
+}
+
+// NewSentinel starts a topology with sentinels and a Cluster over it that
+// finds its primaries through them; both are closed when the test ends.
+func NewSentinel(t testing.TB, topo redistest.TopologyOptions, opt cluster.Options) (*cluster.Cluster, *redistest.Topology) {
+	t.Helper()
+	top := redistest.NewTopology(t, topo)
+	opt.Shards = SentinelShardOptions(top)
+	c, err := cluster.New(opt)
 	if err != nil {
 		t.Fatalf("cluster.New: %v", err)
 	}

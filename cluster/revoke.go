@@ -1,0 +1,224 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/failover"
+	"github.com/shardsession/shardsession/shard"
+)
+
+// Why deletes need more than DEL: Redis replicates asynchronously, so a DEL
+// acknowledged by a primary that dies before passing it on is undone when
+// Sentinel promotes a replica, and a logged-out session comes back. Two
+// things close that gap:
+//
+//  1. Delete sends WAIT on the connection that ran the DEL and returns only
+//     once Durability.DeleteReplicas replicas have it. Sentinel promotes the
+//     replica with the most replicated data, so with one replica confirmed
+//     the promoted one has the DEL.
+//  2. When fewer replicas confirm (a replica is down or lagging), the
+//     session's ID goes into a revocation journal: a sorted set, scored by
+//     time, on the next shard in configuration order (the witness), which
+//     fails independently. When this process sees Sentinel switch the
+//     shard's primary, it deletes every ID journalled in the last
+//     RevocationTTL on the new primary; and until RevocationTTL after a
+//     switch, a load of a session of that shard also checks the journal.
+//
+// With one shard there is no witness: an unconfirmed Delete then fails with
+// shard.ErrUnavailable, so the caller knows the logout may not hold.
+
+// stats are the cluster's durability counters.
+type stats struct {
+	unconfirmedSaves   atomic.Int64
+	unconfirmedDeletes atomic.Int64
+	journalled         atomic.Int64
+	revokedOnLoad      atomic.Int64
+	replayed           atomic.Int64
+}
+
+// Stats are a cluster's durability counters since New.
+type Stats struct {
+	// UnconfirmedSaves counts saves that fewer than SaveReplicas replicas
+	// confirmed within the timeout.
+	UnconfirmedSaves int64
+	// UnconfirmedDeletes counts deletes that fewer than DeleteReplicas
+	// replicas confirmed within the timeout.
+	UnconfirmedDeletes int64
+	// Journalled counts those deletes recorded in the revocation journal.
+	Journalled int64
+	// RevokedOnLoad counts sessions found on a shard after a switch although
+	// the journal says they were deleted; they were deleted again.
+	RevokedOnLoad int64
+	// Replayed counts journalled deletes applied again to a new primary.
+	Replayed int64
+}
+
+// Stats returns the cluster's durability counters.
+func (c *Cluster) Stats() Stats {
+	return Stats{
+		UnconfirmedSaves:   c.stats.unconfirmedSaves.Load(),
+		UnconfirmedDeletes: c.stats.unconfirmedDeletes.Load(),
+		Journalled:         c.stats.journalled.Load(),
+		RevokedOnLoad:      c.stats.revokedOnLoad.Load(),
+		Replayed:           c.stats.replayed.Load(),
+	}
+}
+
+// waitFor runs op on one connection to sh's primary and then, if n > 0 and
+// sh has replicas, WAIT n on the same connection. It returns how many
+// replicas confirmed (n when there was nothing to wait for).
+func (c *Cluster) waitFor(ctx context.Context, sh *shard.Shard, n int, op func(redis.Cmdable) error) (int64, error) {
+	if n <= 0 || !sh.HasReplicas() {
+		return int64(max(n, 0)), op(sh.Primary())
+	}
+	conn := sh.Primary().Conn()
+	defer conn.Close()
+	if err := op(conn); err != nil {
+		return 0, err
+	}
+	acked, err := conn.Wait(ctx, n, c.durability.Timeout).Result()
+	if err != nil {
+		// The write itself is on the primary; WAIT failing means the
+		// primary went away meanwhile, which is the case WAIT is for.
+		return 0, nil
+	}
+	if acked < int64(n) && n == c.durability.SaveReplicas {
+		c.stats.unconfirmedSaves.Add(1)
+	}
+	return acked, nil
+}
+
+// delete is Delete: DEL, WAIT, and the journal when WAIT fell short.
+func (c *Cluster) delete(ctx context.Context, sh *shard.Shard, id string) error {
+	want := c.durability.DeleteReplicas
+	acked, err := c.waitFor(ctx, sh, want, func(p redis.Cmdable) error {
+		return p.Del(ctx, c.Key(id)).Err()
+	})
+	if err != nil {
+		return sh.Fail(err)
+	}
+	if acked >= int64(want) {
+		return nil
+	}
+	c.stats.unconfirmedDeletes.Add(1)
+	w := c.witness(sh)
+	if w == nil {
+		return fmt.Errorf("shard %s: %w: delete confirmed by %d of %d replicas and no other shard to journal it", sh.Name(), shard.ErrUnavailable, acked, want)
+	}
+	now := time.Now()
+	key := c.journalKey(sh)
+	_, err = w.Primary().TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixMilli()), Member: id})
+		p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.Add(-c.durability.RevocationTTL).UnixMilli(), 10))
+		p.PExpire(ctx, key, c.durability.RevocationTTL)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("shard %s: delete confirmed by %d of %d replicas, journal on %s failed: %w", sh.Name(), acked, want, w.Name(), w.Wrap(err))
+	}
+	c.stats.journalled.Add(1)
+	return nil
+}
+
+// witness returns the shard that holds sh's revocation journal: the next
+// one in configuration order, or nil if sh is alone.
+func (c *Cluster) witness(sh *shard.Shard) *shard.Shard {
+	shards := c.Shards()
+	if len(shards) < 2 {
+		return nil
+	}
+	for i, s := range shards {
+		if s == sh {
+			return shards[(i+1)%len(shards)]
+		}
+	}
+	return nil
+}
+
+// journalKey is the key of sh's revocation journal on its witness.
+func (c *Cluster) journalKey(sh *shard.Shard) string {
+	return c.prefix + "revoked:" + sh.Name()
+}
+
+// revoked reports whether the session id, just found on sh, was deleted
+// by a Delete that the journal remembers; it then deletes it again. It only
+// looks when sh's primary switched within RevocationTTL, so it costs
+// nothing in normal operation. A journal that cannot be read is not a
+// reason to refuse the session: the replay on switch covers it.
+func (c *Cluster) revoked(ctx context.Context, sh *shard.Shard, id string) bool {
+	last := sh.LastSwitch()
+	if last.IsZero() || time.Since(last) > c.durability.RevocationTTL {
+		return false
+	}
+	w := c.witness(sh)
+	if w == nil {
+		return false
+	}
+	score, err := w.Primary().ZScore(ctx, c.journalKey(sh), id).Result()
+	if err != nil || time.Since(time.UnixMilli(int64(score))) > c.durability.RevocationTTL {
+		return false
+	}
+	c.stats.revokedOnLoad.Add(1)
+	_ = sh.Primary().Del(ctx, c.Key(id)).Err()
+	return true
+}
+
+// followFailovers replays the journal of a shard on its new primary after
+// every switch this process sees.
+func (c *Cluster) followFailovers(shards []*shard.Shard) {
+	for _, sh := range shards {
+		sh.OnFailover(func(ev failover.Event) {
+			if ev.Kind == "+switch-master" {
+				go c.replay(sh)
+			}
+		})
+	}
+}
+
+// replayTimeout bounds how long replay keeps retrying.
+const replayTimeout = 30 * time.Second
+
+// replay deletes on sh's (new) primary every ID its journal holds from the
+// last RevocationTTL, retrying until it succeeds or replayTimeout passes.
+func (c *Cluster) replay(sh *shard.Shard) {
+	w := c.witness(sh)
+	if w == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), replayTimeout)
+	defer cancel()
+	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
+		n, err := c.replayOnce(ctx, sh, w)
+		if err == nil {
+			c.stats.replayed.Add(int64(n))
+			slog.Info("failover: revocation journal replayed", "shard", sh.Name(), "deleted", n)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			slog.Warn("failover: revocation journal not replayed", "shard", sh.Name(), "err", err)
+			return
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (c *Cluster) replayOnce(ctx context.Context, sh, w *shard.Shard) (int, error) {
+	since := strconv.FormatInt(time.Now().Add(-c.durability.RevocationTTL).UnixMilli(), 10)
+	ids, err := w.Primary().ZRangeByScore(ctx, c.journalKey(sh), &redis.ZRangeBy{Min: since, Max: "+inf"}).Result()
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = c.Key(id)
+	}
+	return len(ids), sh.Primary().Del(ctx, keys...).Err()
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shardsession/shardsession/internal/redistest"
+)
+
+// runChecked runs check with args and returns its exit code and output.
+func runChecked(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	code := check(context.Background(), args, &out, &errOut)
+	return code, out.String() + errOut.String()
+}
+
+func parseResult(t *testing.T, out string) map[string]*shardReport {
+	t.Helper()
+	var res checkResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out)
+	}
+	m := map[string]*shardReport{}
+	for _, r := range res.Shards {
+		m[r.Name] = r
+	}
+	return m
+}
+
+func hasLine(lines []string, sub string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// The acceptance test: a shard that evicts live sessions and has no
+// persistence is flagged; a shard with AOF and a replica is not.
+func TestCheckFlagsSettingsThatLoseSessions(t *testing.T) {
+	good := redistest.NewServer(t, redistest.Options{Name: "good", Persistence: true, Args: []string{"--maxmemory-policy", "noeviction"}})
+	redistest.NewServer(t, redistest.Options{Name: "good-replica", ReplicaOf: good.Addr(), Persistence: true})
+	bad := redistest.NewServer(t, redistest.Options{Name: "bad", Args: []string{"--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"}})
+	shards := "good=" + good.Addr() + ",bad=" + bad.Addr()
+
+	code, out := runChecked(t, "--shards", shards, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d with warnings only, want 0\n%s", code, out)
+	}
+	res := parseResult(t, out)
+	if g := res["good"]; g == nil || len(g.Warnings)+len(g.Errors) != 0 || len(g.Replicas) != 1 || g.AppendOnly != "yes" {
+		t.Fatalf("good shard: %+v", g)
+	}
+	b := res["bad"]
+	for _, want := range []string{"maxmemory-policy allkeys-lru", "no persistence", "no replicas"} {
+		if b == nil || !hasLine(b.Warnings, want) {
+			t.Errorf("bad shard not warned about %q: %+v", want, b)
+		}
+	}
+	if b != nil && (b.MaxMemory != 64<<20 || b.Role != "master") {
+		t.Errorf("bad shard: maxmemory %d role %q", b.MaxMemory, b.Role)
+	}
+
+	code, out = runChecked(t, "--shards", shards, "--strict")
+	if code != 1 || !strings.Contains(out, "WARNING bad: maxmemory-policy allkeys-lru") || !strings.Contains(out, "aof everysec") {
+		t.Fatalf("--strict table: exit %d, want 1\n%s", code, out)
+	}
+	t.Log("\n" + out)
+}
+
+func TestCheckErrors(t *testing.T) {
+	primary := redistest.NewServer(t, redistest.Options{Name: "p"})
+	replica := redistest.NewServer(t, redistest.Options{Name: "r", ReplicaOf: primary.Addr()})
+	down := redistest.NewServer(t, redistest.Options{Name: "down"})
+	if err := down.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		code  int
+		shard string // the shard with an error, if any
+		want  string
+	}{
+		{"unreachable", []string{"--shards", "s0=" + down.Addr()}, 1, "s0", "unreachable"},
+		{"replica named as primary", []string{"--shards", "s0=" + replica.Addr()}, 1, "s0", "not a primary"},
+		{"bad shards flag", []string{"--shards", "nonsense"}, 2, "", "name=host:port"},
+		{"no topology", nil, 2, "", "no topology"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(envShards, "")
+			t.Setenv(envSentinels, "")
+			code, out := runChecked(t, append(tt.args, "--json")...)
+			if code != tt.code || !strings.Contains(out, tt.want) {
+				t.Fatalf("exit %d, want %d and %q in\n%s", code, tt.code, tt.want, out)
+			}
+			if tt.shard != "" && len(parseResult(t, out)[tt.shard].Errors) == 0 {
+				t.Fatalf("no error recorded for %s\n%s", tt.shard, out)
+			}
+		})
+	}
+}
+
+func TestCheckConfigFromEnvAndFile(t *testing.T) {
+	srv := redistest.NewServer(t, redistest.Options{})
+	t.Run("env", func(t *testing.T) {
+		t.Setenv(envShards, "e0="+srv.Addr())
+		if code, out := runChecked(t, "--json"); code != 0 || parseResult(t, out)["e0"] == nil {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+	})
+	t.Run("file", func(t *testing.T) {
+		t.Setenv(envShards, "")
+		path := filepath.Join(t.TempDir(), "shardsession.env")
+		os.WriteFile(path, []byte("# topology\n"+envShards+"=\"f0="+srv.Addr()+"\"\n"), 0o600)
+		if code, out := runChecked(t, "--config", path, "--json"); code != 0 || parseResult(t, out)["f0"] == nil {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+	})
+}
+
+// With only Sentinels given, their masters are the shards, and each gets
+// the Sentinels' view.
+func TestCheckSentinel(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 2, Replicas: 1, Sentinels: 3})
+	var addrs []string
+	for _, s := range top.Sentinels {
+		addrs = append(addrs, s.Addr())
+	}
+	code, out := runChecked(t, "--sentinel", strings.Join(addrs, ","), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	res := parseResult(t, out)
+	for _, s := range top.Shards {
+		r := res[s.Name]
+		if r == nil || r.Addr != s.Primary.Addr() || r.Sentinel == nil {
+			t.Fatalf("shard %s: %+v", s.Name, r)
+		}
+		if sv := r.Sentinel; sv.Watching != 3 || sv.Quorum != 2 || !sv.Agree || !strings.HasPrefix(sv.CKQuorum, "OK") || len(r.Replicas) != 1 {
+			t.Fatalf("shard %s sentinel view: %+v", s.Name, sv)
+		}
+	}
+	// A shard the Sentinels do not know is warned about.
+	extra := redistest.NewServer(t, redistest.Options{})
+	_, out = runChecked(t, "--sentinel", strings.Join(addrs, ","), "--shards", "s0="+top.Shards[0].Primary.Addr()+",x="+extra.Addr(), "--json")
+	if !hasLine(parseResult(t, out)["x"].Warnings, "not monitored") {
+		t.Fatalf("unmonitored shard not warned about\n%s", out)
+	}
+}

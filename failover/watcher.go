@@ -1,0 +1,181 @@
+package failover
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Event is what a Watcher saw on a sentinel's Pub/Sub channels about its
+// master.
+type Event struct {
+	// Kind is "+switch-master", "+odown" or "-odown".
+	Kind string
+	// MasterName is the master the event is about.
+	MasterName string
+	// Old is the address of the primary before a switch, or the address
+	// that went down / came back for +odown / -odown.
+	Old string
+	// New is the address of the promoted primary; "" except for
+	// +switch-master.
+	New string
+	// At is when the Watcher received the event.
+	At time.Time
+}
+
+// Watcher follows one master's events on every configured sentinel. Each
+// sentinel publishes each event, so a switch is delivered once per new
+// address, not once per sentinel. It is safe for concurrent use.
+type Watcher struct {
+	opt    Options
+	listen func(Event)
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+
+	mu      sync.Mutex
+	primary string // the last known primary address, "" if unknown
+	down    bool   // between +odown and -odown / +switch-master
+}
+
+// Watch starts following opt.MasterName's +switch-master, +odown and
+// -odown events on every sentinel of opt, until Close. listen is called
+// for each distinct event, from one goroutine at a time. The subscription
+// reconnects by itself when a sentinel goes away and comes back.
+func Watch(opt Options, listen func(Event)) (*Watcher, error) {
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Watcher{opt: opt, listen: listen, cancel: cancel}
+	events := make(chan Event, 16)
+	for _, addr := range opt.SentinelAddrs {
+		w.done.Go(func() { w.follow(ctx, addr, events) })
+	}
+	w.done.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev := <-events:
+				w.dispatch(ev)
+			}
+		}
+	})
+	return w, nil
+}
+
+// follow subscribes on one sentinel and forwards this master's events.
+func (w *Watcher) follow(ctx context.Context, addr string, events chan<- Event) {
+	c := redis.NewSentinelClient(&redis.Options{
+		Addr:            addr,
+		Username:        w.opt.SentinelUsername,
+		Password:        w.opt.SentinelPassword,
+		DialTimeout:     time.Second,
+		ReadTimeout:     time.Second,
+		DisableIdentity: true,
+	})
+	defer c.Close()
+	ps := c.Subscribe(ctx, "+switch-master", "+odown", "-odown")
+	defer ps.Close()
+	ch := ps.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			ev, ok := parseEvent(m.Channel, m.Payload)
+			if !ok || ev.MasterName != w.opt.MasterName {
+				continue
+			}
+			ev.At = time.Now()
+			select {
+			case events <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// parseEvent reads
+//
+//	+switch-master <name> <old-ip> <old-port> <new-ip> <new-port>
+//	+odown master <name> <ip> <port> #quorum q/n
+//	-odown master <name> <ip> <port>
+func parseEvent(channel, payload string) (Event, bool) {
+	f := strings.Fields(payload)
+	switch channel {
+	case "+switch-master":
+		if len(f) < 5 {
+			return Event{}, false
+		}
+		return Event{Kind: channel, MasterName: f[0], Old: net.JoinHostPort(f[1], f[2]), New: net.JoinHostPort(f[3], f[4])}, true
+	case "+odown", "-odown":
+		if len(f) < 4 || f[0] != "master" {
+			return Event{}, false
+		}
+		return Event{Kind: channel, MasterName: f[1], Old: net.JoinHostPort(f[2], f[3])}, true
+	}
+	return Event{}, false
+}
+
+// dispatch drops the copies of an event that other sentinels sent, logs
+// the rest and passes them on.
+func (w *Watcher) dispatch(ev Event) {
+	w.mu.Lock()
+	switch ev.Kind {
+	case "+switch-master":
+		if w.primary == ev.New {
+			w.mu.Unlock()
+			return
+		}
+		w.primary, w.down = ev.New, false
+	case "+odown":
+		if w.down {
+			w.mu.Unlock()
+			return
+		}
+		w.down = true
+	case "-odown":
+		if !w.down {
+			w.mu.Unlock()
+			return
+		}
+		w.down = false
+	}
+	w.mu.Unlock()
+	log := w.opt.logger()
+	switch ev.Kind {
+	case "+switch-master":
+		log.Info("failover: primary switched", "shard", ev.MasterName, "old", ev.Old, "new", ev.New)
+	case "+odown":
+		log.Warn("failover: primary objectively down", "shard", ev.MasterName, "addr", ev.Old)
+	default:
+		log.Info("failover: primary back up", "shard", ev.MasterName, "addr", ev.Old)
+	}
+	if w.listen != nil {
+		w.listen(ev)
+	}
+}
+
+// Primary returns the primary's address as of the last +switch-master this
+// Watcher saw, or "" if it has seen none.
+func (w *Watcher) Primary() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.primary
+}
+
+// Close stops following and waits for the goroutines to end.
+func (w *Watcher) Close() error {
+	w.cancel()
+	w.done.Wait()
+	return nil
+}

@@ -1,0 +1,186 @@
+package shard
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/failover"
+)
+
+// ha is a shard's failover state: the breakers in front of its clients,
+// the Sentinel watcher, and its degraded-mode counters.
+type ha struct {
+	breaker    *failover.Breaker   // the primary's; nil when disabled
+	rbreakers  []*failover.Breaker // one per replica client
+	watcher    *failover.Watcher   // nil for a static shard
+	onDegraded func(shard string, err error)
+	hasRepl    bool
+
+	degradedReads atomic.Int64
+	unavailable   atomic.Int64
+	switches      atomic.Int64
+	lastSwitch    atomic.Int64 // unix nanoseconds of the last +switch-master
+
+	mu        sync.Mutex
+	listeners []func(failover.Event)
+}
+
+// Stats are a shard's failover counters since New.
+type Stats struct {
+	// DegradedReads counts reads the primary could not serve that a replica
+	// served (degraded, read-only mode).
+	DegradedReads int64
+	// Unavailable counts operations that failed with ErrUnavailable after
+	// every node that could serve them was tried.
+	Unavailable int64
+	// Switches counts +switch-master events seen for this shard.
+	Switches int64
+	// Breaker is the state of the primary's circuit breaker.
+	Breaker failover.State
+}
+
+// newSentinel builds a shard whose nodes are found through Sentinel.
+func newSentinel(opt Options) (*Shard, error) {
+	if opt.Addr != "" || len(opt.Replicas) > 0 {
+		return nil, fmt.Errorf("%w: shard %s: Sentinel and static addresses both set", ErrBadOptions, opt.Name)
+	}
+	opt.init()
+	primary, err := failover.NewPrimary(opt.Sentinel, opt.Client)
+	if err != nil {
+		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
+	}
+	replicas, err := failover.NewReplicas(opt.Sentinel, opt.Client)
+	if err != nil {
+		primary.Close()
+		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
+	}
+	s := &Shard{name: opt.Name, primary: primary, replicas: []*redis.Client{replicas}}
+	s.guard(opt)
+	s.watcher, err = failover.Watch(*opt.Sentinel, s.onEvent)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
+	}
+	return s, nil
+}
+
+// guard puts a breaker in front of every client of s.
+func (s *Shard) guard(opt Options) {
+	s.onDegraded = opt.OnDegradedRead
+	s.hasRepl = opt.Sentinel != nil || len(opt.Replicas) > 0
+	if s.breaker = failover.NewBreaker(opt.Breaker); s.breaker != nil {
+		s.primary.AddHook(s.breaker.Hook())
+	}
+	for _, r := range s.replicas {
+		b := failover.NewBreaker(opt.Breaker)
+		if b != nil {
+			r.AddHook(b.Hook())
+		}
+		s.rbreakers = append(s.rbreakers, b)
+	}
+}
+
+// onEvent follows the watcher: a switch means a new node behind the
+// primary client, so its breaker starts afresh; +odown means Sentinel has
+// agreed the primary is down, so no request needs to time out to learn it.
+func (s *Shard) onEvent(ev failover.Event) {
+	switch ev.Kind {
+	case "+switch-master":
+		s.switches.Add(1)
+		s.lastSwitch.Store(ev.At.UnixNano())
+		s.breaker.Reset()
+		for _, b := range s.rbreakers {
+			b.Reset() // the old primary may have been among the replicas' targets
+		}
+	case "+odown":
+		s.breaker.Trip()
+	case "-odown":
+		s.breaker.Reset()
+	}
+	s.mu.Lock()
+	ls := append([]func(failover.Event){}, s.listeners...)
+	s.mu.Unlock()
+	for _, l := range ls {
+		l(ev)
+	}
+}
+
+// OnFailover registers fn to be called with every Sentinel event of this
+// shard (+switch-master, +odown, -odown), after the shard has reacted to
+// it. It is a no-op for a shard with static addresses.
+func (s *Shard) OnFailover(fn func(failover.Event)) {
+	s.mu.Lock()
+	s.listeners = append(s.listeners, fn)
+	s.mu.Unlock()
+}
+
+// LastSwitch returns when this process last saw the shard's primary
+// switched by Sentinel, or the zero time.
+func (s *Shard) LastSwitch() time.Time {
+	if n := s.lastSwitch.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// HasReplicas reports whether the shard is configured with replicas (or
+// through Sentinel, which finds them).
+func (s *Shard) HasReplicas() bool { return s.hasRepl }
+
+// Stats returns the shard's failover counters.
+func (s *Shard) Stats() Stats {
+	return Stats{
+		DegradedReads: s.degradedReads.Load(),
+		Unavailable:   s.unavailable.Load(),
+		Switches:      s.switches.Load(),
+		Breaker:       s.breaker.State(),
+	}
+}
+
+// Read runs fn, a read-only operation, on the primary; if the primary is
+// unavailable (down, or its breaker open) it runs fn on each replica in
+// turn, the degraded read-only mode: the answer may lag the primary by the
+// replication delay. The error is classified with Wrap. A shard is never
+// replaced by another one: if no node of this shard answers, Read fails
+// with ErrUnavailable.
+func (s *Shard) Read(ctx context.Context, fn func(ctx context.Context, c redis.Cmdable) error) error {
+	err := fn(ctx, s.primary)
+	if err == nil || !IsUnavailable(err) || ctx.Err() != nil {
+		return s.Wrap(err)
+	}
+	for _, r := range s.replicas {
+		rerr := fn(ctx, r)
+		if rerr == nil || !IsUnavailable(rerr) {
+			if rerr == nil {
+				s.degradedReads.Add(1)
+				if s.onDegraded != nil {
+					s.onDegraded(s.name, err)
+				}
+			}
+			return s.Wrap(rerr)
+		}
+	}
+	return s.Fail(err)
+}
+
+// Fail is Wrap for the final error of an operation: it also counts an
+// unavailable shard in Stats.
+func (s *Shard) Fail(err error) error {
+	if IsUnavailable(err) {
+		s.unavailable.Add(1)
+	}
+	return s.Wrap(err)
+}
+
+// closeHA stops the watcher.
+func (s *Shard) closeHA() error {
+	if s.watcher != nil {
+		return s.watcher.Close()
+	}
+	return nil
+}
