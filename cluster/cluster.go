@@ -17,6 +17,7 @@ type Cluster struct {
 	prefix     string
 	durability Durability
 	snap       atomic.Pointer[snapshot]
+	reshard    // topology change state (reshard.go)
 	stats      stats
 }
 
@@ -24,6 +25,7 @@ type Cluster struct {
 type snapshot struct {
 	shards []*shard.Shard
 	owners []int32 // partition → index in shards
+	move           // the topology change in progress, if any (reshard.go)
 }
 
 // New validates opt, builds the ring and creates a client for every shard.
@@ -42,7 +44,7 @@ func New(opt Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &snapshot{owners: owners}
+	s := &snapshot{owners: owners, move: move{opts: opt.Shards, ring: opt.Ring}}
 	for _, so := range opt.Shards {
 		sh, err := shard.New(so)
 		if err != nil {
@@ -74,8 +76,8 @@ func (c *Cluster) Shards() []*shard.Shard { return c.snap.Load().shards }
 // Key returns the Redis key of the session id.
 func (c *Cluster) Key(id string) string { return c.prefix + id }
 
-// Close closes every shard's clients.
-func (c *Cluster) Close() error { return closeAll(c.snap.Load().shards) }
+// Close closes every shard's clients, including those of a ring being left.
+func (c *Cluster) Close() error { return closeAll(c.closing()) }
 
 func closeAll(shards []*shard.Shard) error {
 	var errs []error

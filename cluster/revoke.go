@@ -144,7 +144,7 @@ func (c *Cluster) witness(sh *shard.Shard) *shard.Shard {
 
 // journalKey is the key of sh's revocation journal on its witness.
 func (c *Cluster) journalKey(sh *shard.Shard) string {
-	return c.prefix + "revoked:" + sh.Name()
+	return c.prefix + journalMark + sh.Name()
 }
 
 // revoked reports whether the session id, just found on sh, was deleted

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/shard"
 )
 
 // VersionField is the hash field that holds a record's version, bumped by
@@ -52,7 +54,14 @@ var modeArg = map[WriteMode]string{Create: "c", Update: "u", Touch: "t"}
 // shard.ErrUnavailable when the shard could not answer. opt says how fresh
 // the answer must be (see LoadOptions).
 func (c *Cluster) Load(ctx context.Context, id string, opt LoadOptions) (fields map[string]string, found bool, err error) {
-	sh := c.ShardFor(id)
+	if s := c.snap.Load(); s.prev != nil {
+		return c.loadMoving(ctx, s, id, opt)
+	}
+	return c.loadOn(ctx, c.ShardFor(id), id, opt)
+}
+
+// loadOn is Load from the shard sh.
+func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt LoadOptions) (fields map[string]string, found bool, err error) {
 	err = sh.Read(ctx, func(ctx context.Context, r redis.Cmdable) (err error) {
 		fields, err = r.HGetAll(ctx, c.Key(id)).Result()
 		return err
@@ -88,7 +97,14 @@ func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, 
 	for f, v := range w.Set {
 		args = append(args, f, v)
 	}
-	sh := c.ShardFor(id)
+	if s := c.snap.Load(); s.prev != nil {
+		return c.saveMoving(ctx, s, id, w.Mode, args)
+	}
+	return c.saveOn(ctx, c.ShardFor(id), id, args)
+}
+
+// saveOn runs the save script with args on the shard sh.
+func (c *Cluster) saveOn(ctx context.Context, sh *shard.Shard, id string, args []any) (version int64, err error) {
 	_, err = c.waitFor(ctx, sh, c.durability.SaveReplicas, func(p redis.Cmdable) (err error) {
 		version, err = saveScript.Run(ctx, p, []string{c.Key(id)}, args...).Int64()
 		return err
@@ -111,12 +127,22 @@ func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, 
 // delete, and journals it on another shard when they do not, so that a
 // failover does not bring the session back (see revoke.go).
 func (c *Cluster) Delete(ctx context.Context, id string) error {
-	return c.delete(ctx, c.ShardFor(id), id)
+	if s := c.snap.Load(); s.prev != nil {
+		return c.deleteMoving(ctx, s, id)
+	}
+	return c.deleteOn(ctx, c.ShardFor(id), id)
 }
 
 // Exists reports whether the session id is stored.
 func (c *Cluster) Exists(ctx context.Context, id string) (bool, error) {
-	sh := c.ShardFor(id)
+	if s := c.snap.Load(); s.prev != nil {
+		return c.existsMoving(ctx, s, id)
+	}
+	return c.existsOn(ctx, c.ShardFor(id), id)
+}
+
+// existsOn is Exists on the shard sh.
+func (c *Cluster) existsOn(ctx context.Context, sh *shard.Shard, id string) (bool, error) {
 	var n int64
 	err := sh.Read(ctx, func(ctx context.Context, r redis.Cmdable) (err error) {
 		n, err = r.Exists(ctx, c.Key(id)).Result()
@@ -135,4 +161,9 @@ func Version(fields map[string]string) int64 {
 		return 0
 	}
 	return v
+}
+
+// deleteOn is Delete on the shard sh.
+func (c *Cluster) deleteOn(ctx context.Context, sh *shard.Shard, id string) error {
+	return c.delete(ctx, sh, id)
 }

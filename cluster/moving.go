@@ -1,0 +1,208 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/shard"
+)
+
+// Routing while a topology change runs (see Phase). A key only ever moves
+// from its previous owner to its new owner, with MIGRATE: the previous
+// owner's server is blocked while it hands the key over and deletes it, so
+// to any other client the key is on exactly one of the two shards at every
+// moment, and two nodes (or a node and the migrator) moving the same key
+// cannot both succeed. That is why reads that do not move check the
+// previous owner first (a miss there means any move has completed), why a
+// read that misses on the new owner moves and then reads the new owner
+// again whatever the move answered, and why deletes hit the previous owner
+// first.
+
+// pair returns the shards that own id in the new ring and in the previous
+// one; from is nil when the two are the same shard.
+func (s *snapshot) pair(id string) (to, from *shard.Shard) {
+	h := xxhash.Sum64String(id)
+	to = s.shards[s.owners[h%uint64(len(s.owners))]]
+	if p := s.prev; p != nil {
+		if from = p.shards[p.owners[h%uint64(len(p.owners))]]; from == to {
+			from = nil
+		}
+	}
+	return to, from
+}
+
+func (c *Cluster) loadMoving(ctx context.Context, s *snapshot, id string, opt LoadOptions) (map[string]string, bool, error) {
+	to, from := s.pair(id)
+	if from == nil {
+		return c.loadOn(ctx, to, id, opt)
+	}
+	// A replica may not have seen a move yet: its miss proves nothing.
+	opt.Primary = true
+	if s.phase == PhaseDualRead {
+		if fields, found, err := c.loadOn(ctx, from, id, opt); err != nil || found {
+			return fields, found, err
+		}
+		return c.loadOn(ctx, to, id, opt)
+	}
+	if fields, found, err := c.loadOn(ctx, to, id, opt); err != nil || found {
+		return fields, found, err
+	}
+	if _, err := c.migrate(ctx, from, to, c.Key(id)); err != nil {
+		return nil, false, err
+	}
+	return c.loadOn(ctx, to, id, opt)
+}
+
+func (c *Cluster) saveMoving(ctx context.Context, s *snapshot, id string, mode WriteMode, args []any) (int64, error) {
+	to, from := s.pair(id)
+	switch {
+	case from == nil:
+		return c.saveOn(ctx, to, id, args)
+	case s.phase == PhaseDualRead:
+		// The previous ring is authoritative, but a node in PhaseMigrate
+		// may already have moved the record.
+		if mode == Create {
+			return c.saveOn(ctx, from, id, args)
+		}
+		v, err := c.saveOn(ctx, from, id, args)
+		if errors.Is(err, ErrNotFound) {
+			return c.saveOn(ctx, to, id, args)
+		}
+		return v, err
+	}
+	v, err := c.saveOn(ctx, to, id, args)
+	if mode == Create || !errors.Is(err, ErrNotFound) {
+		return v, err
+	}
+	// Not moved yet: move it, then update it where it now is.
+	if _, err := c.migrate(ctx, from, to, c.Key(id)); err != nil {
+		return 0, err
+	}
+	return c.saveOn(ctx, to, id, args)
+}
+
+func (c *Cluster) deleteMoving(ctx context.Context, s *snapshot, id string) error {
+	to, from := s.pair(id)
+	if from != nil {
+		if err := c.deleteOn(ctx, from, id); err != nil {
+			return err
+		}
+	}
+	return c.deleteOn(ctx, to, id)
+}
+
+func (c *Cluster) existsMoving(ctx context.Context, s *snapshot, id string) (bool, error) {
+	to, from := s.pair(id)
+	if from != nil {
+		if ok, err := c.existsOn(ctx, from, id); err != nil || ok {
+			return ok, err
+		}
+	}
+	return c.existsOn(ctx, to, id)
+}
+
+// migrateTimeout bounds one MIGRATE's transfer between the two servers.
+const migrateTimeout = 2 * time.Second
+
+// migrate moves keys from one shard's primary to another's with MIGRATE,
+// keeping their remaining TTL. Keys that do not exist (any more) on from are
+// skipped. It returns how many keys were found on from and moved. A key that
+// exists on both shards (which the phases rule out, short of a node routing
+// by a topology it should have left) is resolved by version: the copy with
+// the higher version wins, the new owner's on a tie.
+func (c *Cluster) migrate(ctx context.Context, from, to *shard.Shard, keys ...string) (moved int, err error) {
+	dst, err := target(ctx, to)
+	if err != nil {
+		return 0, err
+	}
+	args, err := migrateArgs(dst, keys)
+	if err != nil {
+		return 0, fmt.Errorf("shard %s: %w", to.Name(), err)
+	}
+	res, err := from.Primary().Do(ctx, args...).Text()
+	switch {
+	case err == nil && res == "NOKEY":
+		return 0, nil
+	case err == nil:
+		return len(keys), nil
+	case strings.HasPrefix(err.Error(), "BUSYKEY"):
+		return c.resolveBusy(ctx, from, to, dst, keys)
+	}
+	return 0, fmt.Errorf("migrate to %s: %w", to.Name(), from.Wrap(err))
+}
+
+// target returns the options MIGRATE needs to reach sh's primary. A client
+// made by Sentinel (go-redis failover client) has no fixed address: the
+// primary's address is then asked from the primary itself (CLIENT INFO's
+// laddr, the address this connection reached).
+func target(ctx context.Context, sh *shard.Shard) (*redis.Options, error) {
+	opt := *sh.Primary().Options()
+	if _, _, err := net.SplitHostPort(opt.Addr); err == nil {
+		return &opt, nil
+	}
+	info, err := sh.Primary().ClientInfo(ctx).Result()
+	if err != nil {
+		return nil, sh.Wrap(err)
+	}
+	opt.Addr = info.LAddr
+	return &opt, nil
+}
+
+// migrateArgs builds MIGRATE host port "" db timeout [AUTH...] KEYS keys...
+// aimed at the server dst describes.
+func migrateArgs(dst *redis.Options, keys []string) ([]any, error) {
+	host, port, err := net.SplitHostPort(dst.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("migrate needs a host:port address, have %q: %w", dst.Addr, err)
+	}
+	args := make([]any, 0, 10+len(keys))
+	args = append(args, "migrate", host, port, "", dst.DB, migrateTimeout.Milliseconds())
+	switch {
+	case dst.Username != "":
+		args = append(args, "auth2", dst.Username, dst.Password)
+	case dst.Password != "":
+		args = append(args, "auth", dst.Password)
+	}
+	args = append(args, "keys")
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	return args, nil
+}
+
+// resolveBusy settles keys that exist on both shards after a MIGRATE
+// refused them, one by one.
+func (c *Cluster) resolveBusy(ctx context.Context, from, to *shard.Shard, dst *redis.Options, keys []string) (moved int, err error) {
+	for _, key := range keys {
+		ours, err := from.Primary().HGet(ctx, key, VersionField).Int64()
+		if errors.Is(err, redis.Nil) {
+			continue // moved by the first MIGRATE, or gone
+		}
+		if err != nil {
+			return moved, from.Wrap(err)
+		}
+		theirs, err := to.Primary().HGet(ctx, key, VersionField).Int64()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return moved, to.Wrap(err)
+		}
+		if ours <= theirs {
+			err = from.Primary().Del(ctx, key).Err()
+		} else {
+			args, _ := migrateArgs(dst, []string{key})
+			args = append(args[:len(args)-2], "replace", "keys", key)
+			err = from.Primary().Do(ctx, args...).Err()
+			moved++
+		}
+		if err != nil {
+			return moved, from.Wrap(err)
+		}
+	}
+	return moved, nil
+}
