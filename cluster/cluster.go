@@ -46,6 +46,9 @@ func New(opt Options) (*Cluster, error) {
 	}
 	s := &snapshot{owners: owners, move: move{opts: opt.Shards, ring: opt.Ring}}
 	for _, so := range opt.Shards {
+		if so.Observer == nil {
+			so.Observer = opt.Observer
+		}
 		sh, err := shard.New(so)
 		if err != nil {
 			closeAll(s.shards)

@@ -23,6 +23,11 @@ type Options struct {
 	// Ring tunes the consistent-hash ring; its zero value works.
 	Ring RingOptions
 
+	// Observer, if set, is given to every shard whose own Options.Observer
+	// is nil: it is told about every Redis command (see shard.Observer and
+	// package metrics). Default nil.
+	Observer shard.Observer
+
 	// Durability says how many replicas must confirm writes and deletes
 	// (Redis WAIT); its zero value waits for one replica on Delete only.
 	Durability Durability

@@ -61,6 +61,7 @@ func newSentinel(opt Options) (*Shard, error) {
 	}
 	s := &Shard{name: opt.Name, primary: primary, replicas: []*redis.Client{replicas}}
 	s.guard(opt)
+	s.instrument(opt)
 	s.watcher, err = failover.Watch(*opt.Sentinel, s.onEvent)
 	if err != nil {
 		s.Close()

@@ -50,6 +50,10 @@ type Options struct {
 	// the data may lag the primary's). err is the primary's error. It must
 	// be fast and safe for concurrent use. Stats counts these reads too.
 	OnDegradedRead func(shard string, err error)
+
+	// Observer, if set, is told about every command the shard's clients
+	// send (for metrics, traces, logs; see Observer). Default nil.
+	Observer Observer
 }
 
 // ErrBadOptions is wrapped by every validation error of New.

@@ -37,6 +37,7 @@ func New(opt Options) (*Shard, error) {
 		s.replicas = append(s.replicas, redis.NewClient(opt.clientFor(addr)))
 	}
 	s.guard(opt)
+	s.instrument(opt)
 	return s, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/examples/fleet"
 	"github.com/shardsession/shardsession/internal/clustertest"
@@ -48,7 +50,7 @@ func runDemo(args []string) int {
 		fmt.Println()
 	}
 
-	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: clustertest.ShardOptions(top)}, Nodes: *nodes, Addr: *addr})
+	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: clustertest.ShardOptions(top)}, Nodes: *nodes, Addr: *addr, Metrics: prometheus.NewRegistry()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
@@ -65,7 +67,7 @@ func runDemo(args []string) int {
 		}
 		return 0
 	}
-	fmt.Printf("\nopen %s — a round-robin proxy over the web nodes. Ctrl-C stops everything.\n", f.URL)
+	fmt.Printf("\nopen %s — a round-robin proxy over the web nodes; Prometheus metrics at %s/metrics.\nCtrl-C stops everything.\n", f.URL, f.URL)
 	<-ctx.Done()
 	fmt.Println("\nstopping...")
 	return 0

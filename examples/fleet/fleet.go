@@ -11,7 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/metrics"
 	"github.com/shardsession/shardsession/session"
 )
 
@@ -30,6 +34,11 @@ type Options struct {
 	// Manager, if set, adjusts each node's Manager after its defaults are
 	// applied (for example timeouts).
 	Manager func(*session.Manager)
+
+	// Metrics, if set, gets one metrics.Collector per node (labelled
+	// web_node) and is served at the proxy's /metrics. Default nil: no
+	// metrics.
+	Metrics *prometheus.Registry
 }
 
 // Fleet is web nodes on loopback ports behind a round-robin reverse proxy.
@@ -58,7 +67,8 @@ func Start(opt Options) (*Fleet, error) {
 	f := &Fleet{}
 	var backends []*url.URL
 	for i := range opt.Nodes {
-		c, err := cluster.New(opt.Cluster)
+		name := fmt.Sprintf("web-%d", i+1)
+		c, err := newCluster(opt, name)
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -69,7 +79,7 @@ func Start(opt Options) (*Fleet, error) {
 		if opt.Manager != nil {
 			opt.Manager(m)
 		}
-		u, err := f.serve("127.0.0.1:0", App(m, fmt.Sprintf("web-%d", i+1)))
+		u, err := f.serve("127.0.0.1:0", App(m, name))
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -77,13 +87,41 @@ func Start(opt Options) (*Fleet, error) {
 		f.Nodes = append(f.Nodes, u.String())
 		backends = append(backends, u)
 	}
-	u, err := f.serve(opt.Addr, roundRobin(backends))
+	var front http.Handler = roundRobin(backends)
+	if opt.Metrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/", front)
+		mux.Handle("GET /metrics", promhttp.HandlerFor(opt.Metrics, promhttp.HandlerOpts{}))
+		front = mux
+	}
+	u, err := f.serve(opt.Addr, front)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
 	f.URL = u.String()
 	return f, nil
+}
+
+// newCluster builds node's Cluster, with a metrics Collector when
+// opt.Metrics is set.
+func newCluster(opt Options, node string) (*cluster.Cluster, error) {
+	if opt.Metrics == nil {
+		return cluster.New(opt.Cluster)
+	}
+	m := metrics.New(metrics.Options{ConstLabels: prometheus.Labels{"web_node": node}})
+	copt := opt.Cluster
+	copt.Observer = m
+	c, err := cluster.New(copt)
+	if err != nil {
+		return nil, err
+	}
+	m.Watch(c)
+	if err := opt.Metrics.Register(m); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("fleet: metrics of %s: %w", node, err)
+	}
+	return c, nil
 }
 
 // serve starts an HTTP server for h on addr and returns its URL.

@@ -1,0 +1,97 @@
+package metrics_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/metrics"
+	"github.com/shardsession/shardsession/shard"
+)
+
+func TestPerShardSeries(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	m := metrics.New(metrics.Options{ConstLabels: prometheus.Labels{"web_node": "web-1"}})
+	c, err := cluster.New(cluster.Options{Shards: clustertest.ShardOptions(top), Observer: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m.Watch(c)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(m)
+
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute)
+	shards := map[string]bool{}
+	for i := 0; len(shards) < 3 && i < 100; i++ {
+		id := "id" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		if _, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"k": []byte("v")}, ExpireAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+		shards[c.Locate(id)] = true
+	}
+	if err := top.Shards[1].Primary.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	c.Shards()[1].Ping(ctx) // fails: counted as an error of kind unavailable
+
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Errorf("metric lint: %v %v", problems, err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			text.WriteString(f.GetName() + " " + labels["shard"] + " " + labels["kind"] + " " + labels["web_node"] + "\n")
+		}
+	}
+	out := text.String()
+	for _, want := range []string{
+		"shardsession_redis_commands_total s0", "shardsession_redis_commands_total s1", "shardsession_redis_commands_total s2",
+		"shardsession_redis_command_duration_seconds s2",
+		"shardsession_redis_errors_total s1 unavailable web-1",
+		"shardsession_shard_info s0", "shardsession_shard_info s1", "shardsession_shard_info s2",
+		"shardsession_pool_connections s1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no series %q in\n%s", want, out)
+		}
+	}
+}
+
+func TestLogErrorsAndObservers(t *testing.T) {
+	var n int
+	count := shard.ObserverFunc(func(shard.Command) { n++ })
+	o := shard.Observers(count, nil, count)
+	o.ObserveCommand(shard.Command{Shard: "s0"})
+	if n != 2 {
+		t.Fatalf("Observers told %d observers, want 2", n)
+	}
+}
+
+// The cost the Collector adds to every Redis command.
+func BenchmarkObserveCommand(b *testing.B) {
+	m := metrics.New(metrics.Options{})
+	c := shard.Command{Shard: "s0", Node: "127.0.0.1:6379", Role: "primary", Name: "hgetall", Duration: 300 * time.Microsecond}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.ObserveCommand(c)
+		}
+	})
+}
