@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shardsession/shardsession/bench"
+	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/session"
@@ -20,7 +22,8 @@ const (
 )
 
 // stores returns the stores to compare, over one shared topology of 3
-// shards: shardsession's cluster and the baseline Ring.
+// shards: shardsession's cluster, with and without its near cache, and the
+// baseline Ring.
 func stores(b *testing.B) map[string]session.Store {
 	c, top := clustertest.New(b, redistest.TopologyOptions{Shards: 3})
 	addrs := map[string]string{}
@@ -29,7 +32,17 @@ func stores(b *testing.B) map[string]session.Store {
 	}
 	ring := bench.NewRingStore(addrs)
 	b.Cleanup(func() { ring.Close() })
-	return map[string]session.Store{"shardsession": c, "ring": ring}
+	nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { nc.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := nc.Ready(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return map[string]session.Store{"shardsession": c, "shardsession+nearcache": nc, "ring": ring}
 }
 
 // seed stores n sessions of four 256-byte values (1 KiB) and returns their

@@ -11,4 +11,9 @@
 // change is applied whole, bumps the record's version and sets its absolute
 // expiry in one step, and so that an update never recreates a record that
 // expired or was destroyed meanwhile.
+//
+// A NearCache in front of a Cluster keeps decoded sessions in the web
+// node's memory, kept coherent by Redis's broadcast invalidations (RESP3
+// CLIENT TRACKING, one connection per shard): see NearCache for what it
+// guarantees and what it does not.
 package cluster

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
@@ -131,4 +132,17 @@ func eventually(t *testing.T, d time.Duration, what string, check func() error) 
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+// cookiesOf returns the browser's cookies for srv.
+func cookiesOf(b *browser, srv *httptest.Server) []*http.Cookie {
+	return b.c.Jar.Cookies(mustURL(srv.URL))
 }

@@ -30,17 +30,28 @@ func (m *Manager) load(ctx context.Context, token string, now time.Time) (*data,
 	if !validToken(token) {
 		return newData(now, m.Lifetime), nil
 	}
-	fields, found, err := m.Store.Load(ctx, storeID(token), cluster.LoadOptions{})
-	if err != nil {
-		return nil, err
+	var d *data
+	if dl, ok := m.Store.(DecodedLoader); ok {
+		var err error
+		if d, err = m.loadShared(ctx, dl, storeID(token)); err != nil {
+			return nil, err
+		}
+	} else {
+		fields, found, err := m.Store.Load(ctx, storeID(token), cluster.LoadOptions{})
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			if d, err = m.decode(fields); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+			}
+		}
 	}
-	if !found {
+	if d == nil {
 		return newData(now, m.Lifetime), nil
 	}
-	d, err := m.decode(fields)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
+	// A cached session is checked here too: a read never outlives the idle
+	// timeout, whatever the cache holds.
 	if !now.Before(m.expireAt(d.seen, d.deadline)) {
 		// Expired by our clock before Redis reaped it.
 		return newData(now, m.Lifetime), nil

@@ -4,7 +4,9 @@
 package clustertest
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/failover"
@@ -62,4 +64,27 @@ func NewSentinel(t testing.TB, topo redistest.TopologyOptions, opt cluster.Optio
 	}
 	t.Cleanup(func() { c.Close() })
 	return c, top
+}
+
+// NewNode is one more web node over top: its own Cluster (own connections)
+// and a near cache in front of it, ready (its invalidation connections up).
+// Both are closed when the test ends.
+func NewNode(t testing.TB, top *redistest.Topology, opt cluster.NearCacheOptions) (*cluster.Cluster, *cluster.NearCache) {
+	t.Helper()
+	c, err := cluster.New(cluster.Options{Shards: ShardOptions(top)})
+	if err != nil {
+		t.Fatalf("cluster.New: %v", err)
+	}
+	nc, err := cluster.NewNearCache(c, opt)
+	if err != nil {
+		c.Close()
+		t.Fatalf("cluster.NewNearCache: %v", err)
+	}
+	t.Cleanup(func() { nc.Close(); c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := nc.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c, nc
 }

@@ -1,0 +1,387 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/shardsession/shardsession/failover"
+	"github.com/shardsession/shardsession/shard"
+)
+
+// NearCacheOptions configure a NearCache. The zero value works.
+type NearCacheOptions struct {
+	// MaxEntries bounds the number of cached sessions. Default 100,000.
+	MaxEntries int
+
+	// MaxBytes bounds the cached sessions' size, as reported by the decode
+	// function plus the ID and a fixed overhead per entry. Default 64 MiB.
+	MaxBytes int64
+
+	// HealthInterval is how often each invalidation connection is pinged. A
+	// connection silent for three intervals counts as lost and the cache is
+	// flushed. Default 1 s.
+	HealthInterval time.Duration
+}
+
+func (o *NearCacheOptions) init() {
+	if o.MaxEntries == 0 {
+		o.MaxEntries = 100_000
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = 64 << 20
+	}
+	if o.HealthInterval == 0 {
+		o.HealthInterval = time.Second
+	}
+}
+
+// nearParts is the number of independently locked parts of the cache.
+const nearParts = 64
+
+// entryOverhead approximates the memory of an entry beyond its value.
+const entryOverhead = 96
+
+// NearCache is a coherent per-node cache of decoded sessions in front of a
+// Cluster. It is a session.Store (reads and writes go to the Cluster, and
+// this node's own writes drop its entries at once) that also serves
+// LoadDecoded: a session decoded by one request is handed, still decoded,
+// to the next, with no network round trip and no decode.
+//
+// Coherence: for every shard the cache holds one RESP3 connection in
+// broadcast tracking mode on the session key prefix (see tracker). A write,
+// delete, expiry or eviction of a session by any node makes Redis push its
+// key to every node, which drops the entry. A read races with invalidations
+// by reserving its entry before going to Redis: an invalidation in between
+// removes the reservation and the read's result is not cached. While a
+// shard's connection is down nothing of that shard is cached, and every
+// loss of a connection flushes the whole cache. Entries also expire on
+// their own at the key's TTL, measured from before the read.
+//
+// What remains is the delivery delay: a node serves its entry until the
+// invalidation reaches it, typically well under a millisecond after the
+// writer's reply. A user who writes on one node and reads on another within
+// that time needs a version carried by the client (the minVersion of
+// LoadDecoded, read-your-writes).
+//
+// A NearCache is safe for concurrent use. Close it before its Cluster.
+type NearCache struct {
+	c        *Cluster
+	trackers map[*shard.Shard]*tracker
+	parts    [nearParts]nearPart
+	maxLen   int
+	maxBytes int64
+
+	hits, misses, invalidations, flushes atomic.Uint64
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type nearPart struct {
+	mu    sync.RWMutex
+	m     map[string]*nearEntry
+	bytes int64
+}
+
+// nearEntry is a cached session, or (pending) a read in flight. Entries are
+// immutable once in the map: they are replaced, never changed.
+type nearEntry struct {
+	pending bool
+	state   uint64 // the tracker's state when the read started
+	shard   *tracker
+
+	owner   any
+	value   any
+	version int64
+	size    int64
+	expires time.Time // zero: no TTL
+}
+
+// NearCacheStats are counters since the cache was created.
+type NearCacheStats struct {
+	Hits, Misses  uint64
+	Invalidations uint64 // entries dropped because Redis said their key changed
+	Flushes       uint64 // whole-cache flushes (lost connection, FLUSHALL)
+	Entries       int
+	Bytes         int64
+}
+
+// NewNearCache starts a near cache over c: one tracking connection per
+// shard, in the background. Until a shard's connection is up, its sessions
+// are read from Redis and not cached; Ready waits for all of them.
+func NewNearCache(c *Cluster, opt NearCacheOptions) (*NearCache, error) {
+	opt.init()
+	if opt.MaxEntries < 0 || opt.MaxBytes < 0 || opt.HealthInterval < 0 {
+		return nil, fmt.Errorf("%w: negative near cache bound", ErrBadOptions)
+	}
+	nc := &NearCache{
+		c:        c,
+		trackers: map[*shard.Shard]*tracker{},
+		maxLen:   max(1, opt.MaxEntries/nearParts),
+		maxBytes: max(1, opt.MaxBytes/nearParts),
+	}
+	for i := range nc.parts {
+		nc.parts[i].m = map[string]*nearEntry{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	nc.cancel = cancel
+	for _, sh := range c.Shards() {
+		t := &tracker{
+			opt:        sh.Primary().Options(),
+			prefix:     c.prefix,
+			health:     opt.HealthInterval,
+			invalidate: nc.invalidateKeys,
+			lost:       nc.Flush,
+		}
+		nc.trackers[sh] = t
+		sh.OnFailover(func(ev failover.Event) {
+			if ev.Kind == "+switch-master" {
+				t.reset()
+			}
+		})
+		nc.wg.Go(func() { t.run(ctx) })
+	}
+	return nc, nil
+}
+
+// Ready waits until every shard's invalidation connection is up.
+func (nc *NearCache) Ready(ctx context.Context) error {
+	for {
+		all := true
+		for _, t := range nc.trackers {
+			if _, ok := t.up(); !ok {
+				all = false
+			}
+		}
+		if all {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("shardsession: near cache not ready: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Close stops the tracking connections and empties the cache. It does not
+// close the Cluster.
+func (nc *NearCache) Close() error {
+	nc.cancel()
+	nc.wg.Wait()
+	nc.Flush()
+	return nil
+}
+
+func (nc *NearCache) part(id string) *nearPart {
+	return &nc.parts[xxhash.Sum64String(id)%nearParts]
+}
+
+// LoadDecoded returns the session id decoded by decode, from the cache when
+// a valid entry of owner with at least minVersion is there, else from the
+// shard's primary (and then caches it). decode gets the record's fields and
+// returns the value to share and its size in bytes; the value is handed to
+// every later caller of the same owner, so it must be treated as immutable.
+// owner keeps apart callers whose decode functions differ (one session
+// Manager each). A missing record is found == false and is not cached.
+func (nc *NearCache) LoadDecoded(ctx context.Context, id string, owner any, minVersion int64,
+	decode func(fields map[string]string) (v any, size int, err error)) (v any, found bool, err error) {
+	p := nc.part(id)
+	p.mu.RLock()
+	e := p.m[id]
+	p.mu.RUnlock()
+	if e != nil && !e.pending && e.owner == owner && e.version >= minVersion &&
+		(e.expires.IsZero() || time.Now().Before(e.expires)) {
+		nc.hits.Add(1)
+		return e.value, true, nil
+	}
+	nc.misses.Add(1)
+
+	sh := nc.c.ShardFor(id)
+	var hold *nearEntry
+	if t := nc.trackers[sh]; t != nil {
+		if state, ok := t.up(); ok {
+			hold = &nearEntry{pending: true, state: state, shard: t}
+			p.mu.Lock()
+			p.replaceLocked(id, hold)
+			p.mu.Unlock()
+		}
+	}
+	if hold == nil {
+		return nc.loadUncached(ctx, id, minVersion, decode)
+	}
+	start := time.Now()
+	pipe := sh.Primary().Pipeline()
+	all := pipe.HGetAll(ctx, nc.c.Key(id))
+	ttl := pipe.PTTL(ctx, nc.c.Key(id))
+	if _, err = pipe.Exec(ctx); err != nil {
+		// The primary failed (and its stream with it, soon): read the way
+		// the Cluster does, replicas included, and cache nothing.
+		nc.release(p, id, hold)
+		return nc.loadUncached(ctx, id, minVersion, decode)
+	}
+	fields := all.Val()
+	if len(fields) == 0 {
+		nc.release(p, id, hold)
+		return nil, false, nil
+	}
+	v, size, err := decode(fields)
+	if err != nil || ttl.Val() == -2 {
+		nc.release(p, id, hold)
+		return v, err == nil, err
+	}
+	e = &nearEntry{owner: owner, value: v, version: Version(fields), size: int64(size+len(id)) + entryOverhead}
+	if d := ttl.Val(); d > 0 {
+		e.expires = start.Add(d)
+	}
+	p.mu.Lock()
+	if p.m[id] == hold && hold.shard.state.Load() == hold.state {
+		p.replaceLocked(id, e)
+		nc.evictLocked(p, id)
+	}
+	p.mu.Unlock()
+	return v, true, nil
+}
+
+// loadUncached reads id through the Cluster, with its read policy and
+// failover, and decodes it without caching.
+func (nc *NearCache) loadUncached(ctx context.Context, id string, minVersion int64,
+	decode func(fields map[string]string) (v any, size int, err error)) (any, bool, error) {
+	fields, found, err := nc.c.Load(ctx, id, LoadOptions{MinVersion: minVersion})
+	if err != nil || !found {
+		return nil, false, err
+	}
+	v, _, err := decode(fields)
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+// release drops the reservation hold of id, if it is still there.
+func (nc *NearCache) release(p *nearPart, id string, hold *nearEntry) {
+	if hold == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.m[id] == hold {
+		p.replaceLocked(id, nil)
+	}
+	p.mu.Unlock()
+}
+
+// replaceLocked puts e (nil: nothing) under id, keeping the byte count.
+func (p *nearPart) replaceLocked(id string, e *nearEntry) {
+	if old := p.m[id]; old != nil {
+		p.bytes -= old.size
+	}
+	if e == nil {
+		delete(p.m, id)
+		return
+	}
+	p.m[id] = e
+	p.bytes += e.size
+}
+
+// evictLocked drops arbitrary entries other than keep until p is within
+// its bounds. Go's map order is random, which makes this random eviction:
+// cheap, and for sessions (many, each hot for a while) close to LRU.
+func (nc *NearCache) evictLocked(p *nearPart, keep string) {
+	for id := range p.m {
+		if len(p.m) <= nc.maxLen && p.bytes <= nc.maxBytes {
+			return
+		}
+		if id != keep {
+			p.replaceLocked(id, nil)
+		}
+	}
+}
+
+// Invalidate drops the entry of id.
+func (nc *NearCache) Invalidate(id string) {
+	p := nc.part(id)
+	p.mu.Lock()
+	p.replaceLocked(id, nil)
+	p.mu.Unlock()
+}
+
+// invalidateKeys handles an invalidation message; nil means every key.
+func (nc *NearCache) invalidateKeys(keys []string) {
+	if keys == nil {
+		nc.Flush()
+		return
+	}
+	for _, k := range keys {
+		if id, ok := strings.CutPrefix(k, nc.c.prefix); ok {
+			nc.Invalidate(id)
+			nc.invalidations.Add(1)
+		}
+	}
+}
+
+// Flush empties the cache, reservations included.
+func (nc *NearCache) Flush() {
+	nc.flushes.Add(1)
+	for i := range nc.parts {
+		p := &nc.parts[i]
+		p.mu.Lock()
+		clear(p.m)
+		p.bytes = 0
+		p.mu.Unlock()
+	}
+}
+
+// Stats returns the cache's counters and current size.
+func (nc *NearCache) Stats() NearCacheStats {
+	s := NearCacheStats{
+		Hits:          nc.hits.Load(),
+		Misses:        nc.misses.Load(),
+		Invalidations: nc.invalidations.Load(),
+		Flushes:       nc.flushes.Load(),
+	}
+	for i := range nc.parts {
+		p := &nc.parts[i]
+		p.mu.RLock()
+		for _, e := range p.m {
+			if !e.pending {
+				s.Entries++
+			}
+		}
+		s.Bytes += p.bytes
+		p.mu.RUnlock()
+	}
+	return s
+}
+
+// Load implements session.Store: it reads the record's fields from the
+// Cluster, uncached (LoadDecoded is the cached path).
+func (nc *NearCache) Load(ctx context.Context, id string, opt LoadOptions) (map[string]string, bool, error) {
+	return nc.c.Load(ctx, id, opt)
+}
+
+// Save implements session.Store: it writes through the Cluster, then drops
+// this node's entry at once rather than waiting for Redis's invalidation.
+func (nc *NearCache) Save(ctx context.Context, id string, w Write) (int64, error) {
+	v, err := nc.c.Save(ctx, id, w)
+	nc.Invalidate(id)
+	return v, err
+}
+
+// Delete implements session.Store, like Save.
+func (nc *NearCache) Delete(ctx context.Context, id string) error {
+	err := nc.c.Delete(ctx, id)
+	nc.Invalidate(id)
+	return err
+}
+
+// Locate returns the name of the shard that owns the session id.
+func (nc *NearCache) Locate(id string) string { return nc.c.Locate(id) }
+
+// Cluster returns the cluster the cache is in front of.
+func (nc *NearCache) Cluster() *Cluster { return nc.c }

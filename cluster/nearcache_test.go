@@ -1,0 +1,299 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/shardsession/shardsession/internal/redistest"
+)
+
+// node is one web node's view of the fleet: its own Cluster (own
+// connections) and near cache, over a topology shared with other nodes.
+type node struct {
+	c  *cluster.Cluster
+	nc *cluster.NearCache
+}
+
+func newNode(t *testing.T, top *redistest.Topology) *node {
+	t.Helper()
+	return n(clustertest.NewNode(t, top, cluster.NearCacheOptions{HealthInterval: 200 * time.Millisecond}))
+}
+
+func n(c *cluster.Cluster, nc *cluster.NearCache) *node { return &node{c, nc} }
+
+// owner is the decode function's identity in these tests.
+type owner struct{}
+
+// read returns field "a" of id through the near cache.
+func (nd *node) read(t *testing.T, id string, minVersion int64) (string, bool) {
+	t.Helper()
+	v, found, err := nd.nc.LoadDecoded(context.Background(), id, owner{}, minVersion, func(f map[string]string) (any, int, error) {
+		return f["a"], len(f["a"]), nil
+	})
+	if err != nil {
+		t.Fatalf("LoadDecoded(%s): %v", id, err)
+	}
+	if !found {
+		return "", false
+	}
+	return v.(string), true
+}
+
+func (nd *node) write(t *testing.T, id, value string, mode cluster.WriteMode) int64 {
+	t.Helper()
+	v, err := nd.nc.Save(context.Background(), id, cluster.Write{Mode: mode, Set: map[string][]byte{"a": []byte(value)}, ExpireAt: time.Now().Add(time.Minute)})
+	if err != nil {
+		t.Fatalf("save %s: %v", id, err)
+	}
+	return v
+}
+
+// cached reads id on nd until the read is a hit, proving the entry is in
+// the cache.
+func (nd *node) cached(t *testing.T, id, want string) {
+	t.Helper()
+	eventually(t, func() error {
+		before := nd.nc.Stats().Hits
+		got, _ := nd.read(t, id, 0)
+		if nd.nc.Stats().Hits == before || got != want {
+			return fmt.Errorf("%s not cached as %q (read %q)", id, want, got)
+		}
+		return nil
+	})
+}
+
+// eventually polls check until it returns nil, failing after a generous
+// deadline (the machine is shared and slow).
+func eventually(t *testing.T, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A write on node A is never hidden from node B by B's cache: read with the
+// writer's version (what read-your-writes carries in the cookie) B returns
+// it at once, every time; read without it, B returns it as soon as the
+// invalidation has reached B, and never an older value afterwards.
+func TestNearCacheWriteOnAReadOnB(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	a, b := newNode(t, top), newNode(t, top)
+	const rounds = 1000
+	id := "session-ab"
+	a.write(t, id, "0", cluster.Create)
+	stale := 0
+	for i := 1; i <= rounds; i++ {
+		prev, want := fmt.Sprint(i-1), fmt.Sprint(i)
+		if got, _ := b.read(t, id, 0); got != prev {
+			t.Fatalf("round %d: B read %q before the write, want %q", i, got, prev)
+		}
+		inval := b.nc.Stats().Invalidations
+		v := a.write(t, id, want, cluster.Update)
+		if got, _ := b.read(t, id, v); got != want {
+			t.Fatalf("round %d: B read %q with min version %d, want %q", i, got, v, want)
+		}
+		// Without a version: B may serve prev only until the invalidation
+		// of the write arrives; count how often it did.
+		if got, _ := b.read(t, id, 0); got != want {
+			stale++
+		}
+		eventually(t, func() error {
+			if b.nc.Stats().Invalidations == inval {
+				return fmt.Errorf("round %d: B got no invalidation", i)
+			}
+			return nil
+		})
+		if got, _ := b.read(t, id, 0); got != want {
+			t.Fatalf("round %d: B read %q after the invalidation, want %q", i, got, want)
+		}
+	}
+	st := b.nc.Stats()
+	t.Logf("%d rounds: B hits %d, misses %d, invalidations %d; reads racing the invalidation that saw the old value: %d", rounds, st.Hits, st.Misses, st.Invalidations, stale)
+	if st.Hits < rounds {
+		t.Fatalf("B's cache was hit %d times in %d rounds: not caching", st.Hits, rounds)
+	}
+}
+
+func TestNearCacheDeleteOnA(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	a, b := newNode(t, top), newNode(t, top)
+	a.write(t, "gone", "x", cluster.Create)
+	b.cached(t, "gone", "x")
+	if err := a.nc.Delete(context.Background(), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if _, found := b.read(t, "gone", 0); found {
+			return fmt.Errorf("B still finds the session deleted on A")
+		}
+		return nil
+	})
+}
+
+func TestNearCacheExpiry(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	a, b := newNode(t, top), newNode(t, top)
+	ctx := context.Background()
+	if _, err := a.nc.Save(ctx, "brief", cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"a": []byte("x")}, ExpireAt: time.Now().Add(300 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	b.cached(t, "brief", "x")
+	eventually(t, func() error {
+		if _, found := b.read(t, "brief", 0); found {
+			return fmt.Errorf("B still finds the expired session")
+		}
+		return nil
+	})
+	if ok, _ := a.c.Exists(ctx, "brief"); ok {
+		t.Fatal("B's cache missed a session that Redis still has")
+	}
+}
+
+// Killing B's tracking connections flushes B's cache: a write made while
+// they are down is not hidden by an entry cached before.
+func TestNearCacheKilledConnectionFlushes(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	a, b := newNode(t, top), newNode(t, top)
+	ctx := context.Background()
+	ids := []string{"k1", "k2", "k3", "k4", "k5", "k6"}
+	for _, id := range ids {
+		a.write(t, id, "old", cluster.Create)
+		b.cached(t, id, "old")
+	}
+	flushes := b.nc.Stats().Flushes
+	// Kill every tracking connection on every shard (A's too): at least one
+	// shard holds a cached session, and B must forget it.
+	for _, s := range top.Shards {
+		cl := s.Primary.Client()
+		list, err := cl.ClientList(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, " name=shardsession-tracking ") {
+				id := strings.Fields(line)[0] // id=N
+				if err := cl.Do(ctx, "CLIENT", "KILL", "ID", strings.TrimPrefix(id, "id=")).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		cl.Close()
+	}
+	for _, id := range ids {
+		a.write(t, id, "new", cluster.Update)
+	}
+	eventually(t, func() error {
+		if b.nc.Stats().Flushes == flushes {
+			return fmt.Errorf("B did not flush after losing its tracking connections")
+		}
+		return nil
+	})
+	for _, id := range ids {
+		if got, _ := b.read(t, id, 0); got != "new" {
+			t.Fatalf("%s: B read %q after its connection was killed, want new", id, got)
+		}
+	}
+	// The stream comes back, and caching and invalidation with it.
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := b.nc.Ready(rctx); err != nil {
+		t.Fatal(err)
+	}
+	b.cached(t, "k1", "new")
+	a.write(t, "k1", "newer", cluster.Update)
+	eventually(t, func() error {
+		if got, _ := b.read(t, "k1", 0); got != "newer" {
+			return fmt.Errorf("B reads %q after reconnecting, want newer", got)
+		}
+		return nil
+	})
+}
+
+// Concurrent writers on A and readers on B: once the writes stop, B's cache
+// converges to what Redis holds for every key. A read that raced a write
+// and cached the older value would stay stale for good.
+func TestNearCacheRacingWritesConverge(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	a, b := newNode(t, top), newNode(t, top)
+	ids := []string{"r0", "r1", "r2", "r3"}
+	for _, id := range ids {
+		a.write(t, id, "0", cluster.Create)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				id := ids[(w+i)%len(ids)]
+				a.nc.Save(context.Background(), id, cluster.Write{Mode: cluster.Update, Set: map[string][]byte{"a": []byte(fmt.Sprintf("%d-%d", w, i))}, ExpireAt: time.Now().Add(time.Minute)})
+			}
+		})
+	}
+	for r := range 8 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				b.nc.LoadDecoded(context.Background(), ids[(r+i)%len(ids)], owner{}, 0, func(f map[string]string) (any, int, error) { return f["a"], 1, nil })
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		fields, _, err := a.c.Load(context.Background(), id, cluster.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, func() error {
+			if got, _ := b.read(t, id, 0); got != fields["a"] {
+				return fmt.Errorf("%s: B serves %q, Redis holds %q", id, got, fields["a"])
+			}
+			return nil
+		})
+	}
+	t.Logf("B: %+v", b.nc.Stats())
+}
+
+func TestNearCacheBounds(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
+	c, err := cluster.New(cluster.Options{Shards: clustertest.ShardOptions(top)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{MaxEntries: 128, MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := nc.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	nd := n(c, nc)
+	for i := range 1000 {
+		id := fmt.Sprint("b", i)
+		nd.write(t, id, "v", cluster.Create)
+		nd.read(t, id, 0)
+	}
+	if st := nc.Stats(); st.Entries > 128 || st.Entries == 0 {
+		t.Fatalf("%d entries cached, bound 128", st.Entries)
+	}
+	if _, err := cluster.NewNearCache(c, cluster.NearCacheOptions{MaxEntries: -1}); err == nil {
+		t.Fatal("a negative bound was accepted")
+	}
+}

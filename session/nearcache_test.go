@@ -1,0 +1,200 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/session"
+)
+
+// cachedNode is one web node of a fleet: its own Cluster and near cache
+// over a shared topology, and a Manager storing through the cache.
+func cachedNode(t *testing.T, top *redistest.Topology) (*session.Manager, *cluster.NearCache) {
+	t.Helper()
+	_, nc := clustertest.NewNode(t, top, cluster.NearCacheOptions{})
+	m := session.New(nc)
+	m.Cookie.Name, m.Cookie.Secure = "session", false
+	return m, nc
+}
+
+// Sessions written on one node are read on the other through its cache:
+// changes and logout reach it.
+func TestNearCacheAcrossNodes(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	ma, _ := cachedNode(t, top)
+	mb, ncb := cachedNode(t, top)
+	srvA, srvB := httptest.NewServer(app(ma)), httptest.NewServer(app(mb))
+	defer srvA.Close()
+	defer srvB.Close()
+	b := newBrowser(t, srvA)
+
+	b.must("/put?k=user&v=ada", "")
+	// The same browser on node B (cookies are per host: carry it over).
+	bb := newBrowser(t, srvB)
+	bb.c.Jar.SetCookies(mustURL(srvB.URL), cookiesOf(b, srvA))
+	bb.must("/get?k=user", "ada")
+	hits := ncb.Stats().Hits
+	bb.must("/get?k=user", "ada")
+	if ncb.Stats().Hits == hits {
+		t.Fatal("node B's second read was not served from its cache")
+	}
+
+	b.must("/put?k=user&v=bob", "")
+	eventually(t, 5*time.Second, "B sees the change made on A", func() error {
+		if _, body := bb.get("/get?k=user"); body != "bob" {
+			return fmt.Errorf("B reads %q", body)
+		}
+		return nil
+	})
+	b.must("/destroy", "")
+	eventually(t, 5*time.Second, "B sees the logout made on A", func() error {
+		if _, body := bb.get("/get?k=user"); body != "" {
+			return fmt.Errorf("B reads %q", body)
+		}
+		return nil
+	})
+}
+
+// The idle timeout holds with the cache: activity served from the cache
+// still pushes the expiry forward in Redis, and an idle session ends.
+func TestNearCacheIdleTimeout(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	m, nc := cachedNode(t, top)
+	m.IdleTimeout, m.Lifetime = 400*time.Millisecond, time.Minute
+	srv := httptest.NewServer(app(m))
+	defer srv.Close()
+	b := newBrowser(t, srv)
+
+	b.must("/put?k=user&v=ada", "")
+	start := time.Now()
+	for time.Since(start) < 1200*time.Millisecond {
+		b.must("/get?k=user", "ada")
+		time.Sleep(20 * time.Millisecond) // the activity itself, not a wait
+	}
+	if nc.Stats().Hits == 0 {
+		t.Fatal("no read was served from the cache")
+	}
+	eventually(t, 2*time.Second, "idle session expires in Redis", func() error {
+		if n, _ := keyCount(t, top); n != 0 {
+			return fmt.Errorf("%d keys", n)
+		}
+		return nil
+	})
+	b.must("/get?k=user", "")
+}
+
+// A cached read past the idle timeout is an expired session, even if the
+// entry is still in the cache (Redis has not told us yet).
+func TestNearCacheNeverExtendsIdle(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
+	m, _ := cachedNode(t, top)
+	m.IdleTimeout, m.Lifetime = 300*time.Millisecond, time.Minute
+	ctx, _ := m.Load(context.Background(), "")
+	m.Put(ctx, "user", "ada")
+	token, _, err := m.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, _ = m.Load(context.Background(), token)
+	if m.GetString(ctx, "user") != "ada" {
+		t.Fatal("session not loaded")
+	}
+	// Reading without committing never touches: the session must end 300ms
+	// after it was saved, cached or not.
+	saved := time.Now()
+	eventually(t, 3*time.Second, "session ends at its idle timeout", func() error {
+		ctx, err := m.Load(context.Background(), token)
+		if err != nil {
+			return err
+		}
+		if m.GetString(ctx, "user") != "" {
+			return errors.New("still there")
+		}
+		return nil
+	})
+	if took := time.Since(saved); took < 250*time.Millisecond {
+		t.Fatalf("session ended after %v, before its idle timeout", took)
+	}
+}
+
+// Values come out of the cache shared, but a request's changes, Put or
+// made in place to a map or slice it got, never reach another request.
+func TestNearCacheRequestsDoNotShareChanges(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
+	m, nc := cachedNode(t, top)
+	ctx, _ := m.Load(context.Background(), "")
+	m.Put(ctx, "user", "ada")
+	m.Put(ctx, "roles", []string{"reader"})
+	m.Put(ctx, "prefs", map[string]string{"theme": "dark"})
+	token, _, err := m.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Until one round is served from the cache (the first fills it; the
+	// invalidation of the create, arriving late, may empty it once).
+	eventually(t, 5*time.Second, "a load served from the cache", func() error {
+		hits := nc.Stats().Hits
+		ctx, err := m.Load(context.Background(), token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.GetString(ctx, "user") != "ada" || m.Get(ctx, "roles").([]string)[0] != "reader" || m.Get(ctx, "prefs").(map[string]string)["theme"] != "dark" {
+			t.Fatal("a request saw another request's unsaved changes")
+		}
+		m.Put(ctx, "user", "mallory")
+		m.Get(ctx, "roles").([]string)[0] = "admin"
+		m.Get(ctx, "prefs").(map[string]string)["theme"] = "light"
+		m.Remove(ctx, "user")
+		// not committed
+		if nc.Stats().Hits == hits {
+			return errors.New("a miss")
+		}
+		return nil
+	})
+	ctx, _ = m.Load(context.Background(), token)
+	if m.GetString(ctx, "user") != "ada" || m.Get(ctx, "roles").([]string)[0] != "reader" || m.Get(ctx, "prefs").(map[string]string)["theme"] != "dark" {
+		t.Fatal("a request saw another request's unsaved changes")
+	}
+}
+
+// countingCodec counts its decodes.
+type countingCodec struct {
+	session.GobCodec
+	n *int
+}
+
+func (c countingCodec) Decode(b []byte) (any, error) { *c.n++; return c.GobCodec.Decode(b) }
+
+// Two Managers sharing one near cache each get their own decode: a cache
+// entry of one Manager (its codec) is never handed to the other.
+func TestNearCacheOwners(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
+	m, _ := cachedNode(t, top)
+	ctx, _ := m.Load(context.Background(), "")
+	m.Put(ctx, "n", 1)
+	token, _, err := m.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if ctx, err = m.Load(context.Background(), token); err != nil || m.GetInt(ctx, "n") != 1 {
+			t.Fatalf("m: n = %v, %v", m.Get(ctx, "n"), err)
+		}
+	}
+	decodes := 0
+	m2 := session.New(m.Store)
+	m2.Codec = countingCodec{n: &decodes}
+	if ctx, err = m2.Load(context.Background(), token); err != nil || m2.GetInt(ctx, "n") != 1 {
+		t.Fatalf("m2: n = %v, %v", m2.Get(ctx, "n"), err)
+	}
+	if decodes == 0 {
+		t.Fatal("m2 was handed m's decoded session")
+	}
+}
