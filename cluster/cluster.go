@@ -19,6 +19,7 @@ type Cluster struct {
 	snap       atomic.Pointer[snapshot]
 	reshard    // topology change state (reshard.go)
 	stats      stats
+	observer   shard.Observer // given to shards without their own
 }
 
 // snapshot is one routing state. It is never modified once published.
@@ -45,10 +46,7 @@ func New(opt Options) (*Cluster, error) {
 		return nil, err
 	}
 	s := &snapshot{owners: owners, move: move{opts: opt.Shards, ring: opt.Ring}}
-	for _, so := range opt.Shards {
-		if so.Observer == nil {
-			so.Observer = opt.Observer
-		}
+	for _, so := range observed(opt.Shards, opt.Observer) {
 		sh, err := shard.New(so)
 		if err != nil {
 			closeAll(s.shards)
@@ -56,7 +54,7 @@ func New(opt Options) (*Cluster, error) {
 		}
 		s.shards = append(s.shards, sh)
 	}
-	c := &Cluster{prefix: opt.KeyPrefix, durability: opt.Durability}
+	c := &Cluster{prefix: opt.KeyPrefix, durability: opt.Durability, observer: opt.Observer}
 	c.snap.Store(s)
 	c.followFailovers(s.shards)
 	return c, nil
