@@ -45,6 +45,9 @@ type EventStore interface {
 // logs without being usable as tokens.
 type Event = cluster.Event
 
+// EventKind says what happened to a session.
+type EventKind = cluster.EventKind
+
 // The kinds of Event.
 const (
 	EventCreated   = cluster.Created

@@ -146,3 +146,6 @@ func mustURL(s string) *url.URL {
 func cookiesOf(b *browser, srv *httptest.Server) []*http.Cookie {
 	return b.c.Jar.Cookies(mustURL(srv.URL))
 }
+
+// clusterLoadOptions read the primary.
+var clusterLoadOptions = cluster.LoadOptions{Primary: true}
