@@ -207,11 +207,12 @@ func ParseEvent(payload string) (Event, bool) {
 	return Event{}, false
 }
 
-// validID reports whether id can be a session ID: non-empty, and free of
-// the ':' that separates the cluster's other key spaces (user indexes,
-// locks) from session keys.
+// validID reports whether id can be a session ID: non-empty, free of the
+// ':' that separates the cluster's other key spaces (user indexes, locks,
+// revocation journals) from session keys, and not one of the cluster's own
+// records (reservedMark).
 func validID(id string) bool {
-	return id != "" && len(id) <= 256 && !strings.ContainsAny(id, ": ")
+	return id != "" && len(id) <= 256 && !strings.ContainsAny(id, ": ") && !strings.HasPrefix(id, reservedMark)
 }
 
 func isTimeout(err error) bool {
