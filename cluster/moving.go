@@ -14,7 +14,8 @@ import (
 	"github.com/shardsession/shardsession/shard"
 )
 
-// Routing while a topology change runs (see Phase). A key only ever moves
+// Routing while a topology change runs (see Phase), and for a cluster that
+// follows the fleet's topology record (the lease check). A key only ever moves
 // from its previous owner to its new owner, with MIGRATE: the previous
 // owner's server is blocked while it hands the key over and deletes it, so
 // to any other client the key is on exactly one of the two shards at every
@@ -39,6 +40,9 @@ func (s *snapshot) pair(id string) (to, from *shard.Shard) {
 }
 
 func (c *Cluster) loadMoving(ctx context.Context, s *snapshot, id string, opt LoadOptions) (map[string]string, bool, error) {
+	if err := c.checkLease(s); err != nil {
+		return nil, false, err
+	}
 	to, from := s.pair(id)
 	if from == nil {
 		return c.loadOn(ctx, to, id, opt)
@@ -61,6 +65,9 @@ func (c *Cluster) loadMoving(ctx context.Context, s *snapshot, id string, opt Lo
 }
 
 func (c *Cluster) saveMoving(ctx context.Context, s *snapshot, id string, mode WriteMode, args []any) (int64, error) {
+	if err := c.checkLease(s); err != nil {
+		return 0, err
+	}
 	to, from := s.pair(id)
 	switch {
 	case from == nil:
@@ -89,6 +96,9 @@ func (c *Cluster) saveMoving(ctx context.Context, s *snapshot, id string, mode W
 }
 
 func (c *Cluster) deleteMoving(ctx context.Context, s *snapshot, id string) error {
+	if err := c.checkLease(s); err != nil {
+		return err
+	}
 	to, from := s.pair(id)
 	if from != nil {
 		if err := c.deleteOn(ctx, from, id); err != nil {
@@ -99,6 +109,9 @@ func (c *Cluster) deleteMoving(ctx context.Context, s *snapshot, id string) erro
 }
 
 func (c *Cluster) existsMoving(ctx context.Context, s *snapshot, id string) (bool, error) {
+	if err := c.checkLease(s); err != nil {
+		return false, err
+	}
 	to, from := s.pair(id)
 	if from != nil {
 		if ok, err := c.existsOn(ctx, from, id); err != nil || ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shardsession/shardsession/shard"
@@ -65,14 +66,42 @@ type move struct {
 	epoch int64
 	phase Phase
 	prev  *snapshot // nil when stable
+	// followed is set while a Follower keeps the cluster on the fleet's
+	// topology: requests then check its lease.
+	followed bool
+	// slow sends requests through the checks of moving.go: prev != nil ||
+	// followed.
+	slow bool
 }
 
 // reshard is the Cluster's state for changing topology. mu serialises
 // changes; routing never takes it.
 type reshard struct {
-	mu      sync.Mutex
-	retired map[*shard.Shard]*time.Timer
-	closed  bool
+	mu         sync.Mutex
+	retired    map[*shard.Shard]*time.Timer
+	closed     bool
+	followed   bool         // a Follower runs (guarded by mu)
+	leaseUntil atomic.Int64 // unix ns; see FollowOptions.Lease
+}
+
+// watch turns the lease check on or off.
+func (c *Cluster) watch(on bool) {
+	c.reshard.mu.Lock()
+	defer c.reshard.mu.Unlock()
+	c.reshard.followed = on
+	next := *c.snap.Load()
+	next.followed = on
+	next.slow = next.prev != nil || on
+	c.snap.Store(&next)
+}
+
+// checkLease fails when a Follower runs and has not read the topology
+// record for longer than its lease.
+func (c *Cluster) checkLease(s *snapshot) error {
+	if s.followed && time.Now().UnixNano() > c.reshard.leaseUntil.Load() {
+		return fmt.Errorf("%w: this node has not read the fleet's topology for longer than its lease", ErrStaleTopology)
+	}
+	return nil
 }
 
 // SetShards changes the cluster's shards. It connects to (and pings) the new
@@ -186,6 +215,8 @@ func (c *Cluster) Apply(ctx context.Context, t Topology) error {
 		return err
 	}
 	next.epoch, next.phase = t.Epoch, t.Phase
+	next.followed = c.reshard.followed
+	next.slow = next.prev != nil || next.followed
 	if next.prev != nil {
 		next.prev.epoch = t.Epoch
 	}

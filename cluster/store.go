@@ -54,7 +54,7 @@ var modeArg = map[WriteMode]string{Create: "c", Update: "u", Touch: "t"}
 // shard.ErrUnavailable when the shard could not answer. opt says how fresh
 // the answer must be (see LoadOptions).
 func (c *Cluster) Load(ctx context.Context, id string, opt LoadOptions) (fields map[string]string, found bool, err error) {
-	if s := c.snap.Load(); s.prev != nil {
+	if s := c.snap.Load(); s.slow {
 		return c.loadMoving(ctx, s, id, opt)
 	}
 	return c.loadOn(ctx, c.ShardFor(id), id, opt)
@@ -97,7 +97,7 @@ func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, 
 	for f, v := range w.Set {
 		args = append(args, f, v)
 	}
-	if s := c.snap.Load(); s.prev != nil {
+	if s := c.snap.Load(); s.slow {
 		return c.saveMoving(ctx, s, id, w.Mode, args)
 	}
 	return c.saveOn(ctx, c.ShardFor(id), id, args)
@@ -127,7 +127,7 @@ func (c *Cluster) saveOn(ctx context.Context, sh *shard.Shard, id string, args [
 // delete, and journals it on another shard when they do not, so that a
 // failover does not bring the session back (see revoke.go).
 func (c *Cluster) Delete(ctx context.Context, id string) error {
-	if s := c.snap.Load(); s.prev != nil {
+	if s := c.snap.Load(); s.slow {
 		return c.deleteMoving(ctx, s, id)
 	}
 	return c.deleteOn(ctx, c.ShardFor(id), id)
@@ -135,7 +135,7 @@ func (c *Cluster) Delete(ctx context.Context, id string) error {
 
 // Exists reports whether the session id is stored.
 func (c *Cluster) Exists(ctx context.Context, id string) (bool, error) {
-	if s := c.snap.Load(); s.prev != nil {
+	if s := c.snap.Load(); s.slow {
 		return c.existsMoving(ctx, s, id)
 	}
 	return c.existsOn(ctx, c.ShardFor(id), id)

@@ -1,0 +1,345 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/shard"
+)
+
+// The acceptance tests of live topology change: two web nodes (two Cluster
+// instances following the topology record, polling at very different
+// rates, so they switch phases at different moments) serve a bounded load
+// over 20,000 sessions while a third instance (the operator's CLI) reshards.
+
+const (
+	fleetSessions = 20000
+	fleetWorkers  = 8 // per test; each owns the sessions i ≡ w (mod workers)
+)
+
+// sess is what a worker knows of one session: the test's oracle.
+type sess struct {
+	id      string
+	value   int // latest value written; the record holds "v" = value
+	deleted bool
+	exp     time.Time
+}
+
+type fleet struct {
+	t      *testing.T
+	top    *redistest.Topology
+	nodes  []*cluster.Cluster // the web nodes
+	op     *cluster.Cluster   // the operator's instance, running Reshard
+	sess   []*sess
+	ops    atomic.Int64
+	nextID atomic.Int64
+}
+
+func newFleet(t *testing.T) *fleet {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	f := &fleet{t: t, top: top}
+	ctx := context.Background()
+	for i, interval := range []time.Duration{20 * time.Millisecond, 300 * time.Millisecond} {
+		c := f.newCluster(clustertest.ShardOptions(top))
+		fl, err := c.Follow(ctx, cluster.FollowOptions{Node: fmt.Sprint("web-", i), Interval: interval, Lease: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fl.Close() })
+		f.nodes = append(f.nodes, c)
+	}
+	f.op = f.newCluster(clustertest.ShardOptions(top))
+	f.seed(ctx)
+	return f
+}
+
+func (f *fleet) newCluster(shards []shard.Options) *cluster.Cluster {
+	c, err := cluster.New(cluster.Options{Shards: shards})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func save(ctx context.Context, c *cluster.Cluster, s *sess, mode cluster.WriteMode) error {
+	_, err := c.Save(ctx, s.id, cluster.Write{Mode: mode, Set: map[string][]byte{"v": []byte(strconv.Itoa(s.value))}, ExpireAt: s.exp})
+	return err
+}
+
+// seed creates the sessions, each with its own expiry, concurrently.
+func (f *fleet) seed(ctx context.Context) {
+	base := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	f.sess = make([]*sess, fleetSessions)
+	for i := range f.sess {
+		f.sess[i] = &sess{id: fmt.Sprintf("seed-%05d", i), exp: base.Add(time.Duration(i%1800) * time.Second)}
+	}
+	f.parallel(func(w int) error {
+		for i := w; i < len(f.sess); i += fleetWorkers {
+			if err := save(ctx, f.nodes[0], f.sess[i], cluster.Create); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (f *fleet) parallel(fn func(w int) error) {
+	var wg sync.WaitGroup
+	errs := make([]error, fleetWorkers)
+	for w := range fleetWorkers {
+		wg.Go(func() { errs[w] = fn(w) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// afterStop is how many operations each worker still runs once Reshard
+// has returned, with every node on the new topology.
+const afterStop = 64
+
+// load runs the workers until stop is closed, and afterStop operations more. Each operation goes to a
+// random web node: a read checks the worker's last write of that session
+// (read-your-writes across nodes in different phases), an update or touch
+// must find the session, a delete destroys it, and a create adds a new
+// session. Sessions created during the change are appended per worker.
+func (f *fleet) load(ctx context.Context, stop <-chan struct{}) func() {
+	mine := make([][]*sess, fleetWorkers)
+	for i, s := range f.sess {
+		mine[i%fleetWorkers] = append(mine[i%fleetWorkers], s)
+	}
+	done := make(chan error, fleetWorkers)
+	for w := range fleetWorkers {
+		go func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 42))
+			var err error
+			after := -1 // operations left once stop is closed
+			for err == nil && after != 0 {
+				select {
+				case <-stop:
+					if after < 0 {
+						after = afterStop
+					}
+				default:
+				}
+				if after > 0 {
+					after--
+				}
+				node := f.nodes[rng.IntN(len(f.nodes))]
+				err = f.step(ctx, node, rng, &mine[w])
+				f.ops.Add(1)
+			}
+			done <- err
+		}()
+	}
+	return func() {
+		var errs []error
+		for range fleetWorkers {
+			errs = append(errs, <-done)
+		}
+		if err := errors.Join(errs...); err != nil {
+			f.t.Fatal(err)
+		}
+		f.sess = f.sess[:0]
+		for _, m := range mine {
+			f.sess = append(f.sess, m...)
+		}
+	}
+}
+
+func (f *fleet) step(ctx context.Context, node *cluster.Cluster, rng *rand.Rand, mine *[]*sess) error {
+	// Half the operations go to the worker's last few sessions, so that a
+	// session written through one node in one phase is soon read, updated
+	// or destroyed through the other node, possibly in another phase.
+	s := (*mine)[rng.IntN(len(*mine))]
+	if n := len(*mine); rng.IntN(2) == 0 {
+		s = (*mine)[n-1-rng.IntN(min(n, 8))]
+	}
+	switch r := rng.IntN(100); {
+	case r < 5: // create
+		n := &sess{id: fmt.Sprintf("new-%06d", f.nextID.Add(1)), value: 1, exp: time.Now().Add(time.Hour).Truncate(time.Millisecond)}
+		*mine = append(*mine, n)
+		return save(ctx, node, n, cluster.Create)
+	case s.deleted:
+		if _, found, err := node.Load(ctx, s.id, cluster.LoadOptions{}); err != nil || found {
+			return fmt.Errorf("destroyed session %s: found=%v err=%v", s.id, found, err)
+		}
+		return nil
+	case r < 8: // destroy
+		s.deleted = true
+		return node.Delete(ctx, s.id)
+	case r < 35: // update, pushing the expiry
+		s.value++
+		s.exp = s.exp.Add(time.Second)
+		return save(ctx, node, s, cluster.Update)
+	case r < 40: // touch
+		s.exp = s.exp.Add(time.Second)
+		return save(ctx, node, s, cluster.Touch)
+	default: // read
+		fields, found, err := node.Load(ctx, s.id, cluster.LoadOptions{})
+		if err != nil || !found || fields["v"] != strconv.Itoa(s.value) {
+			return fmt.Errorf("session %s: found=%v v=%q err=%v, want v=%d", s.id, found, fields["v"], err, s.value)
+		}
+		return nil
+	}
+}
+
+// verify checks every session through every node and, for live sessions,
+// the remaining TTL on the owning shard (pipelined per shard).
+func (f *fleet) verify(ctx context.Context) {
+	t := f.t
+	for _, node := range append(slices.Clone(f.nodes), f.op) {
+		if tp := node.Topology(); tp.Phase != cluster.PhaseStable {
+			t.Fatalf("a node is still in %s after Reshard", tp.Phase)
+		}
+		byShard := map[*shard.Shard][]*sess{}
+		for _, s := range f.sess {
+			byShard[node.ShardFor(s.id)] = append(byShard[node.ShardFor(s.id)], s)
+		}
+		for sh, ss := range byShard {
+			pipe := sh.Primary().Pipeline()
+			vals := make([]*redis.StringCmd, len(ss))
+			ttls := make([]*redis.DurationCmd, len(ss))
+			for i, s := range ss {
+				vals[i] = pipe.HGet(ctx, node.Key(s.id), "v")
+				ttls[i] = pipe.PTTL(ctx, node.Key(s.id))
+			}
+			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+				t.Fatal(err)
+			}
+			for i, s := range ss {
+				v, err := vals[i].Result()
+				if s.deleted {
+					if !errors.Is(err, redis.Nil) {
+						t.Fatalf("destroyed session %s is back on %s: %q", s.id, sh.Name(), v)
+					}
+					continue
+				}
+				if err != nil || v != strconv.Itoa(s.value) {
+					t.Fatalf("session %s on %s: v=%q err=%v, want %d", s.id, sh.Name(), v, err, s.value)
+				}
+				if d := ttls[i].Val() - time.Until(s.exp); d > time.Second || d < -time.Second {
+					t.Fatalf("session %s: TTL %v, want %v ± 1s", s.id, ttls[i].Val(), time.Until(s.exp))
+				}
+			}
+		}
+	}
+	if bad := misplaced(t, f.op); len(bad) > 0 {
+		t.Fatalf("%d keys on a shard that does not own them, e.g. %s", len(bad), bad[0])
+	}
+}
+
+// reshard runs Reshard to shards under load and verifies the result.
+func (f *fleet) reshard(shards []shard.Options) cluster.Progress {
+	ctx := context.Background()
+	stop := make(chan struct{})
+	wait := f.load(ctx, stop)
+	phases := 0
+	p, err := f.op.Reshard(ctx, shards, cluster.ReshardOptions{
+		Migrate: cluster.MigrateOptions{Rate: 100000, Batch: 500},
+		Poll:    20 * time.Millisecond,
+		OnPhase: func(t cluster.Topology, nodes int) {
+			phases++
+			if nodes != len(f.nodes) {
+				f.t.Errorf("phase %s acknowledged by %d nodes, want %d", t.Phase, nodes, len(f.nodes))
+			}
+		},
+	})
+	close(stop)
+	wait()
+	if err != nil {
+		f.t.Fatalf("Reshard: %v", err)
+	}
+	if !p.Done || phases != 3 {
+		f.t.Fatalf("Reshard = %+v after %d phases", p, phases)
+	}
+	f.verify(ctx)
+	f.t.Logf("reshard to %d shards: %+v, %d operations so far", len(shards), p, f.ops.Load())
+	return p
+}
+
+// Acceptance: 3 → 4 → 3 shards under load from two nodes switching at
+// different moments.
+func TestFleetAddThenRemoveUnderLoad(t *testing.T) {
+	f := newFleet(t)
+	extra := redistest.NewServer(t, redistest.Options{})
+	three := clustertest.ShardOptions(f.top)
+	four := append(slices.Clone(three), shard.Options{Name: "s3", Addr: extra.Addr()})
+	if p := f.reshard(four); p.Moved == 0 {
+		t.Fatal("adding a shard moved nothing")
+	}
+	f.reshard(three)
+	if n := sessionKeys(t, extra.Client(), f.op.Key("")); n != 0 {
+		t.Fatalf("the removed shard still holds %d sessions", n)
+	}
+}
+
+// Acceptance: replace one shard under load.
+func TestFleetReplaceUnderLoad(t *testing.T) {
+	f := newFleet(t)
+	fresh := redistest.NewServer(t, redistest.Options{})
+	shards := clustertest.ShardOptions(f.top)
+	old := shards[1]
+	shards[1] = shard.Options{Name: "s1b", Addr: fresh.Addr()}
+	f.reshard(shards)
+	if n := sessionKeys(t, f.top.Shards[1].Primary.Client(), f.op.Key("")); n != 0 {
+		t.Fatalf("replaced shard %s still holds %d sessions", old.Name, n)
+	}
+}
+
+// sessionKeys counts the session keys (not the cluster's own) of a server.
+func sessionKeys(t *testing.T, c *redis.Client, prefix string) int {
+	t.Helper()
+	ctx := context.Background()
+	n := 0
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if iter.Val()[len(prefix)] != '~' {
+			n++
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A node that has not read the topology record for longer than its lease
+// refuses requests rather than route by a topology the fleet may have left,
+// and serves again after a successful poll (here: a new Follow).
+func TestFollowLease(t *testing.T) {
+	c, _ := clustertest.New(t, redistest.TopologyOptions{Shards: 2})
+	ctx := context.Background()
+	fl, err := c.Follow(ctx, cluster.FollowOptions{Interval: time.Hour, Lease: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Load(ctx, "id", cluster.LoadOptions{}); err != nil {
+		t.Fatalf("load within the lease: %v", err)
+	}
+	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+		if _, _, err := c.Load(ctx, "id", cluster.LoadOptions{}); !errors.Is(err, cluster.ErrStaleTopology) {
+			return fmt.Errorf("load = %v, want ErrStaleTopology", err)
+		}
+		return nil
+	})
+	fl.Close()
+	if _, _, err := c.Load(ctx, "id", cluster.LoadOptions{}); err != nil {
+		t.Fatalf("load after the follower stopped: %v", err)
+	}
+}

@@ -1,0 +1,154 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shardsession/shardsession/shard"
+)
+
+// FollowOptions tune Follow. The zero value works.
+type FollowOptions struct {
+	// Node identifies this web node to the coordinator; it must be unique
+	// in the fleet. Default: hostname, process ID and a counter.
+	Node string
+	// Interval is how often the topology record is polled. Default 1 s.
+	Interval time.Duration
+	// Lease is how long the node keeps serving without having read the
+	// record. Past it every Load, Save, Delete and Exists fails with
+	// ErrStaleTopology until a poll succeeds, because the coordinator
+	// stops waiting for a node whose acknowledgement (kept for 2 × Lease)
+	// expired, and moves on to a phase this node may not be compatible
+	// with. Default 5 × Interval.
+	Lease time.Duration
+	// Template gives the client settings (timeouts, credentials, breaker...)
+	// of shards that the record names and this node does not know yet; its
+	// Name, Addr, Replicas and Sentinel addresses come from the record.
+	// Default: the settings of the cluster's first shard.
+	Template *shard.Options
+	// OnError, if set, is called with every failed poll or apply.
+	OnError func(error)
+}
+
+var nodeSeq atomic.Int64
+
+func (o *FollowOptions) init(c *Cluster) {
+	if o.Node == "" {
+		host, _ := os.Hostname()
+		o.Node = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), nodeSeq.Add(1))
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	if o.Lease <= 0 {
+		o.Lease = 5 * o.Interval
+	}
+	if o.Template == nil {
+		t := c.Topology().Shards[0]
+		o.Template = &t
+	}
+}
+
+// Follower keeps a cluster on the fleet's topology. Close stops it.
+type Follower struct {
+	c      *Cluster
+	opt    FollowOptions
+	cancel context.CancelFunc
+	done   chan struct{}
+	next   int // rotates the shard polled first
+	mu     sync.Mutex
+}
+
+// Follow makes c follow the topology record that Reshard maintains: it
+// polls the record now (and fails if no shard answers), applies it, and then
+// keeps polling every Interval in the background, acknowledging each stage
+// it applies so that the coordinator knows when every live node has reached
+// it. A web node of a fleet calls Follow once after New; from then on its
+// routing follows topology changes without a restart. A cluster that no
+// node follows the record for can still be resharded by SetShards alone.
+func (c *Cluster) Follow(ctx context.Context, opt FollowOptions) (*Follower, error) {
+	opt.init(c)
+	f := &Follower{c: c, opt: opt, done: make(chan struct{})}
+	c.leaseUntil.Store(time.Now().Add(opt.Lease).UnixNano())
+	c.watch(true)
+	if err := f.poll(ctx); err != nil {
+		c.watch(false)
+		return nil, err
+	}
+	ctx, f.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	go f.run(ctx)
+	return f, nil
+}
+
+// Node returns the ID the follower acknowledges as.
+func (f *Follower) Node() string { return f.opt.Node }
+
+// Close stops polling; the cluster keeps its current topology and stops
+// enforcing the lease.
+func (f *Follower) Close() error {
+	f.cancel()
+	<-f.done
+	f.c.watch(false)
+	return nil
+}
+
+func (f *Follower) run(ctx context.Context) {
+	defer close(f.done)
+	t := time.NewTicker(f.opt.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, f.opt.Lease)
+		err := f.poll(pctx)
+		cancel()
+		if err != nil && f.opt.OnError != nil && ctx.Err() == nil {
+			f.opt.OnError(err)
+		}
+	}
+}
+
+// poll reads the record from the first shard that answers, applies it if it
+// is newer, and acknowledges the stage the cluster then routes by on that
+// shard. A successful poll renews the lease.
+func (f *Follower) poll(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.c
+	s := c.snap.Load()
+	shards := s.shards
+	if s.prev != nil {
+		shards = append(append([]*shard.Shard(nil), s.shards...), s.prev.shards...)
+	}
+	var errs []error
+	for i := range shards {
+		sh := shards[(f.next+i)%len(shards)]
+		start := time.Now()
+		r, ok, err := c.readRecord(ctx, sh)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		f.next = (f.next + i) % len(shards)
+		if ok && stage(r.Epoch, r.Phase) > c.snap.Load().stage() {
+			if err := c.Apply(ctx, r.topology(c.snap.Load().byName(), *f.opt.Template)); err != nil {
+				return fmt.Errorf("apply topology epoch %d phase %s: %w", r.Epoch, r.Phase, err)
+			}
+		}
+		if err := c.ack(ctx, sh, f.opt.Node, c.snap.Load().stage(), 2*f.opt.Lease); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.leaseUntil.Store(start.Add(f.opt.Lease).UnixNano())
+		return nil
+	}
+	return fmt.Errorf("shardsession: topology poll: %w", errors.Join(errs...))
+}
