@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
@@ -20,6 +21,7 @@ type Cluster struct {
 	reshard    // topology change state (reshard.go)
 	stats      stats
 	observer   shard.Observer // given to shards without their own
+	reads      readCounters
 }
 
 // snapshot is one routing state. It is never modified once published.
@@ -31,7 +33,11 @@ type snapshot struct {
 
 // New validates opt, builds the ring and creates a client for every shard.
 func New(opt Options) (*Cluster, error) {
+	opt.Shards = slices.Clone(opt.Shards) // init fills in defaults
 	opt.init()
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
 	names := make([]string, len(opt.Shards))
 	seen := make(map[string]bool, len(opt.Shards))
 	for i, so := range opt.Shards {

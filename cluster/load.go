@@ -1,5 +1,15 @@
 package cluster
 
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/shard"
+)
+
 // LoadOptions tell Load what the caller already knows about the record, so
 // that a read served by a replica is never older than the caller's own last
 // write (read-your-writes). The zero value asks for no guarantee: any
@@ -35,4 +45,123 @@ type ReadInfo struct {
 	// stale (older than MinVersion, or missing) or it failed, so the
 	// primary was asked too.
 	Retried bool
+}
+
+// loadOn reads the session id from the node sh's read policy picks. A
+// replica's answer is used only if it is at least opt.MinVersion;
+// otherwise, or when the replica fails, the primary is asked (and, if the
+// primary is down, the replicas in degraded mode, still held to
+// MinVersion). Only the primary's failure is an error: a replica is an
+// optimisation, never a reason to fail a read.
+func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt LoadOptions) (map[string]string, bool, error) {
+	key := c.Key(id)
+	retried := false
+	if !opt.Primary {
+		if rc, isReplica := sh.Reads().Pick(ctx); isReplica {
+			fields, err := rc.HGetAll(ctx, key).Result()
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return nil, false, sh.Wrap(err)
+			case err != nil:
+				sh.Reads().MarkDown(rc, err)
+				c.reads.replicaErrors.Add(1)
+			case opt.MinVersion > 0 && Version(fields) < opt.MinVersion:
+				// Older than the caller's own last write, or not there at
+				// all although the caller saw it: the replica is behind.
+				c.reads.staleRetries.Add(1)
+			default:
+				c.reads.replicaReads.Add(1)
+				return c.loaded(ctx, sh, id, fields, opt, ReadInfo{Shard: sh.Name(), Node: rc.Options().Addr, Replica: true})
+			}
+			retried = true
+		}
+	}
+	var fields map[string]string
+	var node string
+	err := sh.Read(ctx, func(ctx context.Context, r redis.Cmdable) (err error) {
+		if fields, err = r.HGetAll(ctx, key).Result(); err != nil {
+			return err
+		}
+		node = addrOf(r)
+		if r != redis.Cmdable(sh.Primary()) && opt.MinVersion > 0 && Version(fields) < opt.MinVersion {
+			// Degraded mode (the primary is down) and this replica is
+			// older than the caller's last write: try the next replica,
+			// and fail rather than answer with older data.
+			return fmt.Errorf("%w: replica %s is behind the caller's version %d", shard.ErrUnavailable, node, opt.MinVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	c.reads.primaryReads.Add(1)
+	if opt.MinVersion > 0 && len(fields) > 0 && Version(fields) < opt.MinVersion {
+		// The primary itself is older than a write it acknowledged: a write
+		// was lost (a failover promoted a replica that had not received it).
+		c.reads.versionRegressions.Add(1)
+	}
+	return c.loaded(ctx, sh, id, fields, opt, ReadInfo{Shard: sh.Name(), Node: node, Retried: retried})
+}
+
+// loaded finishes a Load: a session deleted before a failover that the
+// revocation journal remembers is not found; opt.Info is filled in.
+func (c *Cluster) loaded(ctx context.Context, sh *shard.Shard, id string, fields map[string]string, opt LoadOptions, info ReadInfo) (map[string]string, bool, error) {
+	if len(fields) > 0 && c.revoked(ctx, sh, id) {
+		fields = nil
+	}
+	if opt.Info != nil {
+		*opt.Info = info
+	}
+	return fields, len(fields) > 0, nil
+}
+
+// addrOf returns the address of the node behind r, if r is a client.
+func addrOf(r redis.Cmdable) string {
+	if c, ok := r.(*redis.Client); ok {
+		return c.Options().Addr
+	}
+	return ""
+}
+
+// ReadStats are counters of a Cluster's Loads since New. They only grow.
+type ReadStats struct {
+	// PrimaryReads and ReplicaReads count Loads by who answered: the
+	// replica the read policy picked, or the primary (a degraded-mode read,
+	// served by a replica while the primary is down, counts as a primary
+	// read; shard.Stats counts those).
+	PrimaryReads, ReplicaReads int64
+	// StaleRetries counts replica answers older than the caller's
+	// LoadOptions.MinVersion (or missing) that were retried on the primary.
+	StaleRetries int64
+	// ReplicaErrors counts replica reads that failed and were retried on
+	// the primary; the replica was marked down.
+	ReplicaErrors int64
+	// VersionRegressions counts primary answers older than MinVersion: a
+	// write acknowledged earlier is gone, typically lost in a failover.
+	VersionRegressions int64
+}
+
+// StaleRetryRate is StaleRetries over the Loads that asked a replica first.
+func (s ReadStats) StaleRetryRate() float64 {
+	asked := s.ReplicaReads + s.StaleRetries + s.ReplicaErrors
+	if asked == 0 {
+		return 0
+	}
+	return float64(s.StaleRetries) / float64(asked)
+}
+
+type readCounters struct {
+	primaryReads, replicaReads, staleRetries, replicaErrors, versionRegressions atomic.Int64
+}
+
+// ReadStats returns the cluster's read counters.
+func (c *Cluster) ReadStats() ReadStats {
+	r := &c.reads
+	return ReadStats{
+		PrimaryReads:       r.primaryReads.Load(),
+		ReplicaReads:       r.replicaReads.Load(),
+		StaleRetries:       r.staleRetries.Load(),
+		ReplicaErrors:      r.replicaErrors.Load(),
+		VersionRegressions: r.versionRegressions.Load(),
+	}
 }

@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -31,6 +33,12 @@ type Options struct {
 	// Durability says how many replicas must confirm writes and deletes
 	// (Redis WAIT); its zero value waits for one replica on Delete only.
 	Durability Durability
+
+	// Replica is the read policy and replica health checking of every shard
+	// whose own shard.Options.Replica is the zero value. Its zero value
+	// reads from primaries only. See package replica, and LoadOptions for
+	// read-your-writes.
+	Replica replica.Options
 }
 
 // Durability trades latency for fewer writes lost on failover. Redis
@@ -50,7 +58,9 @@ type Durability struct {
 	DeleteReplicas int
 	// SaveReplicas is how many replicas must confirm a Save. Default 0: do
 	// not wait. A Save that fewer confirmed still returns its version (the
-	// write is on the primary) and is counted in Stats.
+	// write is on the primary), with an error wrapping ErrNotReplicated so
+	// that the caller may decide, and is counted in Stats. It must not
+	// exceed the replica count of a shard configured with static replicas.
 	SaveReplicas int
 	// Timeout bounds each WAIT. Default 250 ms.
 	Timeout time.Duration
@@ -83,6 +93,21 @@ func (o *Options) init() {
 	}
 	o.Ring.init()
 	o.Durability.init()
+	for i := range o.Shards {
+		if o.Shards[i].Replica == (replica.Options{}) {
+			o.Shards[i].Replica = o.Replica
+		}
+	}
+}
+
+// validate rejects a durability that could never be met.
+func (o *Options) validate() error {
+	for _, so := range o.Shards {
+		if n := len(so.Replicas); n > 0 && o.Durability.SaveReplicas > n {
+			return fmt.Errorf("%w: Durability.SaveReplicas %d but shard %s has %d replicas", ErrBadOptions, o.Durability.SaveReplicas, so.Name, n)
+		}
+	}
+	return nil
 }
 
 func (o *Durability) init() {

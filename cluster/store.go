@@ -60,26 +60,10 @@ func (c *Cluster) Load(ctx context.Context, id string, opt LoadOptions) (fields 
 	return c.loadOn(ctx, c.ShardFor(id), id, opt)
 }
 
-// loadOn is Load from the shard sh.
-func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt LoadOptions) (fields map[string]string, found bool, err error) {
-	err = sh.Read(ctx, func(ctx context.Context, r redis.Cmdable) (err error) {
-		fields, err = r.HGetAll(ctx, c.Key(id)).Result()
-		return err
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	if len(fields) > 0 && c.revoked(ctx, sh, id) {
-		return nil, false, nil
-	}
-	if opt.Info != nil {
-		*opt.Info = ReadInfo{Shard: sh.Name(), Node: sh.Primary().Options().Addr}
-	}
-	return fields, len(fields) > 0, nil
-}
-
 // Save applies w to the session id atomically and returns the record's
-// version after it.
+// version after it. With Options.Durability.SaveReplicas set, a save that
+// fewer replicas confirmed returns its version and an error wrapping
+// ErrNotReplicated: it is on the primary, not yet safe from a failover.
 func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, err error) {
 	mode, ok := modeArg[w.Mode]
 	if !ok {
@@ -105,7 +89,7 @@ func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, 
 
 // saveOn runs the save script with args on the shard sh.
 func (c *Cluster) saveOn(ctx context.Context, sh *shard.Shard, id string, args []any) (version int64, err error) {
-	_, err = c.waitFor(ctx, sh, c.durability.SaveReplicas, func(p redis.Cmdable) (err error) {
+	acked, err := c.waitFor(ctx, sh, c.durability.SaveReplicas, func(p redis.Cmdable) (err error) {
 		version, err = saveScript.Run(ctx, p, []string{c.Key(id)}, args...).Int64()
 		return err
 	})
@@ -118,6 +102,8 @@ func (c *Cluster) saveOn(ctx context.Context, sh *shard.Shard, id string, args [
 		return 0, fmt.Errorf("shard %s: %w", sh.Name(), ErrExists)
 	case version == -3:
 		return 0, fmt.Errorf("shard %s: %w", sh.Name(), ErrConflict)
+	case acked < int64(c.durability.SaveReplicas):
+		return version, fmt.Errorf("shard %s: %w: %d of %d replicas confirmed within %v", sh.Name(), ErrNotReplicated, acked, c.durability.SaveReplicas, c.durability.Timeout)
 	}
 	return version, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/failover"
+	"github.com/shardsession/shardsession/replica"
 )
 
 // Options configure one shard.
@@ -23,6 +24,10 @@ type Options struct {
 	// Replicas are the replicas' "host:port" addresses. They are connected but
 	// not read from until a read policy says so (package replica).
 	Replicas []string
+
+	// Replica chooses which node serves reads and how replicas are watched
+	// (package replica). Its zero value reads from the primary only.
+	Replica replica.Options
 
 	// Client is the template for every client of the shard (pool size,
 	// timeouts, credentials, TLS...). Its Addr is ignored. Nil means go-redis

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/replica"
 )
 
 // Shard is one Redis primary and its replicas. It is safe for concurrent use;
@@ -16,6 +18,8 @@ type Shard struct {
 	replicas []*redis.Client
 
 	ha // failover state: breakers, Sentinel watcher, degraded reads
+
+	reads *replica.Set // read policy and replica health
 }
 
 // New connects lazily (go-redis dials on first use) to the shard described by
@@ -26,7 +30,11 @@ func New(opt Options) (*Shard, error) {
 		return nil, fmt.Errorf("%w: empty name", ErrBadOptions)
 	}
 	if opt.Sentinel != nil {
-		return newSentinel(opt)
+		s, err := newSentinel(opt)
+		if err != nil {
+			return nil, err
+		}
+		return s.watchReplicas(opt)
 	}
 	if opt.Addr == "" {
 		return nil, fmt.Errorf("%w: shard %s: empty primary address", ErrBadOptions, opt.Name)
@@ -38,7 +46,7 @@ func New(opt Options) (*Shard, error) {
 	}
 	s.guard(opt)
 	s.instrument(opt)
-	return s, nil
+	return s.watchReplicas(opt)
 }
 
 // Name returns the shard's name.
@@ -65,6 +73,9 @@ func (s *Shard) Ping(ctx context.Context) error {
 
 // Close closes every client of the shard.
 func (s *Shard) Close() error {
+	if s.reads != nil {
+		s.reads.Close()
+	}
 	errs := []error{s.closeHA(), s.primary.Close()}
 	for _, r := range s.replicas {
 		errs = append(errs, r.Close())

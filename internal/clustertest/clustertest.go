@@ -5,6 +5,7 @@ package clustertest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -87,4 +88,18 @@ func NewNode(t testing.TB, top *redistest.Topology, opt cluster.NearCacheOptions
 		t.Fatal(err)
 	}
 	return c, nc
+}
+
+// WaitReplicasHealthy waits until every replica of every shard of c serves
+// reads (package replica's health checks have passed).
+func WaitReplicasHealthy(t testing.TB, c *cluster.Cluster) {
+	t.Helper()
+	for _, sh := range c.Shards() {
+		redistest.Eventually(t, 15*time.Second, func(context.Context) error {
+			if n := sh.Reads().Healthy(); n != len(sh.Replicas()) {
+				return fmt.Errorf("shard %s: %d of %d replicas healthy: %+v", sh.Name(), n, len(sh.Replicas()), sh.Reads().Status())
+			}
+			return nil
+		})
+	}
 }

@@ -1,0 +1,259 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/replica"
+)
+
+// replicated starts a topology with replicas and a Cluster over it with
+// opt (Shards filled in), and waits until every replica serves reads.
+func replicated(t *testing.T, top redistest.TopologyOptions, opt cluster.Options) (*cluster.Cluster, *redistest.Topology) {
+	t.Helper()
+	tp := redistest.NewTopology(t, top)
+	opt.Shards = clustertest.ShardOptions(tp)
+	c, err := cluster.New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	clustertest.WaitReplicasHealthy(t, c)
+	return c, tp
+}
+
+// holdReplicas makes every replica of top stop applying its replication
+// stream while it keeps answering reads (CLIENT PAUSE WRITE), until the
+// returned func is called.
+func holdReplicas(t *testing.T, top *redistest.Topology) (release func()) {
+	t.Helper()
+	var servers []*redistest.Server
+	for _, sh := range top.Shards {
+		servers = append(servers, sh.Replicas...)
+	}
+	for _, s := range servers {
+		c := s.Client()
+		err := c.Do(context.Background(), "CLIENT", "PAUSE", 300000, "WRITE").Err()
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			for _, s := range servers {
+				c := s.Client()
+				c.Do(context.Background(), "CLIENT", "UNPAUSE")
+				c.Close()
+			}
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// A replica held behind is read, found stale against the caller's version,
+// and the read retried on the primary; once it catches up it serves again.
+func TestReplicaReadYourWrites(t *testing.T) {
+	ctx := context.Background()
+	c, top := replicated(t, redistest.TopologyOptions{Shards: 3, Replicas: 2},
+		cluster.Options{Replica: replica.Options{Policy: replica.ReplicaPreferred, MaxLag: time.Hour}})
+	exp := time.Now().Add(time.Minute)
+	release := holdReplicas(t, top)
+
+	const rounds = 300
+	for i := range rounds {
+		id := fmt.Sprint("ryw-", i)
+		v, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var info cluster.ReadInfo
+		fields, found, err := c.Load(ctx, id, cluster.LoadOptions{MinVersion: v, Info: &info})
+		if err != nil || !found || fields["user"] != "ada" || cluster.Version(fields) < v {
+			t.Fatalf("round %d: read after create = %v %v %v", i, fields, found, err)
+		}
+		if info.Replica || !info.Retried {
+			t.Fatalf("round %d: a held-back replica answered: %+v", i, info)
+		}
+		v2, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Update, Set: map[string][]byte{"user": []byte("grace")}, ExpireAt: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fields, _, err = c.Load(ctx, id, cluster.LoadOptions{MinVersion: v2}); err != nil || fields["user"] != "grace" {
+			t.Fatalf("round %d: read after update = %v %v", i, fields, err)
+		}
+	}
+	if st := c.ReadStats(); st.StaleRetries < 2*rounds || st.ReplicaReads != 0 {
+		t.Fatalf("stats %+v: want every read found stale on a replica and retried", st)
+	}
+
+	release()
+	var info cluster.ReadInfo
+	redistest.Eventually(t, 10*time.Second, func(context.Context) error {
+		fields, _, err := c.Load(ctx, "ryw-0", cluster.LoadOptions{MinVersion: 2, Info: &info})
+		if err != nil || fields["user"] != "grace" {
+			return fmt.Errorf("load = %v, %v", fields, err)
+		}
+		if !info.Replica {
+			return fmt.Errorf("served by the primary: %+v", info)
+		}
+		return nil
+	})
+	t.Logf("stats: %+v, stale-retry rate %.2f", c.ReadStats(), c.ReadStats().StaleRetryRate())
+}
+
+// PrimaryOnly, set on the cluster or on the request's context, never reads
+// a replica; a context may also opt into replicas.
+func TestReadPolicyOverride(t *testing.T) {
+	ctx := context.Background()
+	c, _ := replicated(t, redistest.TopologyOptions{Shards: 1, Replicas: 1}, cluster.Options{})
+	if _, err := c.Save(ctx, "id", cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"a": []byte("1")}, ExpireAt: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	var info cluster.ReadInfo
+	if _, _, err := c.Load(ctx, "id", cluster.LoadOptions{Info: &info}); err != nil || info.Replica {
+		t.Fatalf("default policy read a replica: %+v %v", info, err)
+	}
+	rctx := replica.WithPolicy(ctx, replica.ReplicaPreferred)
+	redistest.Eventually(t, 10*time.Second, func(context.Context) error {
+		if _, _, err := c.Load(rctx, "id", cluster.LoadOptions{MinVersion: 1, Info: &info}); err != nil || !info.Replica {
+			return fmt.Errorf("%+v %v", info, err)
+		}
+		return nil
+	})
+	if _, _, err := c.Load(rctx, "id", cluster.LoadOptions{Primary: true, Info: &info}); err != nil || info.Replica {
+		t.Fatalf("LoadOptions.Primary read a replica: %+v %v", info, err)
+	}
+}
+
+// Replicas killed or frozen in the middle of a read load are skipped; every
+// read succeeds, from the remaining replica or the primary.
+func TestReplicaFailureMidRun(t *testing.T) {
+	ctx := context.Background()
+	c, top := replicated(t, redistest.TopologyOptions{Shards: 3, Replicas: 2},
+		cluster.Options{Replica: replica.Options{Policy: replica.ReplicaPreferred, CheckInterval: 50 * time.Millisecond, CheckTimeout: 200 * time.Millisecond}})
+	exp := time.Now().Add(time.Minute)
+	const ids = 100
+	versions := make([]int64, ids)
+	for i := range versions {
+		v, err := c.Save(ctx, fmt.Sprint("id-", i), cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"n": []byte(fmt.Sprint(i))}, ExpireAt: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions[i] = v
+	}
+
+	var reads, failures atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := i % ids
+				fields, found, err := c.Load(ctx, fmt.Sprint("id-", id), cluster.LoadOptions{MinVersion: versions[id]})
+				reads.Add(1)
+				if err != nil || !found || fields["n"] != fmt.Sprint(id) {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("id-%d: %v %v %v", id, fields, found, err))
+				}
+			}
+		})
+	}
+	// progress waits until the readers have done n more reads.
+	progress := func(n int64) {
+		from := reads.Load()
+		redistest.Eventually(t, 30*time.Second, func(context.Context) error {
+			if reads.Load() < from+n {
+				return errors.New("readers stalled")
+			}
+			return nil
+		})
+	}
+	progress(500)
+	for _, sh := range top.Shards {
+		if err := sh.Replicas[0].Kill(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	progress(500)
+	for _, sh := range top.Shards {
+		if err := sh.Replicas[1].Pause(); err != nil {
+			t.Fatal(err)
+		}
+		defer sh.Replicas[1].Resume()
+	}
+	progress(500)
+	for _, s := range c.Shards() {
+		redistest.Eventually(t, 10*time.Second, func(context.Context) error {
+			if n := s.Reads().Healthy(); n != 0 {
+				return fmt.Errorf("shard %s: %d healthy replicas: %+v", s.Name(), n, s.Reads().Status())
+			}
+			return nil
+		})
+	}
+	progress(500)
+	close(stop)
+	wg.Wait()
+	if failures.Load() != 0 {
+		t.Fatalf("%d of %d reads failed; first: %v", failures.Load(), reads.Load(), firstErr.Load())
+	}
+	st := c.ReadStats()
+	if st.ReplicaReads == 0 || st.PrimaryReads == 0 {
+		t.Fatalf("stats %+v: want reads from replicas, then from primaries", st)
+	}
+	t.Logf("%d reads, none failed; stats %+v", reads.Load(), st)
+}
+
+// WAIT with a frozen replica returns ErrNotReplicated within the timeout;
+// the write is on the primary.
+func TestWaitNotReplicated(t *testing.T) {
+	ctx := context.Background()
+	const timeout = 300 * time.Millisecond
+	c, top := replicated(t, redistest.TopologyOptions{Shards: 1, Replicas: 2}, cluster.Options{Durability: cluster.Durability{SaveReplicas: 2, Timeout: timeout}})
+	exp := time.Now().Add(time.Minute)
+	write := cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"a": []byte("1")}, ExpireAt: exp}
+	if _, err := c.Save(ctx, "both-up", write); err != nil {
+		t.Fatalf("save with every replica up: %v", err)
+	}
+
+	if err := top.Shards[0].Replicas[1].Pause(); err != nil {
+		t.Fatal(err)
+	}
+	defer top.Shards[0].Replicas[1].Resume()
+	start := time.Now()
+	v, err := c.Save(ctx, "one-down", write)
+	took := time.Since(start)
+	if !errors.Is(err, cluster.ErrNotReplicated) || v != 1 {
+		t.Fatalf("save with a frozen replica = %d, %v; want version 1 and ErrNotReplicated", v, err)
+	}
+	if took < timeout || took > timeout+3*time.Second {
+		t.Fatalf("ErrNotReplicated after %v, want about %v", took, timeout)
+	}
+	if fields, found, err := c.Load(ctx, "one-down", cluster.LoadOptions{Primary: true}); err != nil || !found || fields["a"] != "1" {
+		t.Fatalf("the unreplicated write is not on the primary: %v %v %v", fields, found, err)
+	}
+	if st := c.Stats(); st.UnconfirmedSaves != 1 {
+		t.Fatalf("stats %+v, want 1 unconfirmed save", st)
+	}
+
+	_, err = cluster.New(cluster.Options{Shards: clustertest.ShardOptions(top), Durability: cluster.Durability{SaveReplicas: 3}})
+	if !errors.Is(err, cluster.ErrBadOptions) {
+		t.Fatalf("SaveReplicas above the replica count: %v, want ErrBadOptions", err)
+	}
+}

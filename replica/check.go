@@ -1,0 +1,131 @@
+package replica
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// latencyWeight is the weight of a new sample in the latency moving average.
+const latencyWeight = 0.2
+
+// run checks the replicas every CheckInterval until ctx ends.
+func (s *Set) run(ctx context.Context) {
+	defer s.done.Done()
+	t := time.NewTicker(s.opt.CheckInterval)
+	defer t.Stop()
+	for {
+		s.checkAll(ctx)
+		s.firstRun.Do(func() { close(s.checked) })
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// checkAll asks the primary for its offset, then every replica for its
+// state, concurrently so that one hung replica does not delay the others.
+func (s *Set) checkAll(ctx context.Context) {
+	now := time.Now()
+	info, rtt, err := replicationInfo(ctx, s.primary, s.opt.CheckTimeout)
+	if ctx.Err() != nil {
+		return
+	}
+	primaryKnown := false
+	if err == nil {
+		if off, ok := intField(info, "master_repl_offset"); ok {
+			s.lag.record(now, off)
+			primaryKnown = true
+		}
+		updateEWMA(&s.primLat, rtt)
+	}
+	var wg sync.WaitGroup
+	for _, nd := range s.nodes {
+		wg.Go(func() { s.check(ctx, nd, primaryKnown) })
+	}
+	wg.Wait()
+	s.lag.trim(now, s.opt.MaxLag+2*s.opt.CheckInterval)
+}
+
+// check updates one replica's health.
+func (s *Set) check(ctx context.Context, nd *node, primaryKnown bool) {
+	info, rtt, err := replicationInfo(ctx, nd.client, s.opt.CheckTimeout)
+	if ctx.Err() != nil {
+		return // shutting down: keep the last verdict
+	}
+	now := time.Now()
+	st := &Status{Addr: nd.addr, Checked: now}
+	switch {
+	case err != nil:
+		st.Reason = "down: " + err.Error()
+	case info["role"] != "slave":
+		st.Reason = "not a replica"
+	case info["master_link_status"] != "up":
+		st.Reason = "link down"
+	default:
+		updateEWMA(&nd.latency, rtt)
+		if off, ok := intField(info, "slave_repl_offset"); ok && primaryKnown {
+			st.Lag = s.lag.behind(now, off)
+		}
+		if st.Lag > s.opt.MaxLag {
+			st.Reason = "lagging"
+		}
+	}
+	st.Healthy = st.Reason == ""
+	st.Latency = time.Duration(nd.latency.Load())
+	nd.status.Store(st)
+	nd.healthy.Store(st.Healthy)
+}
+
+// replicationInfo runs INFO replication on c within timeout and returns its
+// fields and the round trip time.
+func replicationInfo(ctx context.Context, c *redis.Client, timeout time.Duration) (map[string]string, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	raw, err := c.Info(ctx, "replication").Result()
+	rtt := time.Since(start)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = errors.New("no answer within the check timeout")
+		}
+		return nil, rtt, err
+	}
+	return parseInfo(raw), rtt, nil
+}
+
+// parseInfo splits an INFO reply into its key:value fields.
+func parseInfo(raw string) map[string]string {
+	fields := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(raw))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":"); ok && !strings.HasPrefix(k, "#") {
+			fields[k] = v
+		}
+	}
+	return fields
+}
+
+func intField(info map[string]string, name string) (int64, bool) {
+	v, err := strconv.ParseInt(info[name], 10, 64)
+	return v, err == nil
+}
+
+// updateEWMA folds sample into the moving average held in avg (ns).
+func updateEWMA(avg *atomic.Int64, sample time.Duration) {
+	old := avg.Load()
+	if old == 0 {
+		avg.Store(int64(sample))
+		return
+	}
+	avg.Store(int64(float64(old)*(1-latencyWeight) + float64(sample)*latencyWeight))
+}

@@ -1,0 +1,23 @@
+// Package replica decides which node of a shard serves a read: the primary
+// or one of its replicas, under a read policy, skipping replicas that are
+// not fit to serve.
+//
+// A Set watches one primary's replicas in the background. Every
+// CheckInterval it asks the primary for its replication offset and each
+// replica for INFO replication; a replica is healthy when it answers, calls
+// itself a replica, reports master_link_status:up and is no more than MaxLag
+// behind the primary (see Status.Lag). An unhealthy replica is skipped until
+// a later check finds it healthy again. The caller may also mark a replica
+// down at once when a read from it fails (MarkDown).
+//
+// The policy (PrimaryOnly, ReplicaPreferred, LowestLatency) is chosen per
+// Set and may be overridden for one request with WithPolicy.
+//
+// A healthy replica can still be behind by up to MaxLag: replication is
+// asynchronous. Package replica only picks the node; package cluster checks
+// the record's version against the reader's last write and retries on the
+// primary when the replica's copy is older (read-your-writes).
+//
+// Layering: session → cluster → shard → replica. This package knows nothing
+// of sessions or rings; it sees go-redis clients only.
+package replica

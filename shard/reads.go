@@ -1,0 +1,23 @@
+package shard
+
+import (
+	"fmt"
+
+	"github.com/shardsession/shardsession/replica"
+)
+
+// watchReplicas completes a new shard with its read routing (a replica.Set
+// over its clients), closing the shard if that fails.
+func (s *Shard) watchReplicas(opt Options) (*Shard, error) {
+	reads, err := replica.New(s.primary, s.replicas, opt.Replica)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("shard %s: %w", s.name, err)
+	}
+	s.reads = reads
+	return s, nil
+}
+
+// Reads returns the shard's read routing: the policy, the replicas' health,
+// and the choice of the node that serves a read (package replica).
+func (s *Shard) Reads() *replica.Set { return s.reads }
