@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,101 +12,108 @@ import (
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
-	"github.com/shardsession/shardsession/session"
 )
 
 const (
 	sessions    = 1000
+	valueSize   = 1024
 	concurrency = 64 // requests in flight, as in the project's targets
 )
 
-// stores returns the stores to compare, over one shared topology of 3
-// shards: shardsession's cluster, with and without its near cache, and the
-// baseline Ring.
-func stores(b *testing.B) map[string]session.Store {
-	c, top := clustertest.New(b, redistest.TopologyOptions{Shards: 3})
-	addrs := map[string]string{}
-	for _, s := range top.Shards {
-		addrs[s.Name] = s.Primary.Addr()
-	}
-	ring := bench.NewRingStore(addrs)
-	b.Cleanup(func() { ring.Close() })
-	nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{})
+// stores opens every store of the harness over one shared topology of 3
+// shards.
+func stores(b *testing.B) *bench.Stores {
+	top := redistest.NewTopology(b, redistest.TopologyOptions{Shards: 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := bench.OpenStores(ctx, clustertest.ShardOptions(top), bench.StoreNames)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { nc.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := nc.Ready(ctx); err != nil {
-		b.Fatal(err)
-	}
-	return map[string]session.Store{"shardsession": c, "shardsession+nearcache": nc, "ring": ring}
+	b.Cleanup(func() { s.Close() })
+	return s
 }
 
-// seed stores n sessions of four 256-byte values (1 KiB) and returns their
-// tokens.
-func seed(b *testing.B, m *session.Manager, n int) []string {
-	value := strings.Repeat("v", 256)
-	tokens := make([]string, n)
-	for i := range tokens {
-		ctx, err := m.Load(context.Background(), "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, k := range []string{"user", "role", "cart", "prefs"} {
-			m.Put(ctx, k, value)
-		}
-		if tokens[i], _, err = m.Commit(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return tokens
-}
-
-// serve runs requests through m's middleware in parallel, each with the
-// cookie of a random seeded session, and fails on any non-200 answer.
-func serve(b *testing.B, m *session.Manager, h http.HandlerFunc) {
-	tokens := seed(b, m, sessions)
-	handler := m.LoadAndSave(h)
-	b.ReportAllocs()
-	b.SetParallelism(max(1, concurrency/runtimeProcs()))
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			req := httptest.NewRequest("GET", "/", nil)
-			req.AddCookie(&http.Cookie{Name: m.Cookie.Name, Value: tokens[rand.IntN(len(tokens))]})
-			rec := httptest.NewRecorder()
-			handler.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				b.Errorf("status %d: %s", rec.Code, rec.Body)
-				return
-			}
-		}
-	})
-}
-
-// BenchmarkMiddlewareLoad: every request reads its session, changes nothing.
-func BenchmarkMiddlewareLoad(b *testing.B) {
-	for name, store := range stores(b) {
+// serve runs requests to path through the middleware of a Manager over
+// each store, in parallel, each with the cookie of a random seeded
+// session, and fails on any non-200 answer.
+func serve(b *testing.B, path string) {
+	s := stores(b)
+	for _, name := range s.Names() {
 		b.Run("store="+name, func(b *testing.B) {
-			m := session.New(store)
-			serve(b, m, func(w http.ResponseWriter, r *http.Request) {
-				if m.GetString(r.Context(), "user") == "" {
-					http.Error(w, "lost session", http.StatusInternalServerError)
+			m := bench.Manager(s.Get(name))
+			tokens, err := bench.Seed(context.Background(), m, sessions, valueSize)
+			if err != nil {
+				b.Fatal(err)
+			}
+			handler := bench.Handler(m, valueSize)
+			b.ReportAllocs()
+			b.SetParallelism(max(1, concurrency/runtimeProcs()))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest("GET", path, nil)
+					req.AddCookie(&http.Cookie{Name: m.Cookie.Name, Value: tokens[rand.IntN(len(tokens))]})
+					rec := httptest.NewRecorder()
+					handler.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Errorf("status %d: %s", rec.Code, rec.Body)
+						return
+					}
 				}
 			})
 		})
 	}
 }
 
+// BenchmarkMiddlewareLoad: every request reads its session, changes nothing.
+func BenchmarkMiddlewareLoad(b *testing.B) { serve(b, "/read") }
+
 // BenchmarkMiddlewareSave: every request changes one value of its session.
-func BenchmarkMiddlewareSave(b *testing.B) {
-	for name, store := range stores(b) {
+func BenchmarkMiddlewareSave(b *testing.B) { serve(b, "/write") }
+
+// BenchmarkStoreLoad measures the stores' loads alone, without the
+// middleware: the near cache's LoadDecoded (no decode on a hit) against
+// rueidis DoCache and the Ring's HGETALL of the same 1 KiB hashes.
+func BenchmarkStoreLoad(b *testing.B) {
+	s := stores(b)
+	for _, name := range []string{bench.Ring, bench.Rueidis, bench.NearCache} {
 		b.Run("store="+name, func(b *testing.B) {
-			m := session.New(store)
-			serve(b, m, func(w http.ResponseWriter, r *http.Request) {
-				m.Put(r.Context(), "cart", strings.Repeat("c", 256))
+			store := s.Get(name)
+			m := bench.Manager(store)
+			tokens, err := bench.Seed(context.Background(), m, sessions, valueSize)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids := make([]string, len(tokens))
+			for i, t := range tokens {
+				ctx, err := m.Load(context.Background(), t)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ids[i] = m.ID(ctx)
+			}
+			decode := func(f map[string]string) (any, int, error) { return f, len(f), nil }
+			nc, _ := store.(*cluster.NearCache)
+			b.ReportAllocs()
+			b.SetParallelism(max(1, concurrency/runtimeProcs()))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					id := ids[rand.IntN(len(ids))]
+					var found bool
+					var err error
+					if nc != nil {
+						_, found, err = nc.LoadDecoded(ctx, id, m, 0, decode)
+					} else {
+						_, found, err = store.Load(ctx, id, cluster.LoadOptions{})
+					}
+					if err != nil || !found {
+						b.Errorf("load %s: %v, found %v", id, err, found)
+						return
+					}
+				}
 			})
 		})
 	}

@@ -22,6 +22,7 @@ type Cluster struct {
 	stats      stats
 	observer   shard.Observer // given to shards without their own
 	reads      readCounters
+	batch      batch // auto-pipelined writes (batch.go)
 }
 
 // snapshot is one routing state. It is never modified once published.
@@ -60,7 +61,7 @@ func New(opt Options) (*Cluster, error) {
 		}
 		s.shards = append(s.shards, sh)
 	}
-	c := &Cluster{prefix: opt.KeyPrefix, durability: opt.Durability, observer: opt.Observer}
+	c := &Cluster{prefix: opt.KeyPrefix, durability: opt.Durability, observer: opt.Observer, batch: batch{off: opt.Unbatched}}
 	c.snap.Store(s)
 	c.followFailovers(s.shards)
 	return c, nil

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -72,7 +73,10 @@ const entryOverhead = 96
 // A NearCache is safe for concurrent use. Close it before its Cluster.
 type NearCache struct {
 	c        *Cluster
-	trackers map[*shard.Shard]*tracker
+	health   time.Duration
+	mu       sync.Mutex // serializes starting trackers
+	trackers sync.Map   // *shard.Shard → *tracker
+	ctx      context.Context
 	parts    [nearParts]nearPart
 	maxLen   int
 	maxBytes int64
@@ -122,40 +126,58 @@ func NewNearCache(c *Cluster, opt NearCacheOptions) (*NearCache, error) {
 	}
 	nc := &NearCache{
 		c:        c,
-		trackers: map[*shard.Shard]*tracker{},
+		health:   opt.HealthInterval,
 		maxLen:   max(1, opt.MaxEntries/nearParts),
 		maxBytes: max(1, opt.MaxBytes/nearParts),
 	}
 	for i := range nc.parts {
 		nc.parts[i].m = map[string]*nearEntry{}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	nc.cancel = cancel
+	nc.ctx, nc.cancel = context.WithCancel(context.Background())
 	for _, sh := range c.Shards() {
-		t := &tracker{
-			opt:        sh.Primary().Options(),
-			prefix:     c.prefix,
-			health:     opt.HealthInterval,
-			invalidate: nc.invalidateKeys,
-			lost:       nc.Flush,
-		}
-		nc.trackers[sh] = t
-		sh.OnFailover(func(ev failover.Event) {
-			if ev.Kind == "+switch-master" {
-				t.reset()
-			}
-		})
-		nc.wg.Go(func() { t.run(ctx) })
+		nc.tracker(sh)
 	}
 	return nc, nil
 }
 
-// Ready waits until every shard's invalidation connection is up.
+// tracker returns the invalidation stream of sh, starting it the first
+// time: shards added to the cluster later get theirs on first use.
+func (nc *NearCache) tracker(sh *shard.Shard) *tracker {
+	if t, ok := nc.trackers.Load(sh); ok {
+		return t.(*tracker)
+	}
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	if t, ok := nc.trackers.Load(sh); ok || nc.ctx.Err() != nil {
+		t, _ := t.(*tracker)
+		return t
+	}
+	t := &tracker{
+		opt:        sh.Primary().Options(),
+		prefix:     nc.c.prefix,
+		health:     nc.health,
+		invalidate: nc.invalidateKeys,
+		lost:       nc.Flush,
+	}
+	nc.trackers.Store(sh, t)
+	sh.OnFailover(func(ev failover.Event) {
+		if ev.Kind == "+switch-master" {
+			t.reset()
+		}
+	})
+	nc.wg.Go(func() { t.run(nc.ctx) })
+	return t
+}
+
+// Ready waits until the invalidation stream of every shard of the cluster
+// is up.
 func (nc *NearCache) Ready(ctx context.Context) error {
 	for {
 		all := true
-		for _, t := range nc.trackers {
-			if _, ok := t.up(); !ok {
+		for _, sh := range nc.c.Shards() {
+			if t := nc.tracker(sh); t == nil {
+				return ErrNearCacheClosed
+			} else if _, ok := t.up(); !ok {
 				all = false
 			}
 		}
@@ -170,10 +192,15 @@ func (nc *NearCache) Ready(ctx context.Context) error {
 	}
 }
 
+// ErrNearCacheClosed is returned by Ready after Close.
+var ErrNearCacheClosed = errors.New("shardsession: near cache closed")
+
 // Close stops the tracking connections and empties the cache. It does not
 // close the Cluster.
 func (nc *NearCache) Close() error {
+	nc.mu.Lock()
 	nc.cancel()
+	nc.mu.Unlock()
 	nc.wg.Wait()
 	nc.Flush()
 	return nil
@@ -203,19 +230,35 @@ func (nc *NearCache) LoadDecoded(ctx context.Context, id string, owner any, minV
 	}
 	nc.misses.Add(1)
 
-	sh := nc.c.ShardFor(id)
-	var hold *nearEntry
-	if t := nc.trackers[sh]; t != nil {
-		if state, ok := t.up(); ok {
-			hold = &nearEntry{pending: true, state: state, shard: t}
-			p.mu.Lock()
-			p.replaceLocked(id, hold)
-			p.mu.Unlock()
-		}
-	}
-	if hold == nil {
+	return nc.fetch(ctx, p, id, owner, minVersion, decode)
+}
+
+// fetch reads id from its shard's primary and caches it, unless an
+// invalidation or a change of the tracking stream came in meanwhile.
+func (nc *NearCache) fetch(ctx context.Context, p *nearPart, id string, owner any, minVersion int64,
+	decode func(fields map[string]string) (v any, size int, err error)) (v any, found bool, err error) {
+	// While shards are being added or removed, a record may still be on
+	// its previous owner: reads go through the Cluster's read-through and
+	// nothing is cached until the move is over.
+	if s := nc.c.snap.Load(); s.prev != nil {
 		return nc.loadUncached(ctx, id, minVersion, decode)
 	}
+	sh := nc.c.ShardFor(id)
+	t := nc.tracker(sh)
+	state, up := uint64(0), false
+	if t != nil {
+		state, up = t.up()
+	}
+	if !up {
+		return nc.loadUncached(ctx, id, minVersion, decode)
+	}
+	// Reserve the entry before asking Redis: an invalidation from now on
+	// removes the reservation, and the answer is then not cached.
+	hold := &nearEntry{pending: true, state: state, shard: t}
+	p.mu.Lock()
+	p.replaceLocked(id, hold)
+	p.mu.Unlock()
+
 	start := time.Now()
 	pipe := sh.Primary().Pipeline()
 	all := pipe.HGetAll(ctx, nc.c.Key(id))
@@ -228,15 +271,17 @@ func (nc *NearCache) LoadDecoded(ctx context.Context, id string, owner any, minV
 	}
 	fields := all.Val()
 	if len(fields) == 0 {
+		// Unknown, expired, or just moved away by a topology change that
+		// started after the check above: the Cluster's Load settles it.
 		nc.release(p, id, hold)
-		return nil, false, nil
+		return nc.loadUncached(ctx, id, minVersion, decode)
 	}
 	v, size, err := decode(fields)
 	if err != nil || ttl.Val() == -2 {
 		nc.release(p, id, hold)
 		return v, err == nil, err
 	}
-	e = &nearEntry{owner: owner, value: v, version: Version(fields), size: int64(size+len(id)) + entryOverhead}
+	e := &nearEntry{owner: owner, value: v, version: Version(fields), size: int64(size+len(id)) + entryOverhead}
 	if d := ttl.Val(); d > 0 {
 		e.expires = start.Add(d)
 	}

@@ -39,6 +39,13 @@ type Options struct {
 	// reads from primaries only. See package replica, and LoadOptions for
 	// read-your-writes.
 	Replica replica.Options
+
+	// Unbatched sends every Save on its own round trip. By default saves
+	// that do not WAIT for replicas go through the primary client's
+	// auto-pipeliner (go-redis AutoPipeline): the commands of concurrent
+	// requests to one shard share a round trip, and a lone request is sent
+	// at once. Default false.
+	Unbatched bool
 }
 
 // Durability trades latency for fewer writes lost on failover. Redis

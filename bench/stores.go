@@ -1,0 +1,123 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/session"
+	"github.com/shardsession/shardsession/shard"
+)
+
+// The stores the harness compares, by name.
+const (
+	// Ring is the baseline, RingStore.
+	Ring = "ring"
+	// Rueidis is RueidisStore: rueidis DoCache loads, DoMulti saves.
+	Rueidis = "rueidis"
+	// Cluster is shardsession's cluster.Cluster, saves auto-pipelined.
+	Cluster = "shardsession"
+	// Unbatched is the Cluster with Options.Unbatched: a round trip per save.
+	Unbatched = "shardsession-unbatched"
+	// NearCache is the Cluster behind its cluster.NearCache.
+	NearCache = "shardsession+nearcache"
+)
+
+// StoreNames lists every store the harness knows, baseline first.
+var StoreNames = []string{Ring, Rueidis, Cluster, Unbatched, NearCache}
+
+// Stores are session stores open over the same shards, each under its own
+// key prefix so that they never see each other's sessions.
+type Stores struct {
+	names   []string
+	byName  map[string]session.Store
+	closers []func() error
+}
+
+// OpenStores opens the named stores over shards (static addresses). The
+// near cache is ready (its invalidation streams up) when it returns.
+func OpenStores(ctx context.Context, shards []shard.Options, names []string) (*Stores, error) {
+	s := &Stores{byName: map[string]session.Store{}}
+	addrs := map[string]string{}
+	var list []string
+	for _, so := range shards {
+		if so.Addr == "" {
+			return nil, fmt.Errorf("bench: shard %s has no static address", so.Name)
+		}
+		addrs[so.Name] = so.Addr
+		list = append(list, so.Addr)
+	}
+	for _, name := range names {
+		if err := s.open(ctx, name, shards, addrs, list); err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.names = append(s.names, name)
+	}
+	return s, nil
+}
+
+func (s *Stores) open(ctx context.Context, name string, shards []shard.Options, addrs map[string]string, list []string) error {
+	newCluster := func(prefix string, unbatched bool) (*cluster.Cluster, error) {
+		c, err := cluster.New(cluster.Options{Shards: shards, KeyPrefix: prefix, Unbatched: unbatched})
+		if err == nil {
+			s.closers = append(s.closers, c.Close)
+		}
+		return c, err
+	}
+	switch name {
+	case Ring:
+		r := NewRingStore(addrs)
+		s.closers = append(s.closers, r.Close)
+		s.byName[name] = r
+	case Rueidis:
+		r, err := NewRueidisStore(list)
+		if err != nil {
+			return err
+		}
+		s.closers = append(s.closers, r.Close)
+		s.byName[name] = r
+	case Cluster, Unbatched:
+		c, err := newCluster("bench-"+name+":", name == Unbatched)
+		if err != nil {
+			return err
+		}
+		s.byName[name] = c
+	case NearCache:
+		c, err := newCluster("bench-nearcache:", false)
+		if err != nil {
+			return err
+		}
+		nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{})
+		if err != nil {
+			return err
+		}
+		// Closed before its cluster: closers run in reverse.
+		s.closers = append(s.closers, nc.Close)
+		if err := nc.Ready(ctx); err != nil {
+			return err
+		}
+		s.byName[name] = nc
+	default:
+		return fmt.Errorf("bench: unknown store %q (known: %v)", name, StoreNames)
+	}
+	return nil
+}
+
+// Names returns the open stores' names, in the order asked for.
+func (s *Stores) Names() []string { return slices.Clone(s.names) }
+
+// Get returns the store called name, or nil.
+func (s *Stores) Get(name string) session.Store { return s.byName[name] }
+
+// Close closes every store, the last opened first.
+func (s *Stores) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
