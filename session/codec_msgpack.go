@@ -22,6 +22,9 @@ var errTrailing = errors.New("msgpack: trailing data after value")
 
 // Decode implements Codec.
 func (MsgpackCodec) Decode(b []byte) (any, error) {
+	if err := checkMsgpack(b); err != nil {
+		return nil, err
+	}
 	r := bytes.NewReader(b)
 	v, err := msgpack.NewDecoder(r).DecodeInterface()
 	if err != nil {
