@@ -8,10 +8,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/session"
 )
 
 // Browser is an HTTP client with a cookie jar.
@@ -109,4 +114,23 @@ func LoginLogout(t testing.TB, base string) {
 			t.Fatalf("step %d: GET %s = %d %q, want 200 %q", i, s.path, code, body, s.want)
 		}
 	}
+}
+
+// NewManager returns a session Manager over a new cluster of three real
+// Redis shards (closed when the test ends), with a cookie that works over
+// plain HTTP, as httptest serves.
+func NewManager(t testing.TB) *session.Manager {
+	t.Helper()
+	c, _ := clustertest.New(t, redistest.TopologyOptions{Shards: 3})
+	m := session.New(c)
+	m.Cookie.Name, m.Cookie.Secure = "session", false
+	return m
+}
+
+// Serve starts h on an httptest server, closed when the test ends, and
+// returns its URL.
+func Serve(t testing.TB, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

@@ -1,0 +1,11 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/shardsession/shardsession/internal/webtest"
+)
+
+func TestLoginLogout(t *testing.T) {
+	webtest.LoginLogout(t, webtest.Serve(t, newEngine(webtest.NewManager(t))))
+}
