@@ -6,30 +6,15 @@
 package main
 
 import (
-	"log"
 	"net/http"
-	"os"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/examples/internal/run"
 	"github.com/shardsession/shardsession/session"
 )
 
-func main() {
-	shards, err := cluster.ParseShards(os.Getenv("SHARDSESSION_SHARDS"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	c, err := cluster.New(cluster.Options{Shards: shards})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer c.Close()
-	sessions := session.New(c)
-	sessions.Cookie.Name, sessions.Cookie.Secure = "session", false // plain HTTP on localhost
-	log.Fatal(http.ListenAndServe("localhost:8080", newEcho(sessions)))
-}
+func main() { run.Main(newEcho) }
 
 // newEcho serves GET /whoami, POST /login (form field user) and
 // POST /logout.
