@@ -16,7 +16,10 @@ func (c *Cluster) lockKey(id string) string { return c.prefix + lockMark + id }
 // someone else holds it. The lock frees itself after ttl, so a crashed
 // holder cannot block the session for longer.
 func (c *Cluster) TryLock(ctx context.Context, id, owner string, ttl time.Duration) (bool, error) {
-	sh := c.ShardFor(id)
+	sh, err := c.placeFor(ctx, id, c.lockKey(id))
+	if err != nil {
+		return false, err
+	}
 	ok, err := sh.Primary().SetNX(ctx, c.lockKey(id), owner, ttl).Result()
 	if err != nil {
 		return false, sh.Wrap(err)
@@ -35,6 +38,9 @@ return 0
 
 // Unlock frees session id's lock if owner still holds it.
 func (c *Cluster) Unlock(ctx context.Context, id, owner string) error {
-	sh := c.ShardFor(id)
+	sh, err := c.placeFor(ctx, id, c.lockKey(id))
+	if err != nil {
+		return err
+	}
 	return sh.Wrap(unlockScript.Run(ctx, sh.Primary(), []string{c.lockKey(id)}, owner).Err())
 }

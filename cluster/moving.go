@@ -121,6 +121,45 @@ func (c *Cluster) existsMoving(ctx context.Context, s *snapshot, id string) (boo
 	return c.existsOn(ctx, to, id)
 }
 
+// existEach is existAll during a topology change: one Exists per ID.
+func (c *Cluster) existEach(ctx context.Context, ids []string) (map[string]bool, error) {
+	exists := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		ok, err := c.Exists(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		exists[id] = ok
+	}
+	return exists, nil
+}
+
+// placeFor returns the shard on which to work on key, a record placed on the
+// ring by id that is not a session hash (a user index, a session lock).
+// During a topology change it follows the phase like a session does: the
+// previous owner in PhaseDualRead; in PhaseMigrate the new owner, after
+// moving the key there.
+func (c *Cluster) placeFor(ctx context.Context, id, key string) (*shard.Shard, error) {
+	s := c.snap.Load()
+	if !s.slow {
+		return c.ShardFor(id), nil
+	}
+	if err := c.checkLease(s); err != nil {
+		return nil, err
+	}
+	to, from := s.pair(id)
+	switch {
+	case from == nil:
+		return to, nil
+	case s.phase == PhaseDualRead:
+		return from, nil
+	}
+	if _, err := c.migrate(ctx, from, to, key); err != nil {
+		return nil, err
+	}
+	return to, nil
+}
+
 // migrateTimeout bounds one MIGRATE's transfer between the two servers.
 const migrateTimeout = 2 * time.Second
 
@@ -145,7 +184,7 @@ func (c *Cluster) migrate(ctx context.Context, from, to *shard.Shard, keys ...st
 		return 0, nil
 	case err == nil:
 		return len(keys), nil
-	case strings.HasPrefix(err.Error(), "BUSYKEY"):
+	case strings.Contains(err.Error(), "BUSYKEY"): // "ERR Target instance replied with error: BUSYKEY ..."
 		return c.resolveBusy(ctx, from, to, dst, keys)
 	}
 	return 0, fmt.Errorf("migrate to %s: %w", to.Name(), from.Wrap(err))
@@ -191,31 +230,70 @@ func migrateArgs(dst *redis.Options, keys []string) ([]any, error) {
 }
 
 // resolveBusy settles keys that exist on both shards after a MIGRATE
-// refused them, one by one.
+// refused them, one by one: a session hash keeps the copy with the higher
+// version (the new owner's on a tie); a sorted set (a user index) is merged
+// into the new owner's; anything else (a lock) keeps the new owner's copy.
 func (c *Cluster) resolveBusy(ctx context.Context, from, to *shard.Shard, dst *redis.Options, keys []string) (moved int, err error) {
+	src := from.Primary()
 	for _, key := range keys {
-		ours, err := from.Primary().HGet(ctx, key, VersionField).Int64()
-		if errors.Is(err, redis.Nil) {
-			continue // moved by the first MIGRATE, or gone
-		}
+		typ, err := src.Type(ctx, key).Result()
 		if err != nil {
 			return moved, from.Wrap(err)
 		}
-		theirs, err := to.Primary().HGet(ctx, key, VersionField).Int64()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return moved, to.Wrap(err)
-		}
-		if ours <= theirs {
-			err = from.Primary().Del(ctx, key).Err()
-		} else {
-			args, _ := migrateArgs(dst, []string{key})
-			args = append(args[:len(args)-2], "replace", "keys", key)
-			err = from.Primary().Do(ctx, args...).Err()
+		switch typ {
+		case "none":
+			continue // moved by the first MIGRATE, or gone
+		case "hash":
+			ours, err := src.HGet(ctx, key, VersionField).Int64()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return moved, from.Wrap(err)
+			}
+			theirs, err := to.Primary().HGet(ctx, key, VersionField).Int64()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return moved, to.Wrap(err)
+			}
+			if ours > theirs {
+				args, _ := migrateArgs(dst, []string{key})
+				args = append(args[:len(args)-2], "replace", "keys", key)
+				if err := src.Do(ctx, args...).Err(); err != nil {
+					return moved, from.Wrap(err)
+				}
+				moved++
+				continue
+			}
+		case "zset":
+			if err := mergeZSet(ctx, from, to, key); err != nil {
+				return moved, err
+			}
 			moved++
 		}
-		if err != nil {
+		if err := src.Del(ctx, key).Err(); err != nil {
 			return moved, from.Wrap(err)
 		}
 	}
 	return moved, nil
+}
+
+// mergeZSet adds the members of the sorted set key on from to the one on
+// to, keeping the higher score, and the later expiry.
+func mergeZSet(ctx context.Context, from, to *shard.Shard, key string) error {
+	zs, err := from.Primary().ZRangeWithScores(ctx, key, 0, -1).Result()
+	if err != nil {
+		return from.Wrap(err)
+	}
+	ttl, err := from.Primary().PTTL(ctx, key).Result()
+	if err != nil {
+		return from.Wrap(err)
+	}
+	if len(zs) == 0 {
+		return nil
+	}
+	_, err = to.Primary().TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAddGT(ctx, key, zs...)
+		if ttl > 0 {
+			p.Do(ctx, "pexpire", key, ttl.Milliseconds(), "gt")
+		}
+		return nil
+	})
+	return to.Wrap(err)
 }

@@ -229,6 +229,12 @@ func (nc *NearCache) LoadDecoded(ctx context.Context, id string, owner any, minV
 		return e.value, true, nil
 	}
 	nc.misses.Add(1)
+	if s := nc.c.snap.Load(); s.slow && (s.prev != nil || nc.c.checkLease(s) != nil) {
+		// A topology change runs (the session may still be on its
+		// previous owner) or this node's topology lease ran out: the
+		// Cluster's Load knows what to do.
+		return nc.loadUncached(ctx, id, minVersion, decode)
+	}
 
 	return nc.fetch(ctx, p, id, owner, minVersion, decode)
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
@@ -132,4 +134,80 @@ func TestSetShardsAddRemove(t *testing.T) {
 		t.Fatalf("%d keys on a shard that does not own them, e.g. %s", len(bad), bad[0])
 	}
 	check("after drain")
+}
+
+// Records that are not session hashes follow a change too: a user index
+// written before it stays exact during and after it, and a key found on
+// both owners (which the phases rule out, short of a misbehaving node) is
+// settled: the higher version of a session wins, user indexes merge.
+func TestSetShardsIndexesAndConflicts(t *testing.T) {
+	c, _ := clustertest.New(t, redistest.TopologyOptions{Shards: 3})
+	extra := redistest.NewServer(t, redistest.Options{})
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	before := map[string]string{}
+	for i := range 200 {
+		id := fmt.Sprint("id", i)
+		before[id] = c.Locate(id)
+		before["user:u"+fmt.Sprint(i)] = c.Locate("user:u" + fmt.Sprint(i))
+		if err := write(ctx, c, id, cluster.Create, "v0", exp); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.IndexUser(ctx, "u"+fmt.Sprint(i), id, exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.AddShard(ctx, shard.Options{Name: "s3", Addr: extra.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	var movedID, movedUser string
+	for k, was := range before {
+		if c.Locate(k) != was {
+			if strings.HasPrefix(k, "user:") {
+				movedUser = strings.TrimPrefix(k, "user:")
+			} else {
+				movedID = k
+			}
+		}
+	}
+	if movedID == "" || movedUser == "" {
+		t.Fatal("no session or user index changes owner")
+	}
+	// Every user's index still lists its session, before the migrator ran.
+	for i := range 200 {
+		ids, err := c.UserSessions(ctx, "u"+fmt.Sprint(i))
+		if err != nil || len(ids) != 1 || ids[0] != fmt.Sprint("id", i) {
+			t.Fatalf("user u%d sessions = %v, %v", i, ids, err)
+		}
+	}
+	// Conflicts: an older copy of a moved session on its new owner, and a
+	// second index of a user on the new owner of its index.
+	newOwner := func(k string) *redis.Client {
+		for _, sh := range c.Shards() {
+			if sh.Name() == c.Locate(k) {
+				return sh.Primary()
+			}
+		}
+		t.Fatalf("no shard %s", c.Locate(k))
+		return nil
+	}
+	if err := newOwner(movedID).HSet(ctx, c.Key(movedID), "v", "stale", cluster.VersionField, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := newOwner("user:"+movedUser).ZAdd(ctx, c.Key("user:"+movedUser), redis.Z{Score: float64(exp.UnixMilli()), Member: "other"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Migrate(ctx, cluster.MigrateOptions{Rate: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if fields, _, err := c.Load(ctx, movedID, cluster.LoadOptions{}); err != nil || fields["v"] != "v0" {
+		t.Fatalf("conflicting session resolved to %v, %v; want the higher version", fields, err)
+	}
+	members, err := newOwner("user:"+movedUser).ZRange(ctx, c.Key("user:"+movedUser), 0, -1).Result()
+	if err != nil || len(members) != 2 {
+		t.Fatalf("merged index = %v, %v", members, err)
+	}
+	if bad := misplaced(t, c); len(bad) > 0 {
+		t.Fatalf("%d keys on a shard that does not own them, e.g. %s", len(bad), bad[0])
+	}
 }

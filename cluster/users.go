@@ -25,8 +25,11 @@ import (
 // apart from session keys, whose IDs never contain one.
 func (c *Cluster) userKey(user string) string { return c.prefix + "user:" + user }
 
-// userShard is the shard that holds user's index.
-func (c *Cluster) userShard(user string) *shard.Shard { return c.ShardFor("user:" + user) }
+// userShard is the shard that holds user's index (during a topology
+// change, see placeFor).
+func (c *Cluster) userShard(ctx context.Context, user string) (*shard.Shard, error) {
+	return c.placeFor(ctx, "user:"+user, c.userKey(user))
+}
 
 // indexScript adds a session to a user index.
 //
@@ -44,7 +47,10 @@ return redis.call("ZCARD", KEYS[1])
 // IndexUser records session id, which expires at expireAt at the latest, in
 // user's index.
 func (c *Cluster) IndexUser(ctx context.Context, user, id string, expireAt time.Time) error {
-	sh := c.userShard(user)
+	sh, err := c.userShard(ctx, user)
+	if err != nil {
+		return err
+	}
 	now := time.Now().UnixMilli()
 	return sh.Wrap(indexScript.Run(ctx, sh.Primary(), []string{c.userKey(user)}, expireAt.UnixMilli(), id, now).Err())
 }
@@ -54,7 +60,10 @@ func (c *Cluster) UnindexUser(ctx context.Context, user string, ids ...string) e
 	if len(ids) == 0 {
 		return nil
 	}
-	sh := c.userShard(user)
+	sh, err := c.userShard(ctx, user)
+	if err != nil {
+		return err
+	}
 	members := make([]any, len(ids))
 	for i, id := range ids {
 		members[i] = id
@@ -67,7 +76,11 @@ func (c *Cluster) UnindexUser(ctx context.Context, user string, ids ...string) e
 // removes from the index those that do not. It fails, rather than return a
 // partial list, if a shard holding one of them cannot answer.
 func (c *Cluster) UserSessions(ctx context.Context, user string) ([]string, error) {
-	return c.pruneIndex(ctx, c.userShard(user), c.userKey(user))
+	sh, err := c.userShard(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return c.pruneIndex(ctx, sh, c.userKey(user))
 }
 
 // pruneIndex drops the stale members of the index at key on sh and returns
@@ -104,6 +117,9 @@ func (c *Cluster) pruneIndex(ctx context.Context, sh *shard.Shard, key string) (
 
 // existAll reports which of ids are stored, with one pipeline per shard.
 func (c *Cluster) existAll(ctx context.Context, ids []string) (map[string]bool, error) {
+	if c.snap.Load().slow {
+		return c.existEach(ctx, ids) // a session may be on its previous owner
+	}
 	byShard := map[*shard.Shard][]string{}
 	for _, id := range ids {
 		sh := c.ShardFor(id)
