@@ -53,7 +53,7 @@ func newFleet(t *testing.T) *fleet {
 	f := &fleet{t: t, top: top}
 	ctx := context.Background()
 	for i, interval := range []time.Duration{20 * time.Millisecond, 300 * time.Millisecond} {
-		c := f.newCluster(clustertest.ShardOptions(top))
+		c := f.newCluster(f.shardOptions())
 		fl, err := c.Follow(ctx, cluster.FollowOptions{Node: fmt.Sprint("web-", i), Interval: interval, Lease: time.Minute})
 		if err != nil {
 			t.Fatal(err)
@@ -61,9 +61,22 @@ func newFleet(t *testing.T) *fleet {
 		t.Cleanup(func() { fl.Close() })
 		f.nodes = append(f.nodes, c)
 	}
-	f.op = f.newCluster(clustertest.ShardOptions(top))
+	f.op = f.newCluster(f.shardOptions())
 	f.seed(ctx)
 	return f
+}
+
+// patient are client settings for a machine shared by many test runs: long
+// timeouts and no retry, since go-redis retries a command whose reply timed
+// out, and a retried Create that had succeeded fails with ErrExists.
+var patient = &redis.Options{DialTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxRetries: -1}
+
+func (f *fleet) shardOptions() []shard.Options {
+	opts := clustertest.ShardOptions(f.top)
+	for i := range opts {
+		opts[i].Client = patient
+	}
+	return opts
 }
 
 func (f *fleet) newCluster(shards []shard.Options) *cluster.Cluster {
@@ -251,7 +264,7 @@ func (f *fleet) reshard(shards []shard.Options) cluster.Progress {
 	wait := f.load(ctx, stop)
 	phases := 0
 	p, err := f.op.Reshard(ctx, shards, cluster.ReshardOptions{
-		Migrate: cluster.MigrateOptions{Rate: 100000, Batch: 500},
+		Migrate: cluster.MigrateOptions{Rate: 100000, Batch: 200},
 		Poll:    20 * time.Millisecond,
 		OnPhase: func(t cluster.Topology, nodes int) {
 			phases++
@@ -278,8 +291,8 @@ func (f *fleet) reshard(shards []shard.Options) cluster.Progress {
 func TestFleetAddThenRemoveUnderLoad(t *testing.T) {
 	f := newFleet(t)
 	extra := redistest.NewServer(t, redistest.Options{})
-	three := clustertest.ShardOptions(f.top)
-	four := append(slices.Clone(three), shard.Options{Name: "s3", Addr: extra.Addr()})
+	three := f.shardOptions()
+	four := append(slices.Clone(three), shard.Options{Name: "s3", Addr: extra.Addr(), Client: patient})
 	if p := f.reshard(four); p.Moved == 0 {
 		t.Fatal("adding a shard moved nothing")
 	}
@@ -293,9 +306,9 @@ func TestFleetAddThenRemoveUnderLoad(t *testing.T) {
 func TestFleetReplaceUnderLoad(t *testing.T) {
 	f := newFleet(t)
 	fresh := redistest.NewServer(t, redistest.Options{})
-	shards := clustertest.ShardOptions(f.top)
+	shards := f.shardOptions()
 	old := shards[1]
-	shards[1] = shard.Options{Name: "s1b", Addr: fresh.Addr()}
+	shards[1] = shard.Options{Name: "s1b", Addr: fresh.Addr(), Client: patient}
 	f.reshard(shards)
 	if n := sessionKeys(t, f.top.Shards[1].Primary.Client(), f.op.Key("")); n != 0 {
 		t.Fatalf("replaced shard %s still holds %d sessions", old.Name, n)

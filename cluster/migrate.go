@@ -24,7 +24,9 @@ var ErrNotMigrating = errors.New("shardsession: no migration to run in this phas
 // MigrateOptions tune Migrate. The zero value works.
 type MigrateOptions struct {
 	// Batch is how many keys one SCAN asks for and one MIGRATE moves at
-	// most. Default 1000.
+	// most. MIGRATE blocks the source server while it hands the keys over,
+	// so this bounds the latency the migrator adds to other requests.
+	// Default 100.
 	Batch int
 	// Rate caps the keys scanned per second over all shards, so that a
 	// migration does not starve the shards' traffic. Default 20,000;
@@ -37,7 +39,7 @@ type MigrateOptions struct {
 
 func (o *MigrateOptions) init() {
 	if o.Batch <= 0 {
-		o.Batch = 1000
+		o.Batch = 100
 	}
 	if o.Rate == 0 {
 		o.Rate = 20000
