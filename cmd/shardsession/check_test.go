@@ -155,3 +155,12 @@ func TestCheckSentinel(t *testing.T) {
 		t.Fatalf("unmonitored shard not warned about\n%s", out)
 	}
 }
+
+// The check command the demo prints runs as printed.
+func TestDemoPrintsAWorkingCheck(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 2, Replicas: 1})
+	code, out := runChecked(t, "--shards", shardsFlag(top))
+	if code != 0 || strings.Contains(out, "not attached") || strings.Count(out, "1 (lag") != 2 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}

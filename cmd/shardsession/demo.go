@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,8 +68,22 @@ func runDemo(args []string) int {
 		}
 		return 0
 	}
-	fmt.Printf("\nopen %s — a round-robin proxy over the web nodes; Prometheus metrics at %s/metrics.\nCtrl-C stops everything.\n", f.URL, f.URL)
+	fmt.Printf("\nopen %s — a round-robin proxy over the web nodes; Prometheus metrics at %s/metrics.\n", f.URL, f.URL)
+	fmt.Printf("check the shards from another terminal:\n  go run ./cmd/shardsession check --shards %s\n", shardsFlag(top))
+	fmt.Println("Ctrl-C stops everything.")
 	<-ctx.Done()
 	fmt.Println("\nstopping...")
 	return 0
+}
+
+// shardsFlag writes top's shards as check's --shards value.
+func shardsFlag(top *redistest.Topology) string {
+	parts := make([]string, len(top.Shards))
+	for i, s := range top.Shards {
+		parts[i] = s.Name + "=" + s.Primary.Addr()
+		for _, r := range s.Replicas {
+			parts[i] += "+" + r.Addr()
+		}
+	}
+	return strings.Join(parts, ",")
 }
