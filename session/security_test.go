@@ -1,10 +1,15 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/shardsession/shardsession/session"
 )
 
 // Acceptance: KEYS and SCAN of every shard, and every value stored, show no
@@ -64,5 +69,58 @@ func TestRedisHoldsNoRawToken(t *testing.T) {
 				t.Fatalf("shard %s stores a raw session token", s.Name)
 			}
 		}
+	}
+}
+
+// The default cookie follows the OWASP cheat sheet: __Host- prefix, Secure,
+// HttpOnly, SameSite=Lax, Path=/, no Domain; responses are not cached by
+// shared caches.
+func TestDefaultCookieAttributes(t *testing.T) {
+	_, c, _ := newManager(t)
+	m := session.New(c) // the defaults, not the test's plain-HTTP cookie
+	h := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.Put(r.Context(), "user", "ada")
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://example.com/", nil))
+	sc := rec.Header().Get("Set-Cookie")
+	for _, want := range []string{"__Host-session=", "Path=/", "HttpOnly", "Secure", "SameSite=Lax", "Max-Age="} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("Set-Cookie %q lacks %q", sc, want)
+		}
+	}
+	if strings.Contains(sc, "Domain") {
+		t.Errorf("Set-Cookie %q has a Domain", sc)
+	}
+	if !strings.Contains(rec.Header().Get("Vary"), "Cookie") || rec.Header().Get("Cache-Control") == "" {
+		t.Errorf("headers %v: want Vary: Cookie and Cache-Control", rec.Header())
+	}
+}
+
+// Tokens are never taken from the URL, and never logged, even when the
+// session's shard fails.
+func TestTokenNotFromURLNorLogged(t *testing.T) {
+	m, c, top := newManager(t)
+	var logs bytes.Buffer
+	m.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	srv := httptest.NewServer(app(m))
+	defer srv.Close()
+	token := newSession(t, m, map[string]any{"user": "ada"})
+
+	resp, body := do(t, withCookie(srv.URL+"/get?k=user&session="+token, ""))
+	if body != "" || len(resp.Cookies()) != 0 {
+		t.Fatalf("a token in the URL was used: %q %v", body, resp.Cookies())
+	}
+	shard := c.Locate(m.ID(load(t, m, token)))
+	for _, s := range top.Shards {
+		if s.Name == shard {
+			s.Primary.Kill()
+		}
+	}
+	if resp, _ := do(t, withCookie(srv.URL+"/get?k=user", token)); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if logs.Len() == 0 || strings.Contains(logs.String(), token) {
+		t.Fatalf("log (%d bytes) missing or contains the token:\n%s", logs.Len(), logs.String())
 	}
 }
