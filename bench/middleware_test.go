@@ -26,7 +26,7 @@ func stores(b *testing.B) *bench.Stores {
 	top := redistest.NewTopology(b, redistest.TopologyOptions{Shards: 3})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := bench.OpenStores(ctx, clustertest.ShardOptions(top), bench.StoreNames)
+	s, err := bench.OpenStores(ctx, cluster.Options{Shards: clustertest.ShardOptions(top)}, bench.StoreNames)
 	if err != nil {
 		b.Fatal(err)
 	}

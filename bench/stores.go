@@ -8,7 +8,6 @@ import (
 
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/session"
-	"github.com/shardsession/shardsession/shard"
 )
 
 // The stores the harness compares, by name.
@@ -36,13 +35,16 @@ type Stores struct {
 	closers []func() error
 }
 
-// OpenStores opens the named stores over shards (static addresses). The
-// near cache is ready (its invalidation streams up) when it returns.
-func OpenStores(ctx context.Context, shards []shard.Options, names []string) (*Stores, error) {
+// OpenStores opens the named stores over base.Shards, which must have
+// static addresses. The shardsession stores are clusters made from base
+// (read policy, durability...) with their own key prefixes; the peers use
+// the primaries. The near cache is ready (its invalidation streams up)
+// when OpenStores returns.
+func OpenStores(ctx context.Context, base cluster.Options, names []string) (*Stores, error) {
 	s := &Stores{byName: map[string]session.Store{}}
 	addrs := map[string]string{}
 	var list []string
-	for _, so := range shards {
+	for _, so := range base.Shards {
 		if so.Addr == "" {
 			return nil, fmt.Errorf("bench: shard %s has no static address", so.Name)
 		}
@@ -50,7 +52,7 @@ func OpenStores(ctx context.Context, shards []shard.Options, names []string) (*S
 		list = append(list, so.Addr)
 	}
 	for _, name := range names {
-		if err := s.open(ctx, name, shards, addrs, list); err != nil {
+		if err := s.open(ctx, name, base, addrs, list); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -59,9 +61,11 @@ func OpenStores(ctx context.Context, shards []shard.Options, names []string) (*S
 	return s, nil
 }
 
-func (s *Stores) open(ctx context.Context, name string, shards []shard.Options, addrs map[string]string, list []string) error {
+func (s *Stores) open(ctx context.Context, name string, base cluster.Options, addrs map[string]string, list []string) error {
 	newCluster := func(prefix string, unbatched bool) (*cluster.Cluster, error) {
-		c, err := cluster.New(cluster.Options{Shards: shards, KeyPrefix: prefix, Unbatched: unbatched})
+		opt := base
+		opt.KeyPrefix, opt.Unbatched = prefix, unbatched
+		c, err := cluster.New(opt)
 		if err == nil {
 			s.closers = append(s.closers, c.Close)
 		}

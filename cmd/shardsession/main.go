@@ -4,6 +4,9 @@
 //	shardsession check --shards s0=host:port,... | --sentinel host:port,... [--json] [--strict]
 //	                               report each shard's replication, persistence, eviction, Sentinel view
 //
+//	shardsession bench [--shards host:port,...] [--concurrency 1,16,64] [--reads 1,0] [--json f] [--svg f]
+//	                               session loads and saves through the middleware, side by side with the Ring baseline
+//
 // Each subcommand lives in its own file and registers itself in commands.
 package main
 

@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is a sweep's results with what they were measured on.
+type Report struct {
+	Machine  Machine  `json:"machine"`
+	Shards   []string `json:"shards"`
+	Workload Workload `json:"workload"`
+	Rounds   int      `json:"rounds"`
+	Results  []Result `json:"results"`
+}
+
+// Machine describes where a report was measured.
+type Machine struct {
+	Time       time.Time `json:"time"`
+	GoVersion  string    `json:"go_version"`
+	CPUs       int       `json:"cpus"`
+	GOMAXPROCS int       `json:"gomaxprocs"`
+	// LoadAverage is /proc/loadavg when the report was made: on a shared
+	// machine, numbers taken under load are not comparable with others.
+	LoadAverage string `json:"load_average,omitempty"`
+}
+
+// ThisMachine describes the running machine now.
+func ThisMachine() Machine {
+	m := Machine{Time: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(b))
+		m.LoadAverage = strings.Join(f[:min(3, len(f))], " ")
+	}
+	return m
+}
+
+// JSON writes the report as indented JSON.
+func (r *Report) JSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// Table writes the results as a text table: one line per run, with its
+// throughput as a multiple of the baseline (Ring) store's in the same
+// cell.
+func (r *Report) Table(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workload\tconcurrency\tstore\treq/s\tvs ring\tp50\tp99\tp99.9\terrors\tcache hits\t")
+	for _, res := range r.Results {
+		ratio := "-"
+		if base := r.find(Ring, res.Reads, res.Concurrency); base != nil && base.PerSecond > 0 {
+			ratio = fmt.Sprintf("%.2f×", res.PerSecond/base.PerSecond)
+		}
+		hits := ""
+		if res.CacheHitRate > 0 {
+			hits = fmt.Sprintf("%.1f%%", 100*res.CacheHitRate)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t\n", MixName(res.Reads), res.Concurrency, res.Store,
+			res.PerSecond, ratio, micros(res.P50), micros(res.P99), micros(res.P999), res.Errors, hits)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, res := range r.Results {
+		if res.FirstError != "" {
+			fmt.Fprintf(w, "%s (%s, %d): first error: %s\n", res.Store, MixName(res.Reads), res.Concurrency, res.FirstError)
+		}
+	}
+	return nil
+}
+
+func (r *Report) find(store string, reads float64, conc int) *Result {
+	for i, res := range r.Results {
+		if res.Store == store && res.Reads == reads && res.Concurrency == conc {
+			return &r.Results[i]
+		}
+	}
+	return nil
+}
+
+// MixName names a read mix: "load" (reads only), "save" (writes only) or
+// "90% reads".
+func MixName(reads float64) string {
+	switch {
+	case reads >= 1:
+		return "load"
+	case reads <= 0:
+		return "save"
+	}
+	return fmt.Sprintf("%.0f%% reads", 100*reads)
+}
+
+func micros(us float64) string {
+	if us >= 1000 {
+		return fmt.Sprintf("%.1fms", us/1000)
+	}
+	return fmt.Sprintf("%.0fµs", us)
+}

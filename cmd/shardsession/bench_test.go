@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shardsession/shardsession/bench"
+)
+
+// A short run of `shardsession bench` on its own local topology writes the
+// JSON and the plot, with a result for every store, mix and concurrency.
+func TestBenchShortRun(t *testing.T) {
+	dir := t.TempDir()
+	jsonPath, svgPath := filepath.Join(dir, "b.json"), filepath.Join(dir, "b.svg")
+	code := runBench([]string{"--duration", "100ms", "--sessions", "20", "--concurrency", "1,4", "--reads", "1,0.5",
+		"--quiet", "--json", jsonPath, "--svg", svgPath})
+	if code != 0 {
+		t.Fatalf("bench exited %d", code)
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if want := len(bench.StoreNames) * 2 * 2; len(rep.Results) != want {
+		t.Fatalf("%d results, want %d", len(rep.Results), want)
+	}
+	for _, r := range rep.Results {
+		if r.Requests == 0 || r.Errors != 0 || r.P50 <= 0 {
+			t.Errorf("%+v: no requests, errors or no latencies", r)
+		}
+	}
+	svg, err := os.ReadFile(svgPath)
+	if err != nil || !strings.HasPrefix(string(svg), "<svg") || !strings.Contains(string(svg), bench.NearCache) {
+		t.Fatalf("plot: %v, %.80q", err, svg)
+	}
+}
+
+func TestBenchBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--concurrency", "0"},
+		{"--reads", "2"},
+		{"--read-policy", "nearest"},
+		{"--duration", "0s"},
+	} {
+		if code := runBench(append(args, "--quiet")); code != 2 {
+			t.Errorf("bench %v exited %d, want 2", args, code)
+		}
+	}
+}
