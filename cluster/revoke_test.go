@@ -31,9 +31,16 @@ func create(t *testing.T, c *cluster.Cluster, id string) {
 	if _, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := c.ShardFor(id).Primary().Wait(ctx, 1, 2*time.Second).Result(); err != nil || n < 1 {
-		t.Fatalf("WAIT 1 after create = %d, %v", n, err)
-	}
+	// Saves are auto-pipelined on a connection of their own, so a WAIT on
+	// another connection would not cover this one: look on the replicas.
+	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+		for _, r := range c.ShardFor(id).Replicas() {
+			if n, err := r.Exists(ctx, c.Key(id)).Result(); err != nil || n != 1 {
+				return fmt.Errorf("replica %s: exists = %d, %v", r.Options().Addr, n, err)
+			}
+		}
+		return nil
+	})
 }
 
 // A delete that no replica confirmed (the replica was frozen) is journalled
