@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shardsession/shardsession/bench"
+	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/session"
@@ -29,7 +30,7 @@ func BenchmarkSaveConcurrency(b *testing.B) {
 	top := redistest.NewTopology(b, redistest.TopologyOptions{Shards: 3})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := bench.OpenStores(ctx, clustertest.ShardOptions(top), []string{bench.Ring, bench.Cluster})
+	s, err := bench.OpenStores(ctx, cluster.Options{Shards: clustertest.ShardOptions(top)}, []string{bench.Ring, bench.Cluster})
 	if err != nil {
 		b.Fatal(err)
 	}
