@@ -21,7 +21,9 @@ type LoadOptions struct {
 	// MinVersion is the version of the caller's last write (or last read) of
 	// the record, as Save or an earlier Load returned it. When > 0, a replica
 	// answer with a lower version, or a replica that does not have the record
-	// at all, is not trusted: the read is retried on the primary.
+	// at all, is not trusted: the read is retried on the primary. A negative
+	// MinVersion means the caller cannot tell: the primary answers, as with
+	// Primary.
 	MinVersion int64
 
 	// Primary asks for a read from the primary whatever the read policy,
@@ -56,6 +58,9 @@ type ReadInfo struct {
 func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt LoadOptions) (map[string]string, bool, error) {
 	key := c.Key(id)
 	retried := false
+	if opt.MinVersion < 0 {
+		opt.Primary, opt.MinVersion = true, 0
+	}
 	if !opt.Primary {
 		if rc, isReplica := sh.Reads().Pick(ctx); isReplica {
 			fields, err := rc.HGetAll(ctx, key).Result()

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/shardsession/shardsession/cluster"
 )
 
 // Status says what a request has done to its session.
@@ -37,6 +39,8 @@ type data struct {
 	seen     time.Time
 	version  int64
 	status   Status
+
+	read cluster.ReadInfo // which node served the load
 
 	meta // user, remember-me, read-only, lock: see meta.go
 }

@@ -12,6 +12,14 @@ import (
 // data is not known to be lost, so it is never replaced by an empty one.
 var ErrUnavailable = shard.ErrUnavailable
 
+// ErrNotReplicated is returned by Commit when the Store saved the session
+// on its shard's primary but fewer replicas than
+// cluster.Durability.SaveReplicas confirmed it in time: the session is
+// there, it is only not yet safe from a failover. LoadAndSave still sets the
+// cookie, then answers through ErrorFunc (default 503), which may instead
+// decide the save is good enough.
+var ErrNotReplicated = cluster.ErrNotReplicated
+
 // ErrTooLarge is returned by Commit when the encoded session exceeds
 // Manager.MaxSize or holds more than Manager.MaxFields values; nothing is
 // written.

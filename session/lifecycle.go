@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,10 +11,12 @@ import (
 	"github.com/shardsession/shardsession/cluster"
 )
 
-// Load puts the session named by token into the returned context. A token
-// that is malformed, unknown or expired gives a new, empty session (whose
-// token will be a fresh random one: a client can never choose its session's
-// token). An error means the session could not be read (for example
+// Load puts the session named by token into the returned context. token
+// is what the client sent (its cookie's value): with Manager.SigningKeys, the
+// session token and the signed version of its last write (see signed.go).
+// A token that is malformed, unknown, expired or badly signed gives a new,
+// empty session (whose token will be a fresh random one: a client can never
+// choose its session's token). An error means the session could not be read (for example
 // ErrUnavailable); it is never hidden behind an empty session.
 func (m *Manager) Load(ctx context.Context, token string) (context.Context, error) {
 	if _, ok := ctx.Value(contextKey{m}).(*data); ok {
@@ -26,18 +29,23 @@ func (m *Manager) Load(ctx context.Context, token string) (context.Context, erro
 	return context.WithValue(ctx, contextKey{m}, d), nil
 }
 
-func (m *Manager) load(ctx context.Context, token string, now time.Time) (*data, error) {
-	if !validToken(token) {
+func (m *Manager) load(ctx context.Context, clientToken string, now time.Time) (*data, error) {
+	if err := m.checkKeys(); err != nil {
+		return nil, err
+	}
+	token, version, ok := m.parseClientToken(clientToken)
+	if !ok {
 		return newData(now, m.Lifetime), nil
 	}
 	var d *data
+	var read cluster.ReadInfo
 	if dl, ok := m.Store.(DecodedLoader); ok {
 		var err error
-		if d, err = m.loadShared(ctx, dl, storeID(token)); err != nil {
+		if d, err = m.loadShared(ctx, dl, storeID(token), version); err != nil {
 			return nil, err
 		}
 	} else {
-		fields, found, err := m.Store.Load(ctx, storeID(token), cluster.LoadOptions{})
+		fields, found, err := m.Store.Load(ctx, storeID(token), loadOptions(version, &read))
 		if err != nil {
 			return nil, err
 		}
@@ -56,24 +64,35 @@ func (m *Manager) load(ctx context.Context, token string, now time.Time) (*data,
 		// Expired by our clock before Redis reaped it.
 		return newData(now, m.Lifetime), nil
 	}
-	d.token, d.stored = token, true
+	d.token, d.stored, d.read = token, true, read
 	return d, nil
 }
 
-// Commit saves what the request changed and returns the session's token and
-// absolute deadline, which is when its cookie should expire (the idle timeout
-// is enforced by the key's expiry in Redis, so the cookie need not be
-// re-sent on every request). The token is "" when there is no session to
-// point a cookie at (none was created, or it was destroyed). An unmodified session is written
-// only when its idle expiry is due to be pushed forward. LoadAndSave calls
-// Commit; call it yourself only when you call Load yourself.
+// Commit saves what the request changed and returns the session's client
+// token and its absolute deadline, which is when its cookie should expire
+// (the idle timeout is enforced by the key's expiry in Redis, so the cookie
+// need not be re-sent on every request). The client token is the cookie's
+// value: with Manager.SigningKeys, the session token and the signed version of its
+// last write (see signed.go), so it changes with every write. It is "" when
+// there is no session to point a cookie at (none was created, or it was
+// destroyed). An unmodified session is written only when its idle expiry is
+// due to be pushed forward. LoadAndSave calls Commit; call it yourself only
+// when you call Load yourself.
+//
+// An error wrapping ErrNotReplicated (cluster.Durability.SaveReplicas)
+// comes with the client token: the session was saved on the primary, only
+// not confirmed by enough replicas.
 func (m *Manager) Commit(ctx context.Context) (token string, deadline time.Time, err error) {
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := m.checkKeys(); err != nil {
+		return "", time.Time{}, err
+	}
 	now := m.clock()
 	if d.readOnly {
-		return d.commitReadOnly()
+		token, deadline, err := d.commitReadOnly()
+		return m.clientToken(token, d.version), deadline, err
 	}
 	switch {
 	case d.status == Destroyed:
@@ -91,11 +110,15 @@ func (m *Manager) Commit(ctx context.Context) (token string, deadline time.Time,
 		d.reset(Destroyed)
 		return "", time.Time{}, nil
 	}
+	if errors.Is(err, ErrNotReplicated) && d.stored {
+		d.status = Unmodified
+		return m.clientToken(d.token, d.version), d.deadline, err
+	}
 	if err != nil || !d.stored {
 		return "", time.Time{}, err
 	}
 	d.status = Unmodified
-	return d.token, d.deadline, nil
+	return m.clientToken(d.token, d.version), d.deadline, nil
 }
 
 // create writes the whole session under a new token, then deletes the token
@@ -116,6 +139,7 @@ func (m *Manager) create(ctx context.Context, d *data, now time.Time) error {
 	}
 	token := newToken()
 	v, err := m.Store.Save(ctx, storeID(token), cluster.Write{Mode: cluster.Create, Set: set, ExpireAt: m.expireAt(now, d.deadline)})
+	notReplicated, err := splitNotReplicated(err)
 	if err != nil {
 		return err
 	}
@@ -129,7 +153,7 @@ func (m *Manager) create(ctx context.Context, d *data, now time.Time) error {
 		}
 		d.oldToken = ""
 	}
-	return m.afterCreate(ctx, d, oldID)
+	return cmp.Or(m.afterCreate(ctx, d, oldID), notReplicated)
 }
 
 // update writes the changed values (or, for a touch, only the last-seen
@@ -156,12 +180,13 @@ func (m *Manager) update(ctx context.Context, d *data, now time.Time, mode clust
 		return err
 	}
 	v, err := m.Store.Save(ctx, d.sid(), w)
+	notReplicated, err := splitNotReplicated(err)
 	if err != nil {
 		return err
 	}
 	d.version, d.seen = v, now
 	clear(d.changed)
-	return m.afterUpdate(ctx, d)
+	return cmp.Or(m.afterUpdate(ctx, d), notReplicated)
 }
 
 // Destroy deletes the session from the store now and empties it; the
@@ -215,4 +240,14 @@ func (d *data) reset(s Status) {
 	clear(d.sizes)
 	clear(d.changed)
 	d.status = s
+}
+
+// splitNotReplicated separates a save that reached the primary but not
+// enough replicas (returned as notReplicated, to report once the save is
+// recorded) from a save that failed (err).
+func splitNotReplicated(saveErr error) (notReplicated, err error) {
+	if errors.Is(saveErr, ErrNotReplicated) {
+		return saveErr, nil
+	}
+	return nil, saveErr
 }

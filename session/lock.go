@@ -38,11 +38,12 @@ func (m *Manager) LoadAndSaveLocked(next http.Handler) http.Handler {
 	return m.loadAndSave(next, true)
 }
 
-// lock takes the lock of the session named by token. It returns the
+// lock takes the lock of the session named by clientToken. It returns the
 // function that frees it; held is false when the wait ran out.
-func (m *Manager) lock(ctx context.Context, token string) (unlock func(), held bool, err error) {
+func (m *Manager) lock(ctx context.Context, clientToken string) (unlock func(), held bool, err error) {
 	noop := func() {}
-	if !validToken(token) {
+	token, _, ok := m.parseClientToken(clientToken)
+	if !ok {
 		return noop, true, nil
 	}
 	lk, ok := m.Store.(Locker)
@@ -103,7 +104,7 @@ func (m *Manager) setReadOnly(ctx context.Context, cause error) {
 // failOpen answers a failed Load under FailOpen: an empty read-only session
 // that keeps the request's token (so its cookie is left alone), or err
 // unchanged when FailOpen is off or err is not about availability.
-func (m *Manager) failOpen(r *http.Request, token string, err error) (context.Context, error) {
+func (m *Manager) failOpen(r *http.Request, clientToken string, err error) (context.Context, error) {
 	if !m.FailOpen || !errors.Is(err, ErrUnavailable) {
 		return nil, err
 	}
@@ -111,6 +112,9 @@ func (m *Manager) failOpen(r *http.Request, token string, err error) (context.Co
 		m.Logger.WarnContext(r.Context(), "session: store unavailable, serving a read-only empty session (FailOpen)", "err", err, "path", r.URL.Path)
 	}
 	d := newData(m.clock(), m.Lifetime)
-	d.token, d.readOnly, d.roCause = token, true, err
+	if token, version, ok := m.parseClientToken(clientToken); ok {
+		d.token, d.version = token, version // Commit gives the client back the same token
+	}
+	d.readOnly, d.roCause = true, err
 	return context.WithValue(r.Context(), contextKey{m}, d), nil
 }

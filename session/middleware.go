@@ -99,6 +99,12 @@ func (sw *responseWriter) commit() {
 	}
 	sw.done = true
 	token, deadline, err := sw.m.Commit(sw.r.Context())
+	if errors.Is(err, ErrNotReplicated) && token != "" {
+		// Saved on the primary: the client must hold its token, whatever
+		// ErrorFunc makes of the missing replica confirmations.
+		persist, _ := sw.m.persistent(sw.r.Context())
+		sw.m.sendToken(sw.ResponseWriter, sw.viaHeader, token, deadline, persist)
+	}
 	if err != nil {
 		sw.failed = true
 		sw.m.handleError(sw.ResponseWriter, sw.r, err)

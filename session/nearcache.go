@@ -40,9 +40,11 @@ type sharedValue struct {
 	size int
 }
 
-// loadShared loads the session id through dl; nil when there is none.
-func (m *Manager) loadShared(ctx context.Context, dl DecodedLoader, id string) (*data, error) {
-	v, found, err := dl.LoadDecoded(ctx, id, m, 0, m.decodeShared)
+// loadShared loads the session id through dl, at least at minVersion (the
+// client's last version; unknownVersion when it is not known); nil when
+// there is none.
+func (m *Manager) loadShared(ctx context.Context, dl DecodedLoader, id string, minVersion int64) (*data, error) {
+	v, found, err := dl.LoadDecoded(ctx, id, m, minVersion, m.decodeShared)
 	if err != nil || !found {
 		return nil, err
 	}
