@@ -30,37 +30,6 @@ func replicated(t *testing.T, top redistest.TopologyOptions, opt cluster.Options
 	return c, tp
 }
 
-// holdReplicas makes every replica of top stop applying its replication
-// stream while it keeps answering reads (CLIENT PAUSE WRITE), until the
-// returned func is called.
-func holdReplicas(t *testing.T, top *redistest.Topology) (release func()) {
-	t.Helper()
-	var servers []*redistest.Server
-	for _, sh := range top.Shards {
-		servers = append(servers, sh.Replicas...)
-	}
-	for _, s := range servers {
-		c := s.Client()
-		err := c.Do(context.Background(), "CLIENT", "PAUSE", 300000, "WRITE").Err()
-		c.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			for _, s := range servers {
-				c := s.Client()
-				c.Do(context.Background(), "CLIENT", "UNPAUSE")
-				c.Close()
-			}
-		})
-	}
-	t.Cleanup(release)
-	return release
-}
-
 // A replica held behind is read, found stale against the caller's version,
 // and the read retried on the primary; once it catches up it serves again.
 func TestReplicaReadYourWrites(t *testing.T) {
@@ -68,7 +37,7 @@ func TestReplicaReadYourWrites(t *testing.T) {
 	c, top := replicated(t, redistest.TopologyOptions{Shards: 3, Replicas: 2},
 		cluster.Options{Replica: replica.Options{Policy: replica.ReplicaPreferred, MaxLag: time.Hour}})
 	exp := time.Now().Add(time.Minute)
-	release := holdReplicas(t, top)
+	release := clustertest.HoldReplicas(t, top)
 
 	const rounds = 300
 	for i := range rounds {

@@ -36,7 +36,8 @@ type Manager struct {
 	MaxSize int
 
 	// ErrorFunc answers a request whose session could not be loaded or saved.
-	// Default: 503 Service Unavailable for ErrUnavailable, 500 otherwise,
+	// Default: 503 Service Unavailable for ErrUnavailable and ErrNotReplicated,
+	// 409 Conflict for ErrConflict and ErrLocked, 500 otherwise,
 	// with the error logged to Logger.
 	ErrorFunc func(http.ResponseWriter, *http.Request, error)
 
@@ -204,6 +205,10 @@ func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error)
 	}
 	if errors.Is(err, ErrUnavailable) {
 		http.Error(w, "session store unavailable, try again", http.StatusServiceUnavailable)
+		return
+	}
+	if errors.Is(err, ErrNotReplicated) {
+		http.Error(w, "session saved but not yet replicated, try again", http.StatusServiceUnavailable)
 		return
 	}
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)

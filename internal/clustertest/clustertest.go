@@ -6,6 +6,7 @@ package clustertest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,4 +103,35 @@ func WaitReplicasHealthy(t testing.TB, c *cluster.Cluster) {
 			return nil
 		})
 	}
+}
+
+// HoldReplicas makes every replica of top stop applying its replication
+// stream while it keeps answering reads (CLIENT PAUSE WRITE), until the
+// returned func is called.
+func HoldReplicas(t testing.TB, top *redistest.Topology) (release func()) {
+	t.Helper()
+	var servers []*redistest.Server
+	for _, sh := range top.Shards {
+		servers = append(servers, sh.Replicas...)
+	}
+	for _, s := range servers {
+		c := s.Client()
+		err := c.Do(context.Background(), "CLIENT", "PAUSE", 300000, "WRITE").Err()
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			for _, s := range servers {
+				c := s.Client()
+				c.Do(context.Background(), "CLIENT", "UNPAUSE")
+				c.Close()
+			}
+		})
+	}
+	t.Cleanup(release)
+	return release
 }

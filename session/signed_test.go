@@ -1,0 +1,80 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/shardsession/shardsession/cluster"
+)
+
+func TestClientToken(t *testing.T) {
+	k1, k2, k3 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32)
+	signer := &Manager{SigningKeys: [][]byte{k1, k2}}
+	old := &Manager{SigningKeys: [][]byte{k2}}
+	tok := newToken()
+	signed := signer.clientToken(tok, 7)
+	parts := strings.Split(signed, ".")
+	tests := []struct {
+		name    string
+		m       *Manager
+		in      string
+		version int64 // want; -2: rejected
+	}{
+		{"signed by the first key", signer, signed, 7},
+		{"signed by a rotated-out key still listed", signer, old.clientToken(tok, 3), 3},
+		{"bare token", signer, tok, unknownVersion},
+		{"bare token without keys", &Manager{}, tok, unknownVersion},
+		{"signed token without keys", &Manager{}, signed, -2},
+		{"signed by an unknown key", signer, (&Manager{SigningKeys: [][]byte{k3}}).clientToken(tok, 7), -2},
+		{"raised version", signer, parts[0] + ".8." + parts[2], -2},
+		{"version without a MAC", signer, parts[0] + ".7", -2},
+		{"MAC of another token", signer, newToken() + ".7." + parts[2], -2},
+		{"signed plus sign", signer, parts[0] + ".+7." + parts[2], -2},
+		{"empty version", signer, parts[0] + ".." + parts[2], -2},
+		{"huge version", signer, parts[0] + "." + strings.Repeat("9", 30) + "." + parts[2], -2},
+		{"extra part", signer, signed + ".x", -2},
+		{"malformed token", signer, "abc.7." + parts[2], -2},
+		{"empty", signer, "", -2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gotTok, v, ok := tt.m.parseClientToken(tt.in)
+			if tt.version == -2 {
+				if ok {
+					t.Fatalf("accepted %q as %q version %d", tt.in, gotTok, v)
+				}
+				return
+			}
+			if !ok || gotTok != tok || v != tt.version {
+				t.Fatalf("parse = %q, %d, %v; want the token at version %d", gotTok, v, ok, tt.version)
+			}
+		})
+	}
+	if got := (&Manager{}).clientToken(tok, 7); got != tok {
+		t.Fatalf("without keys the client token is the bare token, got %q", got)
+	}
+	if got := signer.clientToken(tok, unknownVersion); got != tok {
+		t.Fatalf("an unknown version is not signed, got %q", got)
+	}
+}
+
+func TestShortKeyRejected(t *testing.T) {
+	m := New(nil)
+	m.SigningKeys = [][]byte{[]byte("too short")}
+	if _, err := m.Load(context.Background(), newToken()); !errors.Is(err, ErrBadKey) {
+		t.Fatalf("Load with a short key = %v, want ErrBadKey", err)
+	}
+}
+
+func TestLoadOptions(t *testing.T) {
+	if o := loadOptions(unknownVersion, nil); !o.Primary {
+		t.Fatalf("a bare token must read the primary: %+v", o)
+	}
+	var info cluster.ReadInfo
+	if o := loadOptions(5, &info); o.Primary || o.MinVersion != 5 || o.Info != &info {
+		t.Fatalf("loadOptions(5) = %+v", o)
+	}
+}
