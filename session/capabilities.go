@@ -55,3 +55,18 @@ const (
 	EventDestroyed = cluster.Destroyed
 	EventExpired   = cluster.Expired
 )
+
+// storeAs finds capability T of s: s itself, or the Cluster behind a Store
+// that wraps one (cluster.NearCache), since those capabilities are about the
+// records in Redis and need no cache.
+func storeAs[T any](s Store) (T, bool) {
+	if t, ok := s.(T); ok {
+		return t, true
+	}
+	if w, ok := s.(interface{ Cluster() *cluster.Cluster }); ok {
+		t, ok := any(w.Cluster()).(T)
+		return t, ok
+	}
+	var zero T
+	return zero, false
+}

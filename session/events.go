@@ -11,7 +11,7 @@ func (m *Manager) publish(ctx context.Context, e Event) {
 	if !m.PublishEvents {
 		return
 	}
-	es, ok := m.Store.(EventStore)
+	es, ok := storeAs[EventStore](m.Store)
 	if !ok {
 		return
 	}
@@ -31,7 +31,7 @@ func (m *Manager) publish(ctx context.Context, e Event) {
 // Events are Redis Pub/Sub messages: delivered at most once, and lost while
 // a shard's subscription is down. Errors Watch recovers from are logged.
 func (m *Manager) WatchEvents(ctx context.Context, fn func(Event)) error {
-	es, ok := m.Store.(EventStore)
+	es, ok := storeAs[EventStore](m.Store)
 	if !ok {
 		return fmt.Errorf("WatchEvents: %w", ErrNotSupported)
 	}

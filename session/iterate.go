@@ -14,7 +14,7 @@ import (
 // gives a session a token nobody holds: use Destroy instead. The Store must
 // be an IterableStore.
 func (m *Manager) Iterate(ctx context.Context, fn func(context.Context) error) error {
-	it, ok := m.Store.(IterableStore)
+	it, ok := storeAs[IterableStore](m.Store)
 	if !ok {
 		return fmt.Errorf("Iterate: %w", ErrNotSupported)
 	}

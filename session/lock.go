@@ -46,7 +46,7 @@ func (m *Manager) lock(ctx context.Context, clientToken string) (unlock func(), 
 	if !ok {
 		return noop, true, nil
 	}
-	lk, ok := m.Store.(Locker)
+	lk, ok := storeAs[Locker](m.Store)
 	if !ok {
 		return noop, false, ErrNotSupported
 	}

@@ -51,7 +51,7 @@ type SessionInfo struct {
 // and removed, not returned. It fails rather than return a partial list if a
 // shard cannot answer.
 func (m *Manager) ListByUser(ctx context.Context, userID string) ([]SessionInfo, error) {
-	ix, ok := m.Store.(UserIndex)
+	ix, ok := storeAs[UserIndex](m.Store)
 	if !ok {
 		return nil, fmt.Errorf("ListByUser: %w", ErrNotSupported)
 	}
@@ -94,7 +94,7 @@ func (m *Manager) ListByUser(ctx context.Context, userID string) ([]SessionInfo,
 // devices"), and returns how many it destroyed. If the session of ctx is
 // revoked, the response expires its cookie.
 func (m *Manager) RevokeByUser(ctx context.Context, userID string, keepCurrent bool) (int, error) {
-	ix, ok := m.Store.(UserIndex)
+	ix, ok := storeAs[UserIndex](m.Store)
 	if !ok {
 		return 0, fmt.Errorf("RevokeByUser: %w", ErrNotSupported)
 	}
@@ -192,7 +192,7 @@ func (m *Manager) reindex(ctx context.Context, d *data, oldID string) error {
 	if d.indexedUser == "" && d.user == "" {
 		return nil
 	}
-	ix, ok := m.Store.(UserIndex)
+	ix, ok := storeAs[UserIndex](m.Store)
 	if !ok {
 		return fmt.Errorf("SetUser: %w", ErrNotSupported)
 	}
@@ -215,7 +215,7 @@ func (m *Manager) reindex(ctx context.Context, d *data, oldID string) error {
 // announces them. Failures are only logged: the session is gone, and a
 // stale index member is dropped at the next ListByUser or sweep.
 func (m *Manager) afterDestroy(ctx context.Context, d *data, ids []string) {
-	if ix, ok := m.Store.(UserIndex); ok && d.indexedUser != "" && len(ids) > 0 {
+	if ix, ok := storeAs[UserIndex](m.Store); ok && d.indexedUser != "" && len(ids) > 0 {
 		if err := ix.UnindexUser(ctx, d.indexedUser, ids...); err != nil {
 			m.warn(ctx, "user index not updated after destroy", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/session"
 )
 
@@ -181,5 +182,32 @@ func TestUserIndexFollowsRenewAndDestroy(t *testing.T) {
 	}
 	if b := listIDs(t, m, context.Background(), "bob"); len(b) != 0 {
 		t.Fatalf("after Destroy: bob %v", b)
+	}
+}
+
+// A Manager over a near cache finds the cluster's capabilities behind it:
+// user index, revocation, iteration.
+func TestCapabilitiesThroughNearCache(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	m, _ := cachedNode(t, top)
+	ctx := load(t, m, "")
+	m.Put(ctx, "a", 1)
+	m.SetUser(ctx, "ada")
+	token, _, err := m.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := listIDs(t, m, context.Background(), "ada"); len(got) != 1 {
+		t.Fatalf("ListByUser through the near cache = %v", got)
+	}
+	n := 0
+	if err := m.Iterate(context.Background(), func(context.Context) error { n++; return nil }); err != nil || n != 1 {
+		t.Fatalf("Iterate = %d, %v", n, err)
+	}
+	if k, err := m.RevokeByUser(context.Background(), "ada", false); err != nil || k != 1 {
+		t.Fatalf("RevokeByUser = %d, %v", k, err)
+	}
+	if m.GetInt(load(t, m, token), "a") != 0 {
+		t.Fatal("revoked session still served (from the near cache?)")
 	}
 }
