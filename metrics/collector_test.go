@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,16 @@ func TestPerShardSeries(t *testing.T) {
 	}
 	c.Shards()[1].Ping(ctx) // fails: counted as an error of kind unavailable
 
+	// Connection set-up (HELLO, CLIENT SETINFO that Redis 7.0 refuses) is
+	// not an error: only the dead shard's are.
+	if n := testutil.CollectAndCount(m, "shardsession_redis_errors_total"); n != 1 {
+		families, _ := reg.Gather()
+		for _, f := range families {
+			if f.GetName() == "shardsession_redis_errors_total" {
+				t.Errorf("%d error series, want 1 (the dead shard's ping): %v", n, f.GetMetric())
+			}
+		}
+	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("metric lint: %v %v", problems, err)
 	}
@@ -94,4 +105,38 @@ func BenchmarkObserveCommand(b *testing.B) {
 			m.ObserveCommand(c)
 		}
 	})
+}
+
+// What the Collector costs a session load, side by side on the same shards:
+// one Cluster without an Observer, one with the Collector.
+func BenchmarkLoad(b *testing.B) {
+	top := redistest.NewTopology(b, redistest.TopologyOptions{Shards: 3})
+	ctx := context.Background()
+	for _, observed := range []bool{false, true} {
+		opt := cluster.Options{Shards: clustertest.ShardOptions(top)}
+		if observed {
+			opt.Observer = metrics.New(metrics.Options{})
+		}
+		c, err := cluster.New(opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Save(ctx, "bench", cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"k": []byte("v")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil && !errors.Is(err, cluster.ErrExists) {
+			b.Fatal(err)
+		}
+		name := map[bool]string{false: "observer=off", true: "observer=on"}[observed]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, _, err := c.Load(ctx, "bench", cluster.LoadOptions{Primary: true}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }

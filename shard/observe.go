@@ -32,8 +32,10 @@ type Command struct {
 	Name string
 	// Duration is how long the command took, from the client's side.
 	Duration time.Duration
-	// Err is the command's error; nil on success. Absence (redis.Nil) and
-	// a script cache miss that go-redis retries (NOSCRIPT) are not errors.
+	// Err is the command's error; nil on success. Absence (redis.Nil), a
+	// script cache miss that go-redis retries (NOSCRIPT) and a CLIENT
+	// SETINFO that an older Redis does not know (go-redis sends it on each
+	// new connection and ignores the answer) are not errors.
 	Err error
 }
 
@@ -99,14 +101,36 @@ func (h observeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		start := time.Now()
 		err := next(ctx, cmds)
-		h.observe("pipeline", start, err)
+		// A pipeline's error is its first failed command's: judge each
+		// command on its own (connection set-up pipelines CLIENT SETINFO).
+		failed := err
+		if err != nil {
+			failed = nil
+			for _, c := range cmds {
+				if !ignored(c.Name(), c.Err()) {
+					failed = c.Err()
+					break
+				}
+			}
+		}
+		h.observe("pipeline", start, failed)
 		return err
 	}
 }
 
 func (h observeHook) observe(name string, start time.Time, err error) {
-	if errors.Is(err, redis.Nil) || (err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")) {
+	if ignored(name, err) {
 		err = nil
 	}
 	h.o.ObserveCommand(Command{Shard: h.shard, Node: h.node, Role: h.role, Name: name, Duration: time.Since(start), Err: err})
+}
+
+// ignored reports whether err, the outcome of command name, is one that
+// go-redis expects and handles itself, so it is no failure.
+func ignored(name string, err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return true
+	}
+	msg := err.Error()
+	return strings.HasPrefix(msg, "NOSCRIPT") || (name == "client" && strings.HasPrefix(msg, "ERR unknown subcommand"))
 }
