@@ -24,7 +24,9 @@ type fakeStats struct {
 
 type owner struct{}
 
-func (owner) Stats() fakeStats { return fakeStats{NearCacheHits: 7, StaleRetries: 2, Breaker: 1, hidden: 9} }
+func (owner) Stats() fakeStats {
+	return fakeStats{NearCacheHits: 7, StaleRetries: 2, Breaker: 1, hidden: 9}
+}
 
 type statsCollector struct{ descs []statDesc }
 
@@ -33,7 +35,9 @@ func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d.desc
 	}
 }
-func (c statsCollector) Collect(ch chan<- prometheus.Metric) { collectStats(ch, c.descs, owner{}, "s0") }
+func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
+	collectStats(ch, c.descs, owner{}, "s0")
+}
 
 // Every integer field of a Stats struct becomes a series, without a line of
 // code per field.
