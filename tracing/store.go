@@ -28,14 +28,33 @@ type Store struct {
 
 // Wrap returns next with tracing. If next can locate sessions
 // (session.Locator, as *cluster.Cluster does), spans carry the shard and
-// the wrapper locates too.
-func Wrap(next session.Store, opt Options) *Store {
+// the wrapper locates too. If next is a *cluster.Cluster or wraps one (a
+// near cache), the result has a Cluster method too, so the Manager still
+// finds the Cluster's optional capabilities (user index, locks, events,
+// Iterate); those calls are not traced.
+func Wrap(next session.Store, opt Options) session.Store {
 	tp := opt.TracerProvider
 	if tp == nil {
 		tp = otel.GetTracerProvider()
 	}
-	return &Store{next: next, tracer: tp.Tracer("github.com/shardsession/shardsession/tracing")}
+	s := &Store{next: next, tracer: tp.Tracer("github.com/shardsession/shardsession/tracing")}
+	switch n := next.(type) {
+	case *cluster.Cluster:
+		return clusterStore{s, n}
+	case interface{ Cluster() *cluster.Cluster }:
+		return clusterStore{s, n.Cluster()}
+	}
+	return s
 }
+
+// clusterStore is a traced Store with a Cluster behind it.
+type clusterStore struct {
+	*Store
+	c *cluster.Cluster
+}
+
+// Cluster returns the Cluster behind the traced Store.
+func (s clusterStore) Cluster() *cluster.Cluster { return s.c }
 
 // Attribute keys of the spans.
 const (

@@ -38,6 +38,11 @@ func TestSpansAroundLoadSaveDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The Cluster's optional capabilities stay reachable through the wrapper.
+	if _, err := m.ListByUser(context.Background(), "nobody"); err != nil {
+		t.Fatalf("ListByUser through the traced store: %v", err)
+	}
+
 	var names []string
 	for _, s := range rec.Ended() {
 		names = append(names, s.Name())
