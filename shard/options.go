@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/replica"
@@ -76,6 +77,14 @@ func (o *Options) init() {
 	// the breaker and Sentinel handle a dead node, retries only delay the
 	// error (go-redis #3540).
 	tmpl := failover.FailFast(*o.Client)
+	if tmpl.MaintNotificationsConfig == nil {
+		// A go-redis Conn (WAIT runs on the connection that wrote) shares
+		// its client's options but not their lock, and the fallback of the
+		// maintenance-notification handshake writes those options on a
+		// connection's first use: a data race between the client and its
+		// Conn (seen under -race). Redis 7 sends no such notifications.
+		tmpl.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	}
 	o.Client = &tmpl
 }
 
