@@ -15,6 +15,7 @@ import (
 	"github.com/shardsession/shardsession/examples/fleet"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/replica"
 )
 
 func init() {
@@ -24,11 +25,17 @@ func init() {
 func runDemo(args []string) int {
 	fs := flag.NewFlagSet("demo", flag.ExitOnError)
 	shards := fs.Int("shards", 3, "number of shards")
-	replicas := fs.Int("replicas", 1, "replicas per shard")
+	replicas := fs.Int("replicas", 2, "replicas per shard")
+	read := fs.String("read", "replica-preferred", "read policy: primary-only, replica-preferred or lowest-latency")
 	nodes := fs.Int("nodes", 3, "number of web nodes")
 	addr := fs.String("addr", "127.0.0.1:8080", "the proxy's listen address (the URL to visit)")
 	smoke := fs.Bool("smoke", false, "play a scripted login → whoami on every node → logout, then exit (non-zero on any mismatch)")
 	fs.Parse(args)
+	policy, err := replica.ParsePolicy(*read)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 2
+	}
 	if *smoke && *addr == "127.0.0.1:8080" {
 		*addr = "127.0.0.1:0" // a scripted run must not fail because 8080 is taken
 	}
@@ -51,7 +58,7 @@ func runDemo(args []string) int {
 		fmt.Println()
 	}
 
-	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: clustertest.ShardOptions(top)}, Nodes: *nodes, Addr: *addr, Metrics: prometheus.NewRegistry()})
+	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: clustertest.ShardOptions(top), Replica: replica.Options{Policy: policy}}, Nodes: *nodes, Addr: *addr, Metrics: prometheus.NewRegistry()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1

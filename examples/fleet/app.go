@@ -14,6 +14,14 @@ type WhoAmI struct {
 	User  string `json:"user"`  // "" when logged out
 	Node  string `json:"node"`  // the web node that answered
 	Shard string `json:"shard"` // the shard holding the session, "" if none
+	// Read is which node of the shard served the session: "replica" or
+	// "primary"; "" when nothing was read (no session yet).
+	Read string `json:"read"`
+	// ReadNode is that node's address.
+	ReadNode string `json:"read_node,omitempty"`
+	// Retried is true when a replica was asked first but was behind the
+	// user's last write (read-your-writes), so the primary answered.
+	Retried bool `json:"retried,omitempty"`
 }
 
 // App is one web node's handler: GET / (a page), GET /whoami (JSON),
@@ -22,7 +30,14 @@ func App(m *session.Manager, node string) http.Handler {
 	mux := http.NewServeMux()
 	whoami := func(r *http.Request) WhoAmI {
 		shard, _ := m.Shard(r.Context())
-		return WhoAmI{User: m.GetString(r.Context(), "user"), Node: node, Shard: shard}
+		w := WhoAmI{User: m.GetString(r.Context(), "user"), Node: node, Shard: shard}
+		if info, ok := m.ReadFrom(r.Context()); ok {
+			w.Read, w.ReadNode, w.Retried = "primary", info.Node, info.Retried
+			if info.Replica {
+				w.Read = "replica"
+			}
+		}
+		return w
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -69,7 +84,8 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <p id="hello">You are not logged in.</p>
 <form method="post" action="/login"><input name="user" placeholder="your name" autofocus> <button id="login">Log in</button></form>
 {{end}}
-<p>This page was served by web node <b id="node">{{.Node}}</b>{{if .Shard}}; your session lives on shard <b id="shard">{{.Shard}}</b>{{end}}.
+<p>This page was served by web node <b id="node">{{.Node}}</b>{{if .Shard}}; your session lives on shard <b id="shard">{{.Shard}}</b>{{end}}{{if .Read}}
+and was read from its <b id="read">{{.Read}}</b> (<span id="read-node">{{.ReadNode}}</span>){{if .Retried}}: a replica was behind your last write, so the primary answered{{end}}{{end}}.
 Reload: another node answers, and still knows you.</p>
 </body></html>
 `))

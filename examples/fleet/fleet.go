@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -30,6 +31,12 @@ type Options struct {
 
 	// Addr is the proxy's listen address. Default "127.0.0.1:0" (any port).
 	Addr string
+
+	// SigningKey signs the version in every node's session tokens, so that
+	// nodes reading from replicas still see each user's own last write
+	// (session.Manager.SigningKeys). Like any fleet, all nodes share it.
+	// Default: a random key made by Start.
+	SigningKey []byte
 
 	// Manager, if set, adjusts each node's Manager after its defaults are
 	// applied (for example timeouts).
@@ -64,6 +71,10 @@ func Start(opt Options) (*Fleet, error) {
 	if opt.Addr == "" {
 		opt.Addr = "127.0.0.1:0"
 	}
+	if opt.SigningKey == nil {
+		opt.SigningKey = make([]byte, 32)
+		rand.Read(opt.SigningKey) // never fails: crypto/rand aborts the program if it cannot read
+	}
 	f := &Fleet{}
 	var backends []*url.URL
 	for i := range opt.Nodes {
@@ -76,6 +87,7 @@ func Start(opt Options) (*Fleet, error) {
 		f.clusters = append(f.clusters, c)
 		m := session.New(c)
 		m.Cookie.Name, m.Cookie.Secure = CookieName, false
+		m.SigningKeys = [][]byte{opt.SigningKey}
 		if opt.Manager != nil {
 			opt.Manager(m)
 		}

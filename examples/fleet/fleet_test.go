@@ -2,8 +2,13 @@ package fleet_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -12,6 +17,7 @@ import (
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/internal/webtest"
+	"github.com/shardsession/shardsession/replica"
 )
 
 func TestSmoke(t *testing.T) {
@@ -44,5 +50,48 @@ func TestSmoke(t *testing.T) {
 	}
 	if !strings.Contains(body, `shardsession_redis_command_duration_seconds_bucket{command="evalsha"`) {
 		t.Errorf("/metrics has no latency histogram of the session saves:\n%s", body)
+	}
+}
+
+// With replicas and ReplicaPreferred, the demo reads sessions from replicas,
+// says so on / and in /whoami, and every read right after the login, on
+// whichever node, already knows the user (read-your-writes).
+func TestReadsFromReplicas(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3, Replicas: 2})
+	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{
+		Shards:  clustertest.ShardOptions(top),
+		Replica: replica.Options{Policy: replica.ReplicaPreferred},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := webtest.New(t)
+	if code, _ := b.Post(f.URL+"/login", url.Values{"user": {"ada"}}); code != http.StatusSeeOther {
+		t.Fatalf("login: %d", code)
+	}
+	whoami := func() fleet.WhoAmI {
+		code, body := b.Get(f.URL + "/whoami")
+		var w fleet.WhoAmI
+		if err := json.Unmarshal([]byte(body), &w); err != nil || code != http.StatusOK {
+			t.Fatalf("whoami: %d %q %v", code, body, err)
+		}
+		if w.User != "ada" || (w.Read != "primary" && w.Read != "replica") || w.ReadNode == "" {
+			t.Fatalf("whoami right after login: %+v", w)
+		}
+		return w
+	}
+	for range len(f.Nodes) {
+		whoami()
+	}
+	// Replicas join the rotation once their health checks pass.
+	redistest.Eventually(t, 15*time.Second, func(context.Context) error {
+		if w := whoami(); w.Read != "replica" {
+			return fmt.Errorf("read from the %s", w.Read)
+		}
+		return nil
+	})
+	if _, page := b.Get(f.URL + "/"); !strings.Contains(page, `<b id="read">`) {
+		t.Fatalf("/ does not say which node served the read:\n%s", page)
 	}
 }

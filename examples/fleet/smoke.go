@@ -53,7 +53,7 @@ func Smoke(ctx context.Context, base string, nodes int, out io.Writer) error {
 			if err != nil || resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("GET /whoami: status %d, %v", resp.StatusCode, err)
 			}
-			fmt.Fprintf(out, "%-4s %-8s → node %-6s user %-8q shard %q\n", "GET", "/whoami", w.Node, w.User, w.Shard)
+			fmt.Fprintf(out, "%-4s %-8s → node %-6s user %-8q shard %-4q read %s %s\n", "GET", "/whoami", w.Node, w.User, w.Shard, w.Read, w.ReadNode)
 			if w.User != want {
 				return fmt.Errorf("node %s says user %q, want %q", w.Node, w.User, want)
 			}
