@@ -111,3 +111,36 @@ var codecSeeds = []any{"ada", 42, true, 3.5, []byte("raw"), map[string]any{"a": 
 func FuzzGobDecode(f *testing.F)     { fuzzCodec(f, GobCodec{}, codecSeeds...) }
 func FuzzJSONDecode(f *testing.F)    { fuzzCodec(f, JSONCodec{}, codecSeeds...) }
 func FuzzMsgpackDecode(f *testing.F) { fuzzCodec(f, MsgpackCodec{}, codecSeeds...) }
+
+// Client tokens (token.version.mac): never a panic; what is accepted is a
+// valid token and either bare or exactly what this Manager would issue, so
+// no client can choose its version.
+func FuzzParseClientToken(f *testing.F) {
+	m := New(nil)
+	m.SigningKeys = [][]byte{[]byte(strings.Repeat("k", 32)), []byte(strings.Repeat("o", 32))}
+	tok := newToken()
+	f.Add(tok)
+	f.Add(m.clientToken(tok, 7))
+	f.Add(m.clientToken(tok, 1<<62))
+	f.Add(tok + ".7." + strings.Repeat("A", macLen))
+	f.Add(tok + ".-1." + strings.Repeat("A", macLen))
+	f.Add(tok + "..")
+	f.Fuzz(func(t *testing.T, s string) {
+		token, version, ok := m.parseClientToken(s)
+		if !ok {
+			return
+		}
+		if !validToken(token) {
+			t.Fatalf("accepted %q with invalid token %q", s, token)
+		}
+		if version == unknownVersion {
+			if s != token {
+				t.Fatalf("bare token %q parsed from %q", token, s)
+			}
+			return
+		}
+		if version < 0 || m.clientToken(token, version) != s {
+			t.Fatalf("accepted %q as version %d: not what the Manager issues", s, version)
+		}
+	})
+}
