@@ -167,3 +167,10 @@ func (s *snapshot) union() []*shard.Shard {
 func sameShards(a, b []shard.Options) bool {
 	return slices.EqualFunc(a, b, func(x, y shard.Options) bool { return x.Name == y.Name && x.Addr == y.Addr })
 }
+
+// FleetTopology returns the topology the fleet routes by: the latest record
+// stored on the cluster's shards, or the cluster's own topology if none is
+// stored (no Reshard ran yet).
+func (c *Cluster) FleetTopology(ctx context.Context) (Topology, error) {
+	return c.fleetTopology(ctx)
+}

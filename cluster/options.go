@@ -80,13 +80,14 @@ type Durability struct {
 // RingOptions tune the consistent-hash ring (github.com/buraksezer/consistent).
 type RingOptions struct {
 	// PartitionCount is the number of partitions keys are hashed into; each
-	// partition belongs to one shard. More partitions balance load more
-	// evenly but move more keys when shards change. Default 271 (a prime, the
-	// library's default); it must be at least the number of shards.
+	// partition belongs to one shard. It must be at least the number of
+	// shards, and it stays fixed across topology changes (changing it moves
+	// almost every key), so choose it for the size the cluster will grow
+	// to. Default: from the number of shards at New, see RingFor.
 	PartitionCount int
 
 	// ReplicationFactor is how many points each shard has on the ring.
-	// Default 20.
+	// Default: see RingFor.
 	ReplicationFactor int
 
 	// Load bounds the partitions a shard may own to Load × the average.
@@ -98,7 +99,7 @@ func (o *Options) init() {
 	if o.KeyPrefix == "" {
 		o.KeyPrefix = "shardsession:"
 	}
-	o.Ring.init()
+	o.Ring.initFor(len(o.Shards))
 	o.Durability.init()
 	for i := range o.Shards {
 		if o.Shards[i].Replica == (replica.Options{}) {
@@ -129,14 +130,19 @@ func (o *Durability) init() {
 	}
 }
 
-func (o *RingOptions) init() {
+// init fills the defaults for a small cluster.
+func (o *RingOptions) init() { o.initFor(0) }
+
+// initFor fills the defaults for a cluster of n shards (RingFor).
+func (o *RingOptions) initFor(n int) {
+	def := RingFor(n)
 	if o.PartitionCount == 0 {
-		o.PartitionCount = 271
+		o.PartitionCount = def.PartitionCount
 	}
 	if o.ReplicationFactor == 0 {
-		o.ReplicationFactor = 20
+		o.ReplicationFactor = def.ReplicationFactor
 	}
 	if o.Load == 0 {
-		o.Load = 1.25
+		o.Load = def.Load
 	}
 }

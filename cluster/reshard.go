@@ -188,8 +188,8 @@ func (c *Cluster) Apply(ctx context.Context, t Topology) error {
 	if t.Phase != PhaseStable && len(t.Prev) == 0 {
 		return fmt.Errorf("%w: phase %s without a previous ring", ErrBadOptions, t.Phase)
 	}
-	t.Ring.init()
-	t.PrevRing.init()
+	t.Ring.initFor(len(t.Shards))
+	t.PrevRing.initFor(len(t.Prev))
 	have := cur.byName()
 	var opened []*shard.Shard
 	build := func(opts []shard.Options, ring RingOptions) (*snapshot, error) {

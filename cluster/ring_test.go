@@ -25,7 +25,7 @@ func TestRingOptionsValidate(t *testing.T) {
 	}{
 		{"defaults, 3 shards", 3, RingOptions{}, true},
 		{"defaults, 271 shards", 271, RingOptions{}, true},
-		{"more shards than partitions", 300, RingOptions{}, false},
+		{"more shards than partitions", 300, RingOptions{PartitionCount: 271}, false},
 		{"no shards", 0, RingOptions{}, false},
 		{"load below one", 3, RingOptions{Load: 0.5}, false},
 		{"no room at load 1", 7, RingOptions{PartitionCount: 13, Load: 1}, false},

@@ -3,6 +3,8 @@
 //	shardsession demo [--smoke]   three web nodes sharing sessions over a local topology
 //	shardsession check --shards s0=host:port,... | --sentinel host:port,... [--json] [--strict]
 //	                               report each shard's replication, persistence, eviction, Sentinel view
+//	shardsession reshard --shards s0=host:port,... [--add s3=host:port] [--remove s1] [--rate n]
+//	                               add, remove or replace shards of a running fleet, with a progress bar
 //
 //	shardsession bench [--shards host:port,...] [--concurrency 1,16,64] [--reads 1,0] [--json f] [--svg f]
 //	                               session loads and saves through the middleware, side by side with the Ring baseline
