@@ -24,7 +24,8 @@ func TestRingOptionsValidate(t *testing.T) {
 		ok     bool
 	}{
 		{"defaults, 3 shards", 3, RingOptions{}, true},
-		{"defaults, 271 shards", 271, RingOptions{}, true},
+		{"defaults, 40 shards", 40, RingOptions{}, true},
+		{"271 partitions, 271 shards", 271, RingOptions{PartitionCount: 271, ReplicationFactor: 1}, true},
 		{"more shards than partitions", 300, RingOptions{PartitionCount: 271}, false},
 		{"no shards", 0, RingOptions{}, false},
 		{"load below one", 3, RingOptions{Load: 0.5}, false},
@@ -32,7 +33,7 @@ func TestRingOptionsValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.opt.init()
+			tt.opt.initFor(tt.shards)
 			_, err := partitionOwners(names(tt.shards), tt.opt)
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
