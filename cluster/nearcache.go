@@ -112,8 +112,8 @@ type NearCacheStats struct {
 	Hits, Misses  uint64
 	Invalidations uint64 // entries dropped because Redis said their key changed
 	Flushes       uint64 // whole-cache flushes (lost connection, FLUSHALL)
-	Entries       int
-	Bytes         int64
+	Entries       int    `metric:"gauge"` // a level, not a count (package metrics)
+	Bytes         int64  `metric:"gauge"`
 }
 
 // NewNearCache starts a near cache over c: one tracking connection per

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"unicode"
@@ -44,9 +45,11 @@ type Collector struct {
 	errs                     *prometheus.CounterVec
 	latency                  *prometheus.HistogramVec
 	clusterStats, shardStats []statDesc
+	topology, nearStats      []statDesc
 	pool                     poolDescs
 
 	watched atomic.Pointer[cluster.Cluster]
+	near    atomic.Pointer[cluster.NearCache]
 }
 
 // New returns a Collector; register it with a prometheus.Registerer.
@@ -55,8 +58,10 @@ func New(opt Options) *Collector {
 	labels := []string{"shard", "node", "role", "command"}
 	return &Collector{
 		pool:         newPoolDescs(opt),
-		clusterStats: statDescs(opt, "cluster", reflect.TypeFor[*cluster.Cluster](), nil),
-		shardStats:   statDescs(opt, "shard", reflect.TypeFor[*shard.Shard](), []string{"shard"}),
+		clusterStats: statDescs(opt, "cluster", reflect.TypeFor[*cluster.Cluster](), "Stats", nil),
+		topology:     statDescs(opt, "cluster", reflect.TypeFor[*cluster.Cluster](), "Topology", nil),
+		shardStats:   statDescs(opt, "shard", reflect.TypeFor[*shard.Shard](), "Stats", []string{"shard"}),
+		nearStats:    statDescs(opt, "near_cache", reflect.TypeFor[*cluster.NearCache](), "Stats", nil),
 		opt:          opt,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: opt.Namespace, Name: "redis_commands_total", ConstLabels: opt.ConstLabels,
@@ -91,13 +96,20 @@ func (m *Collector) ObserveCommand(c shard.Command) {
 // are read at every scrape, so shards added later are included.
 func (m *Collector) Watch(c *cluster.Cluster) { m.watched.Store(c) }
 
+// WatchNearCache makes the Collector report nc's Stats (hits, misses,
+// invalidations, flushes, size) and Watch the Cluster behind it.
+func (m *Collector) WatchNearCache(nc *cluster.NearCache) {
+	m.near.Store(nc)
+	m.Watch(nc.Cluster())
+}
+
 // Describe sends the descriptions of every series the Collector reports.
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	m.requests.Describe(ch)
 	m.errs.Describe(ch)
 	m.latency.Describe(ch)
 	m.pool.describe(ch)
-	for _, d := range append(m.clusterStats, m.shardStats...) {
+	for _, d := range slices.Concat(m.clusterStats, m.topology, m.shardStats, m.nearStats) {
 		ch <- d.desc
 	}
 }
@@ -107,11 +119,15 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	m.requests.Collect(ch)
 	m.errs.Collect(ch)
 	m.latency.Collect(ch)
+	if nc := m.near.Load(); nc != nil {
+		collectStats(ch, m.nearStats, nc)
+	}
 	c := m.watched.Load()
 	if c == nil {
 		return
 	}
 	collectStats(ch, m.clusterStats, c)
+	collectStats(ch, m.topology, c)
 	for _, sh := range c.Shards() {
 		m.pool.collect(ch, sh)
 		collectStats(ch, m.shardStats, sh, sh.Name())
@@ -120,31 +136,40 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 
 // statDesc is one exported field of a Stats struct and its series.
 type statDesc struct {
-	field int
-	typ   prometheus.ValueType
-	desc  *prometheus.Desc
+	method string // the method that returns the struct
+	field  int
+	typ    prometheus.ValueType
+	desc   *prometheus.Desc
 }
 
-// statDescs describes one series per exported field of the struct that
-// t's Stats method returns, if t has one: integer fields whose type has a
-// String method (a state such as failover.State) as gauges, other integer
-// fields as counters; other fields are skipped. Finding Stats by
-// reflection keeps this package free of the features that fill them.
-func statDescs(opt Options, subsystem string, t reflect.Type, labels []string) []statDesc {
-	m, ok := t.MethodByName("Stats")
+// statDescs describes one series per exported integer field of the struct
+// that t's method returns (t.Stats(), t.Topology()), if t has it: a gauge
+// for a field tagged `metric:"gauge"` (a level, such as a cache's size), for
+// a state type with a String method (failover.State), and for every field of
+// Topology; a counter for the others. Other fields are skipped. Finding the
+// structs by reflection keeps this package free of the features that fill
+// them: a new field is a new series.
+func statDescs(opt Options, subsystem string, t reflect.Type, method string, labels []string) []statDesc {
+	m, ok := t.MethodByName(method)
 	if !ok || m.Type.NumIn() != 1 || m.Type.NumOut() != 1 || m.Type.Out(0).Kind() != reflect.Struct {
 		return nil
 	}
 	st := m.Type.Out(0)
+	prefix := ""
+	if method != "Stats" {
+		prefix = snake(method) + "_"
+	}
 	var out []statDesc
 	for i := range st.NumField() {
 		f := st.Field(i)
-		d := statDesc{field: i}
-		name := snake(f.Name)
+		d := statDesc{field: i, method: method}
+		name := prefix + snake(f.Name)
 		_, isState := f.Type.MethodByName("String")
 		switch {
 		case !f.IsExported() || !isInteger(f.Type.Kind()):
 			continue
+		case method == "Topology" || f.Tag.Get("metric") == "gauge":
+			d.typ = prometheus.GaugeValue
 		case isState:
 			d.typ, name = prometheus.GaugeValue, name+"_state"
 		default:
@@ -161,12 +186,12 @@ func isInteger(k reflect.Kind) bool {
 	return k >= reflect.Int && k <= reflect.Uint64
 }
 
-// collectStats sends the series of owner.Stats().
+// collectStats sends the series of the struct that owner's method returns.
 func collectStats(ch chan<- prometheus.Metric, descs []statDesc, owner any, labelValues ...string) {
 	if len(descs) == 0 {
 		return
 	}
-	v := reflect.ValueOf(owner).MethodByName("Stats").Call(nil)[0]
+	v := reflect.ValueOf(owner).MethodByName(descs[0].method).Call(nil)[0]
 	for _, d := range descs {
 		f := v.Field(d.field)
 		var x float64

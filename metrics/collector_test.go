@@ -25,7 +25,12 @@ func TestPerShardSeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	m.Watch(c)
+	nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	m.WatchNearCache(nc) // watches c too
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(m)
 
@@ -78,6 +83,8 @@ func TestPerShardSeries(t *testing.T) {
 		"shardsession_redis_errors_total s1 unavailable web-1",
 		"shardsession_shard_info s0", "shardsession_shard_info s1", "shardsession_shard_info s2",
 		"shardsession_pool_connections s1",
+		"shardsession_near_cache_hits_total", "shardsession_near_cache_entries",
+		"shardsession_cluster_topology_epoch", "shardsession_cluster_topology_phase",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no series %q in\n%s", want, out)

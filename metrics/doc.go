@@ -13,9 +13,12 @@
 //     (*shard.Shard).Stats returns becomes a series per shard, and of
 //     (*cluster.Cluster).Stats a series per cluster — a counter, or a gauge
 //     for a state type with a String method (a circuit breaker's state).
-//     A feature that adds a field to those Stats structs (near-cache hits,
-//     stale replica retries, failovers, migration progress...) is exported
-//     without a change here.
+//     A feature that adds a field to those Stats structs (stale replica
+//     retries, failovers, migration progress...) is exported without a
+//     change here; tag a field `metric:"gauge"` when it is a level rather
+//     than a count. The cluster's Topology (epoch, phase of a topology
+//     change) is exported as gauges, and WatchNearCache adds a near cache's
+//     hits, misses, invalidations and size.
 //
 //     m := metrics.New(metrics.Options{})
 //     c, err := cluster.New(cluster.Options{Shards: shards, Observer: m})

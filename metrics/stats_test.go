@@ -20,12 +20,13 @@ type fakeStats struct {
 	Breaker       state
 	LastSwitch    string // skipped: not an integer
 	hidden        int64  // skipped: unexported
+	Entries       int    `metric:"gauge"`
 }
 
 type owner struct{}
 
 func (owner) Stats() fakeStats {
-	return fakeStats{NearCacheHits: 7, StaleRetries: 2, Breaker: 1, hidden: 9}
+	return fakeStats{NearCacheHits: 7, StaleRetries: 2, Breaker: 1, hidden: 9, Entries: 4}
 }
 
 type statsCollector struct{ descs []statDesc }
@@ -44,11 +45,14 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 func TestStatsByReflection(t *testing.T) {
 	opt := Options{}
 	opt.init()
-	c := statsCollector{statDescs(opt, "shard", reflect.TypeFor[owner](), []string{"shard"})}
+	c := statsCollector{statDescs(opt, "shard", reflect.TypeFor[owner](), "Stats", []string{"shard"})}
 	want := `
 # HELP shardsession_shard_breaker_state shardsession: metrics.fakeStats.Breaker (see its doc comment).
 # TYPE shardsession_shard_breaker_state gauge
 shardsession_shard_breaker_state{shard="s0"} 1
+# HELP shardsession_shard_entries shardsession: metrics.fakeStats.Entries (see its doc comment).
+# TYPE shardsession_shard_entries gauge
+shardsession_shard_entries{shard="s0"} 4
 # HELP shardsession_shard_near_cache_hits_total shardsession: metrics.fakeStats.NearCacheHits (see its doc comment).
 # TYPE shardsession_shard_near_cache_hits_total counter
 shardsession_shard_near_cache_hits_total{shard="s0"} 7
@@ -59,7 +63,7 @@ shardsession_shard_stale_retries_total{shard="s0"} 2
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Fatal(err)
 	}
-	if d := statDescs(opt, "x", reflect.TypeFor[int](), nil); d != nil {
+	if d := statDescs(opt, "x", reflect.TypeFor[int](), "Stats", nil); d != nil {
 		t.Fatalf("a type without Stats gave %v", d)
 	}
 }
