@@ -244,6 +244,9 @@ func (h breakerHook) DialHook(next redis.DialHook) redis.DialHook { return next 
 
 func (h breakerHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if handshake(cmd) {
+			return next(ctx, cmd)
+		}
 		if err := h.b.Allow(); err != nil {
 			cmd.SetErr(err)
 			return err
@@ -256,6 +259,9 @@ func (h breakerHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (h breakerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) > 0 && all(cmds, handshake) {
+			return next(ctx, cmds)
+		}
 		if err := h.b.Allow(); err != nil {
 			for _, cmd := range cmds {
 				cmd.SetErr(err)
@@ -266,6 +272,27 @@ func (h breakerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 		h.b.Done(firstNodeFailure(err, cmds))
 		return err
 	}
+}
+
+// handshake reports whether cmd is one go-redis sends while it sets up a
+// new connection. go-redis runs those through the client's hooks too,
+// inside the command that needed the connection: gating them would make a
+// half-open probe fail its own handshake, and the breaker would never close.
+func handshake(cmd redis.Cmder) bool {
+	switch cmd.Name() {
+	case "hello", "auth", "select", "client", "readonly":
+		return true
+	}
+	return false
+}
+
+func all(cmds []redis.Cmder, f func(redis.Cmder) bool) bool {
+	for _, c := range cmds {
+		if !f(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // firstNodeFailure returns err, or the first command error of a pipeline

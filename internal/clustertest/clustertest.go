@@ -47,9 +47,19 @@ func New(t testing.TB, opt redistest.TopologyOptions) (*cluster.Cluster, *redist
 // that the cluster follows failovers. top must have been started with
 // Sentinels > 0.
 func SentinelShardOptions(top *redistest.Topology) []shard.Options {
-	opts := make([]shard.Options, len(top.Shards))
+	names := make([]string, len(top.Shards))
 	for i, s := range top.Shards {
-		opts[i] = shard.Options{Name: s.Name, Sentinel: &failover.Options{MasterName: s.Name, SentinelAddrs: top.SentinelAddrs()}}
+		names[i] = s.Name
+	}
+	return SentinelShards(names, top.SentinelAddrs())
+}
+
+// SentinelShards describes shards found through the sentinels at
+// sentinels, each under its own name as the master name.
+func SentinelShards(names, sentinels []string) []shard.Options {
+	opts := make([]shard.Options, len(names))
+	for i, name := range names {
+		opts[i] = shard.Options{Name: name, Sentinel: &failover.Options{MasterName: name, SentinelAddrs: sentinels}}
 	}
 	return opts
 }
