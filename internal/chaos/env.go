@@ -126,6 +126,9 @@ func (e *processEnv) Replicas(shard string) []Node {
 	return ns
 }
 
+// ProcessNode is the Node of a local redis-server.
+func ProcessNode(s *redistest.Server) Node { return procNode{s} }
+
 // procNode is a Node that is a local process.
 type procNode struct{ *redistest.Server }
 

@@ -517,7 +517,7 @@ func prepareBurst(ctx context.Context, env Env, c *cluster.Cluster, s Scenario) 
 func (b *logoutBurst) run(ctx context.Context, env Env, s Scenario) error {
 	replica := env.Replicas(s.Shard)[0]
 	if s.LagReplica {
-		if err := lagReplica(ctx, env.Primary(s.Shard), replica); err != nil {
+		if err := LagReplica(ctx, env.Primary(s.Shard), replica); err != nil {
 			return err
 		}
 	}
@@ -563,10 +563,11 @@ func (b *logoutBurst) run(ctx context.Context, env Env, s Scenario) error {
 // primary writes next stays in the primary's own memory and dies with it.
 const ballast = 48 << 20
 
-// lagReplica freezes the replica and queues ballast for it, so that the
+// LagReplica freezes the replica and queues ballast for it, so that the
 // writes that follow are not on their way to it when the primary dies. A
 // merely frozen replica still gets them: they wait in its socket buffer.
-func lagReplica(ctx context.Context, primary, replica Node) error {
+// Resume the replica to let it catch up with what it did receive.
+func LagReplica(ctx context.Context, primary, replica Node) error {
 	if err := replica.Pause(); err != nil {
 		return err
 	}
