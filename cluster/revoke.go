@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -25,11 +26,12 @@ import (
 //     the promoted one has the DEL.
 //  2. When fewer replicas confirm (a replica is down or lagging), the
 //     session's ID goes into a revocation journal: a sorted set, scored by
-//     time, on the next shard in configuration order (the witness), which
-//     fails independently. When this process sees Sentinel switch the
-//     shard's primary, it deletes every ID journalled in the last
-//     RevocationTTL on the new primary; and until RevocationTTL after a
-//     switch, a load of a session of that shard also checks the journal.
+//     time, on another shard (a witness: the next one in configuration
+//     order that answers), which fails independently. When this process
+//     sees Sentinel switch the shard's primary, it deletes every ID
+//     journalled in the last RevocationTTL, on any witness, on the new
+//     primary; and until RevocationTTL after a switch, a load of a session
+//     of that shard also checks the journals.
 //
 // With one shard there is no witness: an unconfirmed Delete then fails with
 // shard.ErrUnavailable, so the caller knows the logout may not hold.
@@ -108,35 +110,42 @@ func (c *Cluster) delete(ctx context.Context, sh *shard.Shard, id string) error 
 		return nil
 	}
 	c.stats.unconfirmedDeletes.Add(1)
-	w := c.witness(sh)
-	if w == nil {
+	ws := c.witnesses(sh)
+	if len(ws) == 0 {
 		return fmt.Errorf("shard %s: %w: delete confirmed by %d of %d replicas and no other shard to journal it", sh.Name(), shard.ErrUnavailable, acked, want)
 	}
 	now := time.Now()
 	key := c.journalKey(sh)
-	_, err = w.Primary().TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixMilli()), Member: id})
-		p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.Add(-c.durability.RevocationTTL).UnixMilli(), 10))
-		p.PExpire(ctx, key, c.durability.RevocationTTL)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("shard %s: delete confirmed by %d of %d replicas, journal on %s failed: %w", sh.Name(), acked, want, w.Name(), w.Wrap(err))
+	var errs []error
+	for _, w := range ws {
+		_, err = w.Primary().TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixMilli()), Member: id})
+			p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.Add(-c.durability.RevocationTTL).UnixMilli(), 10))
+			p.PExpire(ctx, key, c.durability.RevocationTTL)
+			return nil
+		})
+		if err == nil {
+			c.stats.journalled.Add(1)
+			return nil
+		}
+		errs = append(errs, w.Wrap(err))
 	}
-	c.stats.journalled.Add(1)
-	return nil
+	return fmt.Errorf("shard %s: delete confirmed by %d of %d replicas, journal failed on every other shard: %w", sh.Name(), acked, want, errors.Join(errs...))
 }
 
-// witness returns the shard that holds sh's revocation journal: the next
-// one in configuration order, or nil if sh is alone.
-func (c *Cluster) witness(sh *shard.Shard) *shard.Shard {
+// witnesses returns the shards that may hold sh's revocation journal, in
+// the order a Delete tries them: every other shard, starting with the next
+// one in configuration order, so that one more shard down does not stop a
+// logout.
+func (c *Cluster) witnesses(sh *shard.Shard) []*shard.Shard {
 	shards := c.Shards()
-	if len(shards) < 2 {
-		return nil
-	}
 	for i, s := range shards {
 		if s == sh {
-			return shards[(i+1)%len(shards)]
+			ws := make([]*shard.Shard, 0, len(shards)-1)
+			for j := 1; j < len(shards); j++ {
+				ws = append(ws, shards[(i+j)%len(shards)])
+			}
+			return ws
 		}
 	}
 	return nil
@@ -157,17 +166,16 @@ func (c *Cluster) revoked(ctx context.Context, sh *shard.Shard, id string) bool 
 	if last.IsZero() || time.Since(last) > c.durability.RevocationTTL {
 		return false
 	}
-	w := c.witness(sh)
-	if w == nil {
-		return false
+	for _, w := range c.witnesses(sh) {
+		score, err := w.Primary().ZScore(ctx, c.journalKey(sh), id).Result()
+		if err != nil || time.Since(time.UnixMilli(int64(score))) > c.durability.RevocationTTL {
+			continue
+		}
+		c.stats.revokedOnLoad.Add(1)
+		_ = sh.Primary().Del(ctx, c.Key(id)).Err()
+		return true
 	}
-	score, err := w.Primary().ZScore(ctx, c.journalKey(sh), id).Result()
-	if err != nil || time.Since(time.UnixMilli(int64(score))) > c.durability.RevocationTTL {
-		return false
-	}
-	c.stats.revokedOnLoad.Add(1)
-	_ = sh.Primary().Del(ctx, c.Key(id)).Err()
-	return true
+	return false
 }
 
 // followFailovers replays the journal of a shard on its new primary after
@@ -186,30 +194,42 @@ func (c *Cluster) followFailovers(shards []*shard.Shard) {
 const replayTimeout = 30 * time.Second
 
 // replay deletes on sh's (new) primary every ID its journal holds from the
-// last RevocationTTL, retrying until it succeeds or replayTimeout passes.
+// last RevocationTTL, on every witness, retrying each until it succeeds or
+// replayTimeout passes.
 func (c *Cluster) replay(sh *shard.Shard) {
-	w := c.witness(sh)
-	if w == nil {
+	pending := c.witnesses(sh)
+	if len(pending) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), replayTimeout)
 	defer cancel()
+	deleted := 0
 	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
-		n, err := c.replayOnce(ctx, sh, w)
-		if err == nil {
+		var failed []*shard.Shard
+		var last error
+		for _, w := range pending {
+			n, err := c.replayOnce(ctx, sh, w)
+			if err != nil {
+				failed, last = append(failed, w), err
+				continue
+			}
+			deleted += n
 			c.stats.replayed.Add(int64(n))
-			slog.Info("failover: revocation journal replayed", "shard", sh.Name(), "deleted", n)
+		}
+		if pending = failed; len(pending) == 0 {
+			slog.Info("failover: revocation journal replayed", "shard", sh.Name(), "deleted", deleted)
 			return
 		}
 		select {
 		case <-ctx.Done():
-			slog.Warn("failover: revocation journal not replayed", "shard", sh.Name(), "err", err)
+			slog.Warn("failover: revocation journal not replayed", "shard", sh.Name(), "witnesses", len(pending), "err", last)
 			return
 		case <-time.After(backoff):
 		}
 	}
 }
 
+// replayOnce applies the journal of sh held by w.
 func (c *Cluster) replayOnce(ctx context.Context, sh, w *shard.Shard) (int, error) {
 	since := strconv.FormatInt(time.Now().Add(-c.durability.RevocationTTL).UnixMilli(), 10)
 	ids, err := w.Primary().ZRangeByScore(ctx, c.journalKey(sh), &redis.ZRangeBy{Min: since, Max: "+inf"}).Result()

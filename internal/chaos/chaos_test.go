@@ -24,7 +24,7 @@ type scenarioCase struct {
 func everywhere(t *testing.T, r *Report) {
 	t.Helper()
 	if r.ErrorsOtherShards != 0 {
-		t.Errorf("%d errors on shards that were not hurt", r.ErrorsOtherShards)
+		t.Errorf("%d errors on shards that were not hurt: %q", r.ErrorsOtherShards, r.OtherShardErrors)
 	}
 	if r.ConfirmedLost != 0 {
 		t.Errorf("%d writes confirmed by WAIT 1 were lost", r.ConfirmedLost)

@@ -110,8 +110,10 @@ type Report struct {
 	Env, Scenario, Mode string
 	DownAfter           time.Duration
 	Requests, Errors    int
-	// ErrorsOtherShards are errors of requests to shards not hurt.
+	// ErrorsOtherShards are errors of requests to shards not hurt;
+	// OtherShardErrors the first few of them.
 	ErrorsOtherShards int
+	OtherShardErrors  []string
 	// FailedReads are reads that returned an error.
 	FailedReads int
 	// ReadOnlyEOF are errors that reached callers mentioning READONLY or
@@ -400,6 +402,9 @@ func (r *Report) measure(l *Load, hurt string, t0 time.Time) {
 		r.Errors++
 		if ev.Shard != hurt {
 			r.ErrorsOtherShards++
+			if len(r.OtherShardErrors) < 5 {
+				r.OtherShardErrors = append(r.OtherShardErrors, fmt.Sprintf("op %d on %s: %v", ev.Op, ev.Shard, ev.Err))
+			}
 		}
 		if ev.Op == Read {
 			r.FailedReads++
