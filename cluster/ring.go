@@ -18,6 +18,14 @@ type member string
 
 func (m member) String() string { return string(m) }
 
+// ringMember is the ring member of the shard named name. consistent places a
+// member's points at hash(String() + decimal index), so bare names that end
+// in digits collide ("s1" + "10" is "s11" + "0") and the later member takes
+// the earlier one's points: with shards s0…s999 that skews balance and
+// doubles the keys moved by a change (docs/benchmarks.md). A "/" after the
+// name makes every point key decode to one name.
+func ringMember(name string) member { return member(name + "/") }
+
 // partitionOwners builds a ring over names and returns, for every partition,
 // the index in names of the shard that owns it. The ring library panics on
 // configurations it cannot satisfy; those are rejected here first, and any
@@ -29,8 +37,8 @@ func partitionOwners(names []string, opt RingOptions) (owners []int32, err error
 	members := make([]consistent.Member, len(names))
 	index := make(map[string]int32, len(names))
 	for i, n := range names {
-		members[i] = member(n)
-		index[n] = int32(i)
+		members[i] = ringMember(n)
+		index[members[i].String()] = int32(i)
 	}
 	defer func() {
 		if r := recover(); r != nil {
