@@ -128,3 +128,21 @@ func TestProcessScenarios(t *testing.T) {
 	t.Parallel()
 	runScenarios(t, StartProcesses)
 }
+
+// The same scenarios in containers (kill, docker pause, network
+// disconnect). Opt-in while the container harness is new: set
+// SHARDSESSION_CHAOS_DOCKER=1. Skipped with the reason when no engine
+// answers.
+func TestDockerScenarios(t *testing.T) {
+	if os.Getenv("SHARDSESSION_CHAOS_DOCKER") == "" {
+		t.Skip("container scenarios are opt-in: set SHARDSESSION_CHAOS_DOCKER=1")
+	}
+	t.Parallel()
+	runScenarios(t, func(ctx context.Context, opt Options) (Env, error) {
+		env, err := StartDocker(ctx, opt)
+		if errors.Is(err, ErrNoDocker) {
+			t.Skipf("%v", err)
+		}
+		return env, err
+	})
+}
