@@ -128,9 +128,15 @@ func TestAbsoluteTimeout(t *testing.T) {
 	if took := time.Since(start); took < 700*time.Millisecond {
 		t.Fatalf("session ended after %v, before its lifetime", took)
 	}
-	if n, _ := keyCount(t, top); n != 0 {
-		t.Fatalf("%d keys left after the deadline", n)
-	}
+	// Redis reaps an expired key on access or by its periodic sampling, so
+	// the key may linger a moment past the deadline; it must not outlive it
+	// by much.
+	eventually(t, 2*time.Second, "expired session reaped by Redis", func() error {
+		if n, _ := keyCount(t, top); n != 0 {
+			return fmt.Errorf("%d keys left after the deadline", n)
+		}
+		return nil
+	})
 }
 
 // RenewToken moves the data to the new token's shard and leaves no old key,
