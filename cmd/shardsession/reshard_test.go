@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
@@ -22,9 +24,20 @@ func runReshardArgs(t *testing.T, args ...string) (int, string) {
 // reshard --add then --remove on a running topology: a following web node
 // keeps every session, and the removed shard ends empty.
 func TestReshardAddRemove(t *testing.T) {
-	c, top := clustertest.New(t, redistest.TopologyOptions{Shards: 3})
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
 	extra := redistest.NewServer(t, redistest.Options{})
 	ctx := context.Background()
+	// The web node: long timeouts, so that a machine shared by many test
+	// runs does not trip its breakers while MIGRATE blocks a shard.
+	opts := clustertest.ShardOptions(top)
+	for i := range opts {
+		opts[i].Client = &redis.Options{DialTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	}
+	c, err := cluster.New(cluster.Options{Shards: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	f, err := c.Follow(ctx, cluster.FollowOptions{Interval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
