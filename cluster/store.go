@@ -3,12 +3,17 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/shard"
 )
+
+// WriteField is the hash field that holds the ID of the last write applied
+// to a record (see saveScript).
+const WriteField = "_w"
 
 // VersionField is the hash field that holds a record's version, bumped by
 // every Create and Update.
@@ -18,13 +23,23 @@ const VersionField = "_v"
 // finds no record, -2 when a create finds one, -3 when the record's version
 // is not the expected one.
 //
+// Every write carries a random write ID, kept in the record's WriteField.
+// go-redis resends a command whose reply timed out; the resent script finds
+// its own ID and returns the record's version instead of applying the write
+// again, so a create that did succeed is not reported as ErrExists, nor an
+// update as ErrConflict, and the version is not bumped twice.
+//
 // KEYS[1] session key
 // ARGV[1] mode: "c" create, "u" update, "t" touch
 // ARGV[2] absolute expiry, unix milliseconds
 // ARGV[3] expected version, "0" for any
-// ARGV[4] n, the number of fields to delete; ARGV[5..4+n] those fields;
+// ARGV[4] write ID
+// ARGV[5] n, the number of fields to delete; ARGV[6..5+n] those fields;
 // the rest are field, value pairs to set.
 var saveScript = redis.NewScript(`
+if redis.call("HGET", KEYS[1], "` + WriteField + `") == ARGV[4] then
+  return tonumber(redis.call("HGET", KEYS[1], "` + VersionField + `") or "0")
+end
 local exists = redis.call("EXISTS", KEYS[1]) == 1
 if ARGV[1] == "c" then
   if exists then return -2 end
@@ -34,9 +49,10 @@ end
 if ARGV[3] ~= "0" and (redis.call("HGET", KEYS[1], "` + VersionField + `") or "0") ~= ARGV[3] then
   return -3
 end
-local n = tonumber(ARGV[4])
-if n > 0 then redis.call("HDEL", KEYS[1], unpack(ARGV, 5, 4 + n)) end
-if #ARGV > 4 + n then redis.call("HSET", KEYS[1], unpack(ARGV, 5 + n)) end
+local n = tonumber(ARGV[5])
+if n > 0 then redis.call("HDEL", KEYS[1], unpack(ARGV, 6, 5 + n)) end
+if #ARGV > 5 + n then redis.call("HSET", KEYS[1], unpack(ARGV, 6 + n)) end
+redis.call("HSET", KEYS[1], "` + WriteField + `", ARGV[4])
 local v
 if ARGV[1] == "t" then
   v = tonumber(redis.call("HGET", KEYS[1], "` + VersionField + `") or "0")
@@ -73,8 +89,8 @@ func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, 
 	if w.Mode == Create {
 		ifVersion = 0
 	}
-	args := make([]any, 0, 4+len(w.Del)+2*len(w.Set))
-	args = append(args, mode, w.ExpireAt.UnixMilli(), ifVersion, len(w.Del))
+	args := make([]any, 0, 5+len(w.Del)+2*len(w.Set))
+	args = append(args, mode, w.ExpireAt.UnixMilli(), ifVersion, strconv.FormatUint(rand.Uint64(), 36), len(w.Del))
 	for _, f := range w.Del {
 		args = append(args, f)
 	}
