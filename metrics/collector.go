@@ -46,6 +46,7 @@ type Collector struct {
 	latency                  *prometheus.HistogramVec
 	clusterStats, shardStats []statDesc
 	topology, nearStats      []statDesc
+	reads                    []statDesc // replica reads and stale retries
 	pool                     poolDescs
 
 	watched atomic.Pointer[cluster.Cluster]
@@ -60,6 +61,7 @@ func New(opt Options) *Collector {
 		pool:         newPoolDescs(opt),
 		clusterStats: statDescs(opt, "cluster", reflect.TypeFor[*cluster.Cluster](), "Stats", nil),
 		topology:     statDescs(opt, "cluster", reflect.TypeFor[*cluster.Cluster](), "Topology", nil),
+		reads:        statDescs(opt, "cluster", reflect.TypeFor[*cluster.Cluster](), "ReadStats", nil),
 		shardStats:   statDescs(opt, "shard", reflect.TypeFor[*shard.Shard](), "Stats", []string{"shard"}),
 		nearStats:    statDescs(opt, "near_cache", reflect.TypeFor[*cluster.NearCache](), "Stats", nil),
 		opt:          opt,
@@ -109,7 +111,7 @@ func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	m.errs.Describe(ch)
 	m.latency.Describe(ch)
 	m.pool.describe(ch)
-	for _, d := range slices.Concat(m.clusterStats, m.topology, m.shardStats, m.nearStats) {
+	for _, d := range slices.Concat(m.clusterStats, m.topology, m.reads, m.shardStats, m.nearStats) {
 		ch <- d.desc
 	}
 }
@@ -128,6 +130,7 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	collectStats(ch, m.clusterStats, c)
 	collectStats(ch, m.topology, c)
+	collectStats(ch, m.reads, c)
 	for _, sh := range c.Shards() {
 		m.pool.collect(ch, sh)
 		collectStats(ch, m.shardStats, sh, sh.Name())

@@ -85,6 +85,7 @@ func TestPerShardSeries(t *testing.T) {
 		"shardsession_pool_connections s1",
 		"shardsession_near_cache_hits_total", "shardsession_near_cache_entries",
 		"shardsession_cluster_topology_epoch", "shardsession_cluster_topology_phase",
+		"shardsession_cluster_read_stats_stale_retries_total", "shardsession_cluster_read_stats_replica_reads_total",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no series %q in\n%s", want, out)
