@@ -19,7 +19,7 @@ import (
 type replyError string
 
 func (e replyError) Error() string { return string(e) }
-func (replyError) RedisError()      {}
+func (replyError) RedisError()     {}
 
 func TestWrap(t *testing.T) {
 	tests := []struct {
