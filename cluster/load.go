@@ -41,7 +41,8 @@ type ReadInfo struct {
 	Shard string
 	// Node is the address of the node whose answer was returned.
 	Node string
-	// Replica is true when Node is a replica.
+	// Replica is true when Node is a replica: the one the read policy
+	// picked, or one serving a degraded read while the primary is down.
 	Replica bool
 	// Retried is true when a replica was asked first and its answer was
 	// stale (older than MinVersion, or missing) or it failed, so the
@@ -76,19 +77,20 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt Lo
 				c.reads.staleRetries.Add(1)
 			default:
 				c.reads.replicaReads.Add(1)
-				return c.loaded(ctx, sh, id, fields, opt, ReadInfo{Shard: sh.Name(), Node: rc.Options().Addr, Replica: true})
+				return c.loaded(ctx, sh, id, fields, opt, ReadInfo{Shard: sh.Name(), Node: sh.Addr(rc), Replica: true})
 			}
 			retried = true
 		}
 	}
 	var fields map[string]string
 	var node string
+	degraded := false
 	err := sh.Read(ctx, func(ctx context.Context, r redis.Cmdable) (err error) {
 		if fields, err = r.HGetAll(ctx, key).Result(); err != nil {
 			return err
 		}
-		node = addrOf(r)
-		if r != redis.Cmdable(sh.Primary()) && opt.MinVersion > 0 && Version(fields) < opt.MinVersion {
+		node, degraded = sh.Addr(r), r != redis.Cmdable(sh.Primary())
+		if degraded && opt.MinVersion > 0 && Version(fields) < opt.MinVersion {
 			// Degraded mode (the primary is down) and this replica is
 			// older than the caller's last write: try the next replica,
 			// and fail rather than answer with older data.
@@ -105,7 +107,7 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt Lo
 		// was lost (a failover promoted a replica that had not received it).
 		c.reads.versionRegressions.Add(1)
 	}
-	return c.loaded(ctx, sh, id, fields, opt, ReadInfo{Shard: sh.Name(), Node: node, Retried: retried})
+	return c.loaded(ctx, sh, id, fields, opt, ReadInfo{Shard: sh.Name(), Node: node, Replica: degraded, Retried: retried})
 }
 
 // loaded finishes a Load: a session deleted before a failover that the
@@ -120,13 +122,6 @@ func (c *Cluster) loaded(ctx context.Context, sh *shard.Shard, id string, fields
 	return fields, len(fields) > 0, nil
 }
 
-// addrOf returns the address of the node behind r, if r is a client.
-func addrOf(r redis.Cmdable) string {
-	if c, ok := r.(*redis.Client); ok {
-		return c.Options().Addr
-	}
-	return ""
-}
 
 // ReadStats are counters of a Cluster's Loads since New. They only grow.
 type ReadStats struct {

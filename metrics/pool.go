@@ -34,7 +34,7 @@ func (d poolDescs) describe(ch chan<- *prometheus.Desc) {
 
 // collect sends the info series of sh and the pool series of its nodes.
 func (d poolDescs) collect(ch chan<- prometheus.Metric, sh *shard.Shard) {
-	ch <- prometheus.MustNewConstMetric(d.info, prometheus.GaugeValue, 1, sh.Name(), sh.Primary().Options().Addr)
+	ch <- prometheus.MustNewConstMetric(d.info, prometheus.GaugeValue, 1, sh.Name(), sh.Addr(sh.Primary()))
 	d.node(ch, sh.Name(), "primary", sh.Primary())
 	for _, r := range sh.Replicas() {
 		d.node(ch, sh.Name(), "replica", r)

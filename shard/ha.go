@@ -60,6 +60,8 @@ func newSentinel(opt Options) (*Shard, error) {
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
 	}
 	s := &Shard{name: opt.Name, primary: primary, replicas: []*redis.Client{replicas}}
+	s.trackDials(primary)
+	s.trackDials(replicas)
 	s.guard(opt)
 	s.instrument(opt)
 	s.watcher, err = failover.Watch(*opt.Sentinel, s.onEvent)

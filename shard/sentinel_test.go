@@ -66,6 +66,17 @@ func TestSentinelFailover(t *testing.T) {
 		t.Fatalf("WAIT 1 = %d, %v", n, err)
 	}
 	old := top.Shards[0].Primary
+	// Addr names the nodes behind the Sentinel-pointed clients, whose own
+	// Options().Addr is a placeholder.
+	if err := sh.Replicas()[0].Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sh.Addr(sh.Replicas()[0]), top.Shards[0].Replicas[0].Addr(); got != want {
+		t.Errorf("Addr(replicas) = %q, want %q", got, want)
+	}
+	if got := sh.Addr(sh.Primary()); got != old.Addr() {
+		t.Errorf("Addr(primary) = %q, want %q", got, old.Addr())
+	}
 	if err := old.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +120,9 @@ func TestSentinelFailover(t *testing.T) {
 		}
 		return err
 	})
+	if got := sh.Addr(sh.Primary()); got != newAddr {
+		t.Errorf("Addr(primary) after the switch = %q, want %q", got, newAddr)
+	}
 	redistest.Eventually(t, 5*time.Second, func(context.Context) error {
 		want := fmt.Sprintf("shard=s0 old=%s new=%s", old.Addr(), newAddr)
 		if !strings.Contains(logs.String(), want) {

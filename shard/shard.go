@@ -20,6 +20,8 @@ type Shard struct {
 	ha // failover state: breakers, Sentinel watcher, degraded reads
 
 	reads *replica.Set // read policy and replica health
+
+	dialed map[redis.Cmdable]*lastDial // Sentinel-pointed clients' real addresses (Addr)
 }
 
 // New connects lazily (go-redis dials on first use) to the shard described by
