@@ -8,8 +8,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/examples/fleet"
@@ -29,8 +31,13 @@ func runDemo(args []string) int {
 	read := fs.String("read", "replica-preferred", "read policy: primary-only, replica-preferred or lowest-latency")
 	nodes := fs.Int("nodes", 3, "number of web nodes")
 	addr := fs.String("addr", "127.0.0.1:8080", "the proxy's listen address (the URL to visit)")
-	smoke := fs.Bool("smoke", false, "play a scripted login → whoami on every node → logout, then exit (non-zero on any mismatch)")
+	sentinel := fs.Bool("sentinel", true, "watch the shards with 3 redis-sentinel processes and follow their failovers (--sentinel=false: fixed addresses, a dead primary stays dead)")
+	smoke := fs.Bool("smoke", false, "play a scripted login → whoami on every node → logout (and, with sentinels, a login through the kill of its shard's primary), then exit (non-zero on any mismatch)")
 	fs.Parse(args)
+	sentinels := 0
+	if *sentinel {
+		sentinels = 3
+	}
 	policy, err := replica.ParsePolicy(*read)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
@@ -43,22 +50,25 @@ func runDemo(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	fmt.Printf("starting %d shards of redis-server (1 primary + %d replica each)...\n", *shards, *replicas)
-	top, err := redistest.StartTopology(ctx, redistest.TopologyOptions{Shards: *shards, Replicas: *replicas})
+	// go-redis logs every dial that fails and every sentinel it asks; the
+	// failover package's own lines (slog) say what matters.
+	redis.SetLogger(quietLogger{})
+
+	plural := map[bool]string{true: "s"}
+	fmt.Printf("starting %d shards of redis-server (1 primary + %d replica%s each) and %d sentinels...\n", *shards, *replicas, plural[*replicas != 1], sentinels)
+	top, err := redistest.StartTopology(ctx, redistest.TopologyOptions{Shards: *shards, Replicas: *replicas, Sentinels: sentinels})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
 	}
 	defer top.Close()
-	for _, s := range top.Shards {
-		fmt.Printf("  shard %s: primary %s", s.Name, s.Primary.Addr())
-		for _, r := range s.Replicas {
-			fmt.Printf(", replica %s", r.Addr())
-		}
-		fmt.Println()
+	printTopology(top)
+	shardOpts := clustertest.ShardOptions(top)
+	if sentinels > 0 {
+		shardOpts = clustertest.SentinelShardOptions(top)
 	}
 
-	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: clustertest.ShardOptions(top), Replica: replica.Options{Policy: policy}}, Nodes: *nodes, Addr: *addr, Metrics: prometheus.NewRegistry()})
+	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: shardOpts, Replica: replica.Options{Policy: policy}}, Nodes: *nodes, Addr: *addr, Metrics: prometheus.NewRegistry()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
@@ -73,15 +83,63 @@ func runDemo(args []string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		if sentinels > 0 && *replicas > 0 {
+			kill := func(shard string) (string, error) { return killPrimary(ctx, top, shard) }
+			if _, err := fleet.SmokeFailover(ctx, f.URL, len(f.Nodes), kill, 30*time.Second, os.Stdout); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
 		return 0
 	}
 	fmt.Printf("\nopen %s — a round-robin proxy over the web nodes; Prometheus metrics at %s/metrics.\n", f.URL, f.URL)
-	fmt.Printf("check the shards from another terminal:\n  go run ./cmd/shardsession check --shards %s\n", shardsFlag(top))
+	check := "--shards " + shardsFlag(top)
+	if sentinels > 0 {
+		// The sentinels know the primaries after a failover too.
+		check = "--sentinel " + strings.Join(top.SentinelAddrs(), ",")
+	}
+	fmt.Printf("check the shards from another terminal:\n  go run ./cmd/shardsession check %s\n", check)
+	if sentinels > 0 && *replicas > 0 {
+		fmt.Println("kill a primary (kill -9 <pid> above; the page names your session's shard): its replicas serve")
+		fmt.Println("reads, logins fail with 503 until Sentinel has promoted one (2-3 s with down-after-milliseconds 1000),")
+		fmt.Println("then the web nodes follow the new primary and logins work again. The lines \"failover: ...\" below say when.")
+	}
 	fmt.Println("Ctrl-C stops everything.")
 	<-ctx.Done()
 	fmt.Println("\nstopping...")
 	return 0
 }
+
+// printTopology lists the shards' servers with their process IDs, so that a
+// reader can kill one.
+func printTopology(top *redistest.Topology) {
+	for _, s := range top.Shards {
+		fmt.Printf("  shard %s: primary %s (pid %d)", s.Name, s.Primary.Addr(), s.Primary.Pid())
+		for _, r := range s.Replicas {
+			fmt.Printf(", replica %s (pid %d)", r.Addr(), r.Pid())
+		}
+		fmt.Println()
+	}
+	if len(top.Sentinels) > 0 {
+		fmt.Printf("  sentinels: %s (quorum %d)\n", strings.Join(top.SentinelAddrs(), ", "), len(top.Sentinels)/2+1)
+	}
+}
+
+// killPrimary kills the server the sentinels name as shard's primary now
+// (after a failover, not the one started as primary) and says which.
+func killPrimary(ctx context.Context, top *redistest.Topology, shard string) (string, error) {
+	s, err := top.CurrentPrimary(ctx, shard)
+	if err != nil {
+		return "", err
+	}
+	what := fmt.Sprintf("the primary of %s at %s (pid %d)", shard, s.Addr(), s.Pid())
+	return what, s.Kill()
+}
+
+// quietLogger drops go-redis's internal log lines.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // shardsFlag writes top's shards as check's --shards value.
 func shardsFlag(top *redistest.Topology) string {

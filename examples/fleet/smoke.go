@@ -2,13 +2,10 @@ package fleet
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
-	"strings"
 	"time"
 )
 
@@ -16,44 +13,16 @@ import (
 // through every node, log out, ask again through every node. It prints each
 // step to out and returns an error at the first answer that is wrong.
 func Smoke(ctx context.Context, base string, nodes int, out io.Writer) error {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{
-		Jar:     jar,
-		Timeout: 5 * time.Second,
-		// Count requests exactly: each one is one turn of the round robin.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	post := func(path string, form url.Values) error {
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+path, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		fmt.Fprintf(out, "%-4s %-8s → node %-6s status %d\n", "POST", path, resp.Header.Get("X-Served-By"), resp.StatusCode)
-		if resp.StatusCode != http.StatusSeeOther {
-			return fmt.Errorf("POST %s: status %d, want 303", path, resp.StatusCode)
-		}
-		return nil
-	}
+	u := newUser(base, out)
 	// whoami asks through every node and checks the user is want on each.
 	whoami := func(want string) error {
 		seen := map[string]bool{}
 		shards := map[string]bool{}
 		for range nodes {
-			req, _ := http.NewRequestWithContext(ctx, "GET", base+"/whoami", nil)
-			resp, err := c.Do(req)
-			if err != nil {
-				return err
+			w, code, err := u.whoami(ctx)
+			if err != nil || code != http.StatusOK {
+				return fmt.Errorf("GET /whoami: status %d, %v", code, err)
 			}
-			var w WhoAmI
-			err = json.NewDecoder(resp.Body).Decode(&w)
-			resp.Body.Close()
-			if err != nil || resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("GET /whoami: status %d, %v", resp.StatusCode, err)
-			}
-			fmt.Fprintf(out, "%-4s %-8s → node %-6s user %-8q shard %-4q read %s %s\n", "GET", "/whoami", w.Node, w.User, w.Shard, w.Read, w.ReadNode)
 			if w.User != want {
 				return fmt.Errorf("node %s says user %q, want %q", w.Node, w.User, want)
 			}
@@ -68,9 +37,17 @@ func Smoke(ctx context.Context, base string, nodes int, out io.Writer) error {
 		}
 		return nil
 	}
+	// post posts to path and expects the redirect back to /.
+	post := func(path string, form map[string][]string) error {
+		code, err := u.post(ctx, path, form)
+		if err == nil && code != http.StatusSeeOther {
+			err = fmt.Errorf("POST %s: status %d, want 303", path, code)
+		}
+		return err
+	}
 	steps := []func() error{
 		func() error { return whoami("") },
-		func() error { return post("/login", url.Values{"user": {"ada"}}) },
+		func() error { return post("/login", map[string][]string{"user": {"ada"}}) },
 		func() error { return whoami("ada") },
 		func() error { return post("/logout", nil) },
 		func() error { return whoami("") },
@@ -82,4 +59,16 @@ func Smoke(ctx context.Context, base string, nodes int, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "smoke: ok — every node saw the login and the logout")
 	return nil
+}
+
+// newUser returns a browser with an empty cookie jar that counts requests
+// exactly: it does not follow redirects, so each request is one turn of
+// the fleet's round robin.
+func newUser(base string, out io.Writer) *user {
+	jar, _ := cookiejar.New(nil)
+	return &user{base: base, out: out, c: &http.Client{
+		Jar:           jar,
+		Timeout:       5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
 }

@@ -216,3 +216,13 @@ func (n *node) running() bool {
 	defer n.mu.Unlock()
 	return n.p != nil && !n.p.exited()
 }
+
+// pid returns the process ID, or 0 when the process is not running.
+func (n *node) pid() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.p == nil || n.p.exited() {
+		return 0
+	}
+	return n.p.cmd.Process.Pid
+}

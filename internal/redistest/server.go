@@ -138,6 +138,10 @@ func (s *Server) Resume() error { return s.n.resume() }
 // Running reports whether the server process is alive.
 func (s *Server) Running() bool { return s.n.running() }
 
+// Pid returns the server's process ID (for a person who wants to kill it
+// by hand, as the demo invites), or 0 when it is not running.
+func (s *Server) Pid() int { return s.n.pid() }
+
 // Restart starts the server again on the same port and dir with the same
 // arguments, after Kill or after Close of a server whose Dir was given,
 // and waits until it answers PING. It does not wait for a replica's link.

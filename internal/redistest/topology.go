@@ -269,6 +269,26 @@ func (t *Topology) PrimaryAddrs() []string {
 	return addrs
 }
 
+// CurrentPrimary returns the server the first sentinel names as the
+// primary of shard now: after a failover, one of the servers started as
+// its replicas.
+func (t *Topology) CurrentPrimary(ctx context.Context, shard string) (*Server, error) {
+	sh := t.Shard(shard)
+	if sh == nil || len(t.Sentinels) == 0 {
+		return nil, fmt.Errorf("redistest: no shard %q watched by sentinels", shard)
+	}
+	addr, err := t.Sentinels[0].MasterAddr(ctx, shard)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sh.servers() {
+		if s.Addr() == addr {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("redistest: the sentinels name %s as the primary of %s, not a server of this topology", addr, shard)
+}
+
 // SentinelAddrs returns the sentinels' addresses.
 func (t *Topology) SentinelAddrs() []string {
 	addrs := make([]string, len(t.Sentinels))
