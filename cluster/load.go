@@ -122,7 +122,6 @@ func (c *Cluster) loaded(ctx context.Context, sh *shard.Shard, id string, fields
 	return fields, len(fields) > 0, nil
 }
 
-
 // ReadStats are counters of a Cluster's Loads since New. They only grow.
 type ReadStats struct {
 	// PrimaryReads and ReplicaReads count Loads by who answered: the
