@@ -13,6 +13,7 @@ import (
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/replica"
+	"github.com/shardsession/shardsession/shard"
 )
 
 // replicated starts a topology with replicas and a Cluster over it with
@@ -230,5 +231,51 @@ func TestWaitNotReplicated(t *testing.T) {
 	_, err = cluster.New(cluster.Options{Shards: clustertest.ShardOptions(top), Durability: cluster.Durability{SaveReplicas: 3}})
 	if !errors.Is(err, cluster.ErrBadOptions) {
 		t.Fatalf("SaveReplicas above the replica count: %v, want ErrBadOptions", err)
+	}
+}
+
+// With the primary down, a replica serves reads (degraded mode) only if it
+// holds the caller's last write: a replica behind it fails the read rather
+// than answer with older data.
+func TestDegradedReadHeldToVersion(t *testing.T) {
+	ctx := context.Background()
+	c, top := replicated(t, redistest.TopologyOptions{Shards: 1, Replicas: 1}, cluster.Options{})
+	exp := time.Now().Add(time.Minute)
+	v1, err := c.Save(ctx, "id", cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := top.Shards[0].Replicas[0].Client()
+	defer rc.Close()
+	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+		if v, err := rc.HGet(ctx, c.Key("id"), "_v").Int64(); err != nil || v != v1 {
+			return fmt.Errorf("replica has version %d (%v), want %d", v, err, v1)
+		}
+		return nil
+	})
+	clustertest.HoldReplicas(t, top)
+	v2, err := c.Save(ctx, "id", cluster.Write{Mode: cluster.Update, Set: map[string][]byte{"user": []byte("grace")}, ExpireAt: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := top.Shards[0].Primary.Kill(); err != nil {
+		t.Fatal(err)
+	}
+
+	if fields, found, err := c.Load(ctx, "id", cluster.LoadOptions{MinVersion: v2}); !errors.Is(err, shard.ErrUnavailable) {
+		t.Fatalf("degraded read behind the caller's version %d = %v %v %v, want ErrUnavailable", v2, fields, found, err)
+	}
+	for _, min := range []int64{v1, 0} {
+		var info cluster.ReadInfo
+		fields, found, err := c.Load(ctx, "id", cluster.LoadOptions{MinVersion: min, Info: &info})
+		if err != nil || !found || fields["user"] != "ada" {
+			t.Fatalf("degraded read with MinVersion %d = %v %v %v, want the replica's version %d", min, fields, found, err, v1)
+		}
+		if !info.Replica || info.Node != top.Shards[0].Replicas[0].Addr() {
+			t.Errorf("degraded read with MinVersion %d: info %+v, want the replica %s", min, info, top.Shards[0].Replicas[0].Addr())
+		}
+	}
+	if n := c.Shards()[0].Stats().DegradedReads; n != 2 {
+		t.Errorf("shard counted %d degraded reads, want 2", n)
 	}
 }
