@@ -20,7 +20,7 @@ type Cluster struct {
 	snap       atomic.Pointer[snapshot]
 	reshard    // topology change state (reshard.go)
 	stats      stats
-	observer   shard.Observer // given to shards without their own
+	defaults   shardDefaults // given to shards without their own
 	reads      readCounters
 	batch      batch // auto-pipelined writes (batch.go)
 }
@@ -53,7 +53,8 @@ func New(opt Options) (*Cluster, error) {
 		return nil, err
 	}
 	s := &snapshot{owners: owners, move: move{opts: opt.Shards, ring: opt.Ring}}
-	for _, so := range observed(opt.Shards, opt.Observer) {
+	defaults := shardDefaults{observer: opt.Observer, replica: opt.Replica}
+	for _, so := range defaults.inherit(opt.Shards) {
 		sh, err := shard.New(so)
 		if err != nil {
 			closeAll(s.shards)
@@ -61,7 +62,7 @@ func New(opt Options) (*Cluster, error) {
 		}
 		s.shards = append(s.shards, sh)
 	}
-	c := &Cluster{prefix: opt.KeyPrefix, durability: opt.Durability, observer: opt.Observer, batch: batch{off: opt.Unbatched}}
+	c := &Cluster{prefix: opt.KeyPrefix, durability: opt.Durability, defaults: defaults, batch: batch{off: opt.Unbatched}}
 	c.snap.Store(s)
 	c.followFailovers(s.shards)
 	return c, nil

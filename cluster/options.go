@@ -35,7 +35,8 @@ type Options struct {
 	Durability Durability
 
 	// Replica is the read policy and replica health checking of every shard
-	// whose own shard.Options.Replica is the zero value. Its zero value
+	// whose own shard.Options.Replica is the zero value, including shards
+	// added later by a topology change. Its zero value
 	// reads from primaries only. See package replica, and LoadOptions for
 	// read-your-writes.
 	Replica replica.Options
@@ -101,11 +102,6 @@ func (o *Options) init() {
 	}
 	o.Ring.initFor(len(o.Shards))
 	o.Durability.init()
-	for i := range o.Shards {
-		if o.Shards[i].Replica == (replica.Options{}) {
-			o.Shards[i].Replica = o.Replica
-		}
-	}
 }
 
 // validate rejects a durability that could never be met.

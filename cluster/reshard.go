@@ -193,7 +193,7 @@ func (c *Cluster) Apply(ctx context.Context, t Topology) error {
 	have := cur.byName()
 	var opened []*shard.Shard
 	build := func(opts []shard.Options, ring RingOptions) (*snapshot, error) {
-		s, fresh, err := buildSnapshot(observed(opts, c.observer), ring, have)
+		s, fresh, err := buildSnapshot(c.defaults.inherit(opts), ring, have)
 		opened = append(opened, fresh...)
 		for i, sh := range fresh {
 			have[sh.Name()] = held{sh, opts[i]}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -211,3 +213,38 @@ func TestSetShardsIndexesAndConflicts(t *testing.T) {
 		t.Fatalf("%d keys on a shard that does not own them, e.g. %s", len(bad), bad[0])
 	}
 }
+
+// A shard added by a topology change takes the cluster's read options and
+// observer like the shards it started with.
+func TestAddedShardInheritsDefaults(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
+	primary := redistest.NewServer(t, redistest.Options{})
+	rep := redistest.NewServer(t, redistest.Options{ReplicaOf: primary.Addr()})
+	var seen atomic.Int64
+	c, err := cluster.New(cluster.Options{
+		Shards:   clustertest.ShardOptions(top),
+		Replica:  replica.Options{Policy: replica.ReplicaPreferred},
+		Observer: shard.ObserverFunc(func(shard.Command) { seen.Add(1) }),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.SetShards(ctx, append(clustertest.ShardOptions(top), shard.Options{Name: "s1", Addr: primary.Addr(), Replicas: []string{rep.Addr()}})); err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range c.Shards() {
+		if p := sh.Reads().Policy(ctx); p != replica.ReplicaPreferred {
+			t.Errorf("shard %s reads with %v, want the cluster's %v", sh.Name(), p, replica.ReplicaPreferred)
+		}
+	}
+	before := seen.Load()
+	if err := c.Shards()[len(c.Shards())-1].Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if seen.Load() == before {
+		t.Error("the added shard's commands are not observed")
+	}
+}
+
