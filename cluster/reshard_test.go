@@ -247,4 +247,3 @@ func TestAddedShardInheritsDefaults(t *testing.T) {
 		t.Error("the added shard's commands are not observed")
 	}
 }
-
