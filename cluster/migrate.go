@@ -175,6 +175,7 @@ func (m *migration) report(done bool) Progress {
 	if done {
 		m.p.Remaining = 0
 	}
+	m.c.stats.migrationRemaining.Store(m.p.Remaining)
 	if m.opt.Progress != nil {
 		m.opt.Progress(m.p)
 	}
@@ -213,6 +214,7 @@ func (m *migration) walk(ctx context.Context, sh *shard.Shard, rate int) error {
 		}
 		scanned += len(keys)
 		m.scanned.Add(int64(len(keys)))
+		m.c.stats.migrationScanned.Add(int64(len(keys)))
 		cursor = next
 		mark := strconv.FormatUint(cursor, 10)
 		if cursor == 0 {

@@ -168,8 +168,16 @@ const migrateTimeout = 2 * time.Second
 // skipped. It returns how many keys were found on from and moved. A key that
 // exists on both shards (which the phases rule out, short of a node routing
 // by a topology it should have left) is resolved by version: the copy with
-// the higher version wins, the new owner's on a tie.
+// the higher version wins, the new owner's on a tie. Stats counts the keys
+// moved.
 func (c *Cluster) migrate(ctx context.Context, from, to *shard.Shard, keys ...string) (moved int, err error) {
+	moved, err = c.migrateKeys(ctx, from, to, keys)
+	c.stats.migratedKeys.Add(int64(moved))
+	return moved, err
+}
+
+// migrateKeys is migrate without the counting.
+func (c *Cluster) migrateKeys(ctx context.Context, from, to *shard.Shard, keys []string) (moved int, err error) {
 	dst, err := target(ctx, to)
 	if err != nil {
 		return 0, err

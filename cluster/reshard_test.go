@@ -117,6 +117,10 @@ func TestSetShardsAddRemove(t *testing.T) {
 	if tp := c.Topology(); tp.Phase != cluster.PhaseStable || tp.Prev != nil || len(c.Shards()) != 4 {
 		t.Fatalf("after Migrate: %+v", tp)
 	}
+	// The counters behind /metrics follow the migration.
+	if st := c.Stats(); st.MigrationScanned != p.Scanned || st.MigratedKeys < p.Moved || st.MigratedKeys == 0 || st.MigrationRemaining != 0 {
+		t.Errorf("Stats after Migrate %+v, progress %+v", st, p)
+	}
 	if bad := misplaced(t, c); len(bad) > 0 {
 		t.Fatalf("%d keys on a shard that does not own them, e.g. %s", len(bad), bad[0])
 	}

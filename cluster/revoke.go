@@ -43,9 +43,13 @@ type stats struct {
 	journalled         atomic.Int64
 	revokedOnLoad      atomic.Int64
 	replayed           atomic.Int64
+
+	migrationScanned   atomic.Int64
+	migratedKeys       atomic.Int64
+	migrationRemaining atomic.Int64
 }
 
-// Stats are a cluster's durability counters since New.
+// Stats are a cluster's durability and migration counters since New.
 type Stats struct {
 	// UnconfirmedSaves counts saves that fewer than SaveReplicas replicas
 	// confirmed within the timeout.
@@ -60,6 +64,18 @@ type Stats struct {
 	RevokedOnLoad int64
 	// Replayed counts journalled deletes applied again to a new primary.
 	Replayed int64
+
+	// MigrationScanned counts the keys the migrator (Migrate) of this
+	// process examined.
+	MigrationScanned int64
+	// MigratedKeys counts the keys this process handed to their new owner
+	// during topology changes: by the migrator, or by a request that found
+	// its session still on the old owner.
+	MigratedKeys int64
+	// MigrationRemaining estimates the keys the migrator of this process
+	// has left to examine, as of its last batch (Progress.Remaining); 0
+	// once it has finished.
+	MigrationRemaining int64 `metric:"gauge"`
 }
 
 // Stats returns the cluster's durability counters.
@@ -70,6 +86,9 @@ func (c *Cluster) Stats() Stats {
 		Journalled:         c.stats.journalled.Load(),
 		RevokedOnLoad:      c.stats.revokedOnLoad.Load(),
 		Replayed:           c.stats.replayed.Load(),
+		MigrationScanned:   c.stats.migrationScanned.Load(),
+		MigratedKeys:       c.stats.migratedKeys.Load(),
+		MigrationRemaining: c.stats.migrationRemaining.Load(),
 	}
 }
 

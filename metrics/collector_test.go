@@ -86,6 +86,7 @@ func TestPerShardSeries(t *testing.T) {
 		"shardsession_near_cache_hits_total", "shardsession_near_cache_entries",
 		"shardsession_cluster_topology_epoch", "shardsession_cluster_topology_phase",
 		"shardsession_cluster_read_stats_stale_retries_total", "shardsession_cluster_read_stats_replica_reads_total",
+		"shardsession_cluster_migrated_keys_total", "shardsession_cluster_migration_scanned_total", "shardsession_cluster_migration_remaining",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no series %q in\n%s", want, out)
