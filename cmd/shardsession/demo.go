@@ -78,36 +78,48 @@ func runDemo(args []string) int {
 		fmt.Printf("  web node web-%d: %s\n", i+1, u)
 	}
 
+	failover := sentinels > 0 && *replicas > 0 // a killed primary is replaced
 	if *smoke {
-		if err := fleet.Smoke(ctx, f.URL, len(f.Nodes), os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		if sentinels > 0 && *replicas > 0 {
-			kill := func(shard string) (string, error) { return killPrimary(ctx, top, shard) }
-			if _, err := fleet.SmokeFailover(ctx, f.URL, len(f.Nodes), kill, 30*time.Second, os.Stdout); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-		}
-		return 0
+		return demoSmoke(ctx, f, top, failover)
 	}
-	fmt.Printf("\nopen %s — a round-robin proxy over the web nodes; Prometheus metrics at %s/metrics.\n", f.URL, f.URL)
-	check := "--shards " + shardsFlag(top)
-	if sentinels > 0 {
-		// The sentinels know the primaries after a failover too.
-		check = "--sentinel " + strings.Join(top.SentinelAddrs(), ",")
-	}
-	fmt.Printf("check the shards from another terminal:\n  go run ./cmd/shardsession check %s\n", check)
-	if sentinels > 0 && *replicas > 0 {
-		fmt.Println("kill a primary (kill -9 <pid> above; the page names your session's shard): its replicas serve")
-		fmt.Println("reads, logins fail with 503 until Sentinel has promoted one (2-3 s with down-after-milliseconds 1000),")
-		fmt.Println("then the web nodes follow the new primary and logins work again. The lines \"failover: ...\" below say when.")
-	}
+	printHowTo(f, top, failover)
 	fmt.Println("Ctrl-C stops everything.")
 	<-ctx.Done()
 	fmt.Println("\nstopping...")
 	return 0
+}
+
+// demoSmoke plays the scripted user against the fleet, and with failover
+// also through the kill of its shard's primary; it returns the exit code.
+func demoSmoke(ctx context.Context, f *fleet.Fleet, top *redistest.Topology, failover bool) int {
+	if err := fleet.Smoke(ctx, f.URL, len(f.Nodes), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if failover {
+		kill := func(shard string) (string, error) { return killPrimary(ctx, top, shard) }
+		if _, err := fleet.SmokeFailover(ctx, f.URL, len(f.Nodes), kill, 30*time.Second, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// printHowTo tells the reader where to go and what to try.
+func printHowTo(f *fleet.Fleet, top *redistest.Topology, failover bool) {
+	fmt.Printf("\nopen %s — a round-robin proxy over the web nodes; Prometheus metrics at %s/metrics.\n", f.URL, f.URL)
+	check := "--shards " + shardsFlag(top)
+	if len(top.Sentinels) > 0 {
+		// The sentinels know the primaries after a failover too.
+		check = "--sentinel " + strings.Join(top.SentinelAddrs(), ",")
+	}
+	fmt.Printf("check the shards from another terminal:\n  go run ./cmd/shardsession check %s\n", check)
+	if failover {
+		fmt.Println("kill a primary (kill -9 <pid> above; the page names your session's shard): its replicas serve")
+		fmt.Println("reads, logins fail with 503 until Sentinel has promoted one (2-3 s with down-after-milliseconds 1000),")
+		fmt.Println("then the web nodes follow the new primary and logins work again. The lines \"failover: ...\" below say when.")
+	}
 }
 
 // printTopology lists the shards' servers with their process IDs, so that a
