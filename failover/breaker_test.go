@@ -1,12 +1,15 @@
 package failover
 
 import (
+	"context"
 	"errors"
 	"io"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/internal/redistest"
 )
 
 // fakeClock is a clock tests move by hand.
@@ -161,5 +164,33 @@ func TestParseEvent(t *testing.T) {
 				t.Fatalf("parseEvent = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+// A caller whose context is already done when its command is sent says
+// nothing about the node: however many there are, the breaker stays
+// closed.
+func TestBreakerIgnoresDeadContexts(t *testing.T) {
+	srv := redistest.NewServer(t, redistest.Options{})
+	b := NewBreaker(BreakerOptions{Failures: 1})
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), DisableIdentity: true})
+	defer c.Close()
+	c.AddHook(b.Hook())
+	ctx := context.Background()
+	dead, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancel()
+	for range 5 {
+		if err := c.Get(dead, "k").Err(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("GET with a dead context = %v", err)
+		}
+		if _, err := c.Pipelined(dead, func(p redis.Pipeliner) error { return p.Get(dead, "k").Err() }); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("pipeline with a dead context = %v", err)
+		}
+	}
+	if st := b.State(); st != Closed {
+		t.Fatalf("breaker %v after commands with dead contexts, want closed", st)
+	}
+	if err := c.Get(ctx, "k").Err(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("GET after them = %v", err)
 	}
 }
