@@ -18,7 +18,8 @@ const (
 	Rueidis = "rueidis"
 	// Cluster is shardsession's cluster.Cluster, saves auto-pipelined.
 	Cluster = "shardsession"
-	// Unbatched is the Cluster with Options.Unbatched: a round trip per save.
+	// Unbatched is the Cluster with Options.Unbatched: a round trip per save
+	// and per load.
 	Unbatched = "shardsession-unbatched"
 	// NearCache is the Cluster behind its cluster.NearCache.
 	NearCache = "shardsession+nearcache"

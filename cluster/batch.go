@@ -8,8 +8,8 @@ import (
 	"github.com/shardsession/shardsession/shard"
 )
 
-// batch hands out the per-shard auto-pipeliners that single writes go
-// through. go-redis's AutoPipeline (blocking face, one ordered batch
+// batch hands out the per-shard auto-pipeliners that single writes and
+// primary reads go through. go-redis's AutoPipeline (blocking face, one ordered batch
 // stream per client) queues the commands of concurrent callers and writes
 // them in one pipeline while the previous one is on the wire; a caller
 // still waits for its own reply, and a lone caller's command goes out at
@@ -20,10 +20,10 @@ type batch struct {
 	pipes sync.Map // *shard.Shard → *redis.AutoPipeliner
 }
 
-// writer returns what a write to sh's primary should be sent through: its
-// auto-pipeliner, or the client itself when batching is off or the
-// pipeliner cannot be made. The pipeliner belongs to the client and is
-// closed with it.
+// writer returns what a write to (or a read from) sh's primary should be
+// sent through: its auto-pipeliner, or the client itself when batching is
+// off or the pipeliner cannot be made. The pipeliner belongs to the client
+// and is closed with it.
 func (b *batch) writer(sh *shard.Shard) redis.Cmdable {
 	if b.off {
 		return sh.Primary()

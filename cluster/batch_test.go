@@ -14,9 +14,9 @@ import (
 	"github.com/shardsession/shardsession/shard"
 )
 
-// Concurrent saves to one shard share round trips through its
+// Concurrent loads and saves of one shard share round trips through its
 // auto-pipeliner; with Unbatched each is a round trip of its own.
-func TestConcurrentSavesShareRoundTrips(t *testing.T) {
+func TestConcurrentRequestsShareRoundTrips(t *testing.T) {
 	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
 	for _, unbatched := range []bool{false, true} {
 		var trips atomic.Int64
@@ -24,7 +24,7 @@ func TestConcurrentSavesShareRoundTrips(t *testing.T) {
 			Shards:    clustertest.ShardOptions(top),
 			Unbatched: unbatched,
 			Observer: shard.ObserverFunc(func(cmd shard.Command) {
-				if cmd.Name == "pipeline" || cmd.Name == "evalsha" {
+				if cmd.Name == "pipeline" || cmd.Name == "hgetall" || cmd.Name == "evalsha" {
 					trips.Add(1)
 				}
 			}),
@@ -44,6 +44,10 @@ func TestConcurrentSavesShareRoundTrips(t *testing.T) {
 		for range workers {
 			wg.Go(func() {
 				for range each {
+					if _, found, err := c.Load(ctx, id, cluster.LoadOptions{}); err != nil || !found {
+						t.Errorf("load: %v %v", found, err)
+						return
+					}
 					if _, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Touch, ExpireAt: exp}); err != nil {
 						t.Errorf("save: %v", err)
 						return
@@ -53,7 +57,7 @@ func TestConcurrentSavesShareRoundTrips(t *testing.T) {
 		}
 		wg.Wait()
 		c.Close()
-		requests := int64(workers * each)
+		requests := int64(2 * workers * each)
 		t.Logf("unbatched=%v: %d requests in %d round trips", unbatched, requests, trips.Load())
 		switch n := trips.Load(); {
 		case unbatched && n < requests:

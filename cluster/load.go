@@ -85,11 +85,17 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt Lo
 	var fields map[string]string
 	var node string
 	degraded := false
-	err := sh.Read(ctx, func(ctx context.Context, r redis.Cmdable) (err error) {
+	// Through the auto-pipeliner, as saves are: concurrent loads of a shard
+	// share a round trip and its syscalls.
+	primary := c.batch.writer(sh)
+	err := sh.ReadVia(ctx, primary, func(ctx context.Context, r redis.Cmdable) (err error) {
 		if fields, err = r.HGetAll(ctx, key).Result(); err != nil {
 			return err
 		}
-		node, degraded = sh.Addr(r), r != redis.Cmdable(sh.Primary())
+		node, degraded = sh.Addr(r), r != primary
+		if !degraded {
+			node = sh.Addr(sh.Primary())
+		}
 		if degraded && opt.MinVersion > 0 && Version(fields) < opt.MinVersion {
 			// Degraded mode (the primary is down) and this replica is
 			// older than the caller's last write: try the next replica,

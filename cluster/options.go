@@ -41,11 +41,11 @@ type Options struct {
 	// read-your-writes.
 	Replica replica.Options
 
-	// Unbatched sends every Save on its own round trip. By default saves
-	// that do not WAIT for replicas go through the primary client's
-	// auto-pipeliner (go-redis AutoPipeline): the commands of concurrent
-	// requests to one shard share a round trip, and a lone request is sent
-	// at once. Default false.
+	// Unbatched sends every Save and Load on its own round trip. By default
+	// saves that do not WAIT for replicas and loads served by the primary go
+	// through the primary client's auto-pipeliner (go-redis AutoPipeline):
+	// the commands of concurrent requests to one shard share a round trip,
+	// and a lone request is sent at once. Default false.
 	Unbatched bool
 }
 

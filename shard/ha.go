@@ -152,7 +152,14 @@ func (s *Shard) Stats() Stats {
 // replaced by another one: if no node of this shard answers, Read fails
 // with ErrUnavailable.
 func (s *Shard) Read(ctx context.Context, fn func(ctx context.Context, c redis.Cmdable) error) error {
-	err := fn(ctx, s.primary)
+	return s.ReadVia(ctx, s.primary, fn)
+}
+
+// ReadVia is Read with primary, something that sends to the shard's
+// primary (its go-redis auto-pipeliner, say), in place of the primary
+// client.
+func (s *Shard) ReadVia(ctx context.Context, primary redis.Cmdable, fn func(ctx context.Context, c redis.Cmdable) error) error {
+	err := fn(ctx, primary)
 	if err == nil || !IsUnavailable(err) || ctx.Err() != nil {
 		return s.Wrap(err)
 	}
