@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -89,6 +90,33 @@ func (b *browser) must(path, want string) string {
 		b.t.Fatalf("GET %s = %d %q, want 200 %q", path, code, body, want)
 	}
 	return body
+}
+
+// busyIdleTimeout is the idle timeout of tests that keep a session busy:
+// far longer than any stall of a loaded CI machine between two requests,
+// so that only idleness (or the lifetime) ends the session.
+const busyIdleTimeout = time.Second
+
+// keepBusy asks every pause, for d, who the user is; the session must
+// still say "ada" each time.
+func (b *browser) keepBusy(d, pause time.Duration) {
+	b.t.Helper()
+	for start := time.Now(); time.Since(start) < d; {
+		b.must("/get?k=user", "ada")
+		time.Sleep(pause) // the activity itself, not a wait
+	}
+}
+
+// waitReaped waits up to d until Redis has removed every session key of
+// top on its own.
+func waitReaped(t *testing.T, top *redistest.Topology, d time.Duration, what string) {
+	t.Helper()
+	eventually(t, d, what, func() error {
+		if n, _ := keyCount(t, top); n != 0 {
+			return fmt.Errorf("%d keys left", n)
+		}
+		return nil
+	})
 }
 
 // cookie returns the browser's session cookie value for the server, or "".

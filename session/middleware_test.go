@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -87,35 +86,22 @@ func TestSpreadOverShards(t *testing.T) {
 
 func TestIdleTimeout(t *testing.T) {
 	m, _, top := newManager(t)
-	// The idle timeout is far longer than any stall of a loaded CI machine
-	// between two requests of the loop.
-	m.IdleTimeout, m.Lifetime = time.Second, time.Minute
+	m.IdleTimeout, m.Lifetime = busyIdleTimeout, time.Minute
 	srv := httptest.NewServer(app(m))
 	defer srv.Close()
 	b := newBrowser(t, srv)
 
 	b.must("/put?k=user&v=ada", "")
 	// Activity keeps it alive well past one idle period.
-	start := time.Now()
-	for time.Since(start) < 2500*time.Millisecond {
-		b.must("/get?k=user", "ada")
-		time.Sleep(100 * time.Millisecond) // the activity itself, not a wait
-	}
+	b.keepBusy(2500*time.Millisecond, 100*time.Millisecond)
 	// Idle: Redis reaps it on its own, with no request to notice.
-	eventually(t, 4*time.Second, "idle session expires in Redis", func() error {
-		if n, _ := keyCount(t, top); n != 0 {
-			return fmt.Errorf("%d keys", n)
-		}
-		return nil
-	})
+	waitReaped(t, top, 4*time.Second, "idle session expires in Redis")
 	b.must("/get?k=user", "")
 }
 
 func TestAbsoluteTimeout(t *testing.T) {
 	m, _, top := newManager(t)
-	// The idle timeout is far longer than any stall of a loaded CI machine
-	// between two requests of the loop, so only the lifetime can end it.
-	m.IdleTimeout, m.Lifetime = time.Second, 2500*time.Millisecond
+	m.IdleTimeout, m.Lifetime = busyIdleTimeout, 2500*time.Millisecond
 	srv := httptest.NewServer(app(m))
 	defer srv.Close()
 	b := newBrowser(t, srv)
@@ -135,12 +121,7 @@ func TestAbsoluteTimeout(t *testing.T) {
 	// Redis reaps an expired key on access or by its periodic sampling, so
 	// the key may linger a moment past the deadline; it must not outlive it
 	// by much.
-	eventually(t, 2*time.Second, "expired session reaped by Redis", func() error {
-		if n, _ := keyCount(t, top); n != 0 {
-			return fmt.Errorf("%d keys left after the deadline", n)
-		}
-		return nil
-	})
+	waitReaped(t, top, 2*time.Second, "expired session reaped by Redis after the deadline")
 }
 
 // RenewToken moves the data to the new token's shard and leaves no old key,
