@@ -244,7 +244,7 @@ func (h breakerHook) DialHook(next redis.DialHook) redis.DialHook { return next 
 
 func (h breakerHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if handshake(cmd) || ctx.Err() != nil {
+		if passesBy(ctx, cmd) {
 			return next(ctx, cmd)
 		}
 		if err := h.b.Allow(); err != nil {
@@ -259,7 +259,7 @@ func (h breakerHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (h breakerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if len(cmds) > 0 && all(cmds, handshake) || ctx.Err() != nil {
+		if passesBy(ctx, cmds...) {
 			return next(ctx, cmds)
 		}
 		if err := h.b.Allow(); err != nil {
@@ -274,12 +274,17 @@ func (h breakerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	}
 }
 
-// A command whose context is already done when it is sent passes the
-// breaker by: go-redis fails it at once, and that says nothing about the
-// node. Counted, it would let one slow shard open the breakers of healthy
-// ones: a load that waited out its deadline on a shard in failover goes on
-// to check the revocation journal on the other shards with that dead
-// context (found by the container chaos scenarios).
+// passesBy reports whether cmds go around the breaker, neither gated nor
+// counted: go-redis's connection handshake (see handshake), and commands
+// whose context is already done when they are sent. go-redis fails those
+// at once, and that says nothing about the node. Counted, they would let
+// one slow shard open the breakers of healthy ones: a load that waited out
+// its deadline on a shard in failover goes on to check the revocation
+// journal on the other shards with that dead context (found by the
+// container chaos scenarios).
+func passesBy(ctx context.Context, cmds ...redis.Cmder) bool {
+	return ctx.Err() != nil || len(cmds) > 0 && all(cmds, handshake)
+}
 
 // handshake reports whether cmd is one go-redis sends while it sets up a
 // new connection. go-redis runs those through the client's hooks too,
