@@ -87,14 +87,16 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt Lo
 	degraded := false
 	// Through the auto-pipeliner, as saves are: concurrent loads of a shard
 	// share a round trip and its syscalls.
-	primary := c.batch.writer(sh)
+	primary := c.batch.primary(sh)
 	err := sh.ReadVia(ctx, primary, func(ctx context.Context, r redis.Cmdable) (err error) {
 		if fields, err = r.HGetAll(ctx, key).Result(); err != nil {
 			return err
 		}
-		node, degraded = sh.Addr(r), r != primary
-		if !degraded {
-			node = sh.Addr(sh.Primary())
+		// The pipeliner has no address of its own: it sends to the
+		// primary client's node.
+		degraded, node = r != primary, sh.Addr(sh.Primary())
+		if degraded {
+			node = sh.Addr(r)
 		}
 		if degraded && opt.MinVersion > 0 && Version(fields) < opt.MinVersion {
 			// Degraded mode (the primary is down) and this replica is

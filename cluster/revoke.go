@@ -97,7 +97,7 @@ func (c *Cluster) Stats() Stats {
 // replicas confirmed (n when there was nothing to wait for).
 func (c *Cluster) waitFor(ctx context.Context, sh *shard.Shard, n int, op func(redis.Cmdable) error) (int64, error) {
 	if n <= 0 || !sh.HasReplicas() {
-		return int64(max(n, 0)), op(c.batch.writer(sh))
+		return int64(max(n, 0)), op(c.batch.primary(sh))
 	}
 	conn := sh.Primary().Conn()
 	defer conn.Close()
