@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"time"
 )
 
 // Smoke plays one user against the fleet at base: log in, ask "who am I"
@@ -59,16 +57,4 @@ func Smoke(ctx context.Context, base string, nodes int, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "smoke: ok — every node saw the login and the logout")
 	return nil
-}
-
-// newUser returns a browser with an empty cookie jar that counts requests
-// exactly: it does not follow redirects, so each request is one turn of
-// the fleet's round robin.
-func newUser(base string, out io.Writer) *user {
-	jar, _ := cookiejar.New(nil)
-	return &user{base: base, out: out, c: &http.Client{
-		Jar:           jar,
-		Timeout:       5 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
 }
