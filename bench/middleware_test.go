@@ -12,6 +12,7 @@ import (
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/store"
 )
 
 const (
@@ -79,8 +80,8 @@ func BenchmarkStoreLoad(b *testing.B) {
 	s := stores(b)
 	for _, name := range []string{bench.Ring, bench.Rueidis, bench.NearCache} {
 		b.Run("store="+name, func(b *testing.B) {
-			store := s.Get(name)
-			m := bench.Manager(store)
+			st := s.Get(name)
+			m := bench.Manager(st)
 			tokens, err := bench.Seed(context.Background(), m, sessions, valueSize)
 			if err != nil {
 				b.Fatal(err)
@@ -94,7 +95,7 @@ func BenchmarkStoreLoad(b *testing.B) {
 				ids[i] = m.ID(ctx)
 			}
 			decode := func(f map[string]string) (any, int, error) { return f, len(f), nil }
-			nc, _ := store.(*cluster.NearCache)
+			nc, _ := st.(*cluster.NearCache)
 			b.ReportAllocs()
 			b.SetParallelism(max(1, concurrency/runtimeProcs()))
 			b.ResetTimer()
@@ -107,7 +108,7 @@ func BenchmarkStoreLoad(b *testing.B) {
 					if nc != nil {
 						_, found, err = nc.LoadDecoded(ctx, id, m, 0, decode)
 					} else {
-						_, found, err = store.Load(ctx, id, cluster.LoadOptions{})
+						_, found, err = st.Load(ctx, id, store.LoadOptions{})
 					}
 					if err != nil || !found {
 						b.Errorf("load %s: %v, found %v", id, err, found)

@@ -4,8 +4,7 @@ import (
 	"context"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 // RingStore is the baseline session store: go-redis's Ring over the same
@@ -24,13 +23,13 @@ func NewRingStore(addrs map[string]string) *RingStore {
 
 // Load implements session.Store with HGETALL. It reads only from primaries,
 // so it ignores opt.
-func (s *RingStore) Load(ctx context.Context, id string, _ cluster.LoadOptions) (map[string]string, bool, error) {
+func (s *RingStore) Load(ctx context.Context, id string, _ store.LoadOptions) (map[string]string, bool, error) {
 	fields, err := s.ring.HGetAll(ctx, s.prefix+id).Result()
 	return fields, len(fields) > 0, err
 }
 
 // Save implements session.Store with one pipeline.
-func (s *RingStore) Save(ctx context.Context, id string, w cluster.Write) (int64, error) {
+func (s *RingStore) Save(ctx context.Context, id string, w store.Write) (int64, error) {
 	key := s.prefix + id
 	var version *redis.IntCmd
 	_, err := s.ring.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -44,7 +43,7 @@ func (s *RingStore) Save(ctx context.Context, id string, w cluster.Write) (int64
 			}
 			p.HSet(ctx, key, args...)
 		}
-		version = p.HIncrBy(ctx, key, cluster.VersionField, 1)
+		version = p.HIncrBy(ctx, key, store.VersionField, 1)
 		p.PExpireAt(ctx, key, w.ExpireAt)
 		return nil
 	})

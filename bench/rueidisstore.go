@@ -7,8 +7,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/redis/rueidis"
-
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 // RueidisStore is the strongest peer measured here: one rueidis client per
@@ -42,7 +41,7 @@ func (s *RueidisStore) client(id string) rueidis.Client {
 }
 
 // Load implements session.Store with DoCache(HGETALL).
-func (s *RueidisStore) Load(ctx context.Context, id string, _ cluster.LoadOptions) (map[string]string, bool, error) {
+func (s *RueidisStore) Load(ctx context.Context, id string, _ store.LoadOptions) (map[string]string, bool, error) {
 	c := s.client(id)
 	fields, err := c.DoCache(ctx, c.B().Hgetall().Key(s.prefix+id).Cache(), s.ttl).AsStrMap()
 	return fields, len(fields) > 0, err
@@ -50,7 +49,7 @@ func (s *RueidisStore) Load(ctx context.Context, id string, _ cluster.LoadOption
 
 // Save implements session.Store with one DoMulti of HDEL, HSET, HINCRBY and
 // PEXPIREAT.
-func (s *RueidisStore) Save(ctx context.Context, id string, w cluster.Write) (int64, error) {
+func (s *RueidisStore) Save(ctx context.Context, id string, w store.Write) (int64, error) {
 	c, key := s.client(id), s.prefix+id
 	cmds := make(rueidis.Commands, 0, 4)
 	if len(w.Del) > 0 {
@@ -64,7 +63,7 @@ func (s *RueidisStore) Save(ctx context.Context, id string, w cluster.Write) (in
 		cmds = append(cmds, hset.Build())
 	}
 	cmds = append(cmds,
-		c.B().Hincrby().Key(key).Field(cluster.VersionField).Increment(1).Build(),
+		c.B().Hincrby().Key(key).Field(store.VersionField).Increment(1).Build(),
 		c.B().Pexpireat().Key(key).MillisecondsTimestamp(w.ExpireAt.UnixMilli()).Build())
 	res := c.DoMulti(ctx, cmds...)
 	for _, r := range res {

@@ -12,6 +12,7 @@ import (
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 // Concurrent loads and saves of one shard share round trips through its
@@ -35,7 +36,7 @@ func TestConcurrentRequestsShareRoundTrips(t *testing.T) {
 		ctx := context.Background()
 		exp := time.Now().Add(time.Minute)
 		id := fmt.Sprint("unbatched-", unbatched)
-		if _, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"n": []byte("0")}, ExpireAt: exp}); err != nil {
+		if _, err := c.Save(ctx, id, store.Write{Mode: store.Create, Set: map[string][]byte{"n": []byte("0")}, ExpireAt: exp}); err != nil {
 			t.Fatal(err)
 		}
 		const workers, each = 32, 20
@@ -44,11 +45,11 @@ func TestConcurrentRequestsShareRoundTrips(t *testing.T) {
 		for range workers {
 			wg.Go(func() {
 				for range each {
-					if _, found, err := c.Load(ctx, id, cluster.LoadOptions{}); err != nil || !found {
+					if _, found, err := c.Load(ctx, id, store.LoadOptions{}); err != nil || !found {
 						t.Errorf("load: %v %v", found, err)
 						return
 					}
-					if _, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Touch, ExpireAt: exp}); err != nil {
+					if _, err := c.Save(ctx, id, store.Write{Mode: store.Touch, ExpireAt: exp}); err != nil {
 						t.Errorf("save: %v", err)
 						return
 					}

@@ -10,6 +10,7 @@ import (
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 func TestNewRejectsBadTopology(t *testing.T) {
@@ -36,30 +37,30 @@ func TestSaveModes(t *testing.T) {
 	ctx := context.Background()
 	exp := time.Now().Add(time.Minute)
 
-	if _, err := c.Save(ctx, "gone", cluster.Write{Mode: cluster.Update, Set: map[string][]byte{"a": []byte("1")}, ExpireAt: exp}); !errors.Is(err, cluster.ErrNotFound) {
+	if _, err := c.Save(ctx, "gone", store.Write{Mode: store.Update, Set: map[string][]byte{"a": []byte("1")}, ExpireAt: exp}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("update of a missing record = %v, want ErrNotFound", err)
 	}
 	if ok, _ := c.Exists(ctx, "gone"); ok {
 		t.Fatal("a failed update created the record")
 	}
-	v, err := c.Save(ctx, "id", cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"a": []byte("1"), "b": []byte("2")}, ExpireAt: exp})
+	v, err := c.Save(ctx, "id", store.Write{Mode: store.Create, Set: map[string][]byte{"a": []byte("1"), "b": []byte("2")}, ExpireAt: exp})
 	if err != nil || v != 1 {
 		t.Fatalf("create = %d, %v", v, err)
 	}
-	if _, err := c.Save(ctx, "id", cluster.Write{Mode: cluster.Create, ExpireAt: exp}); !errors.Is(err, cluster.ErrExists) {
+	if _, err := c.Save(ctx, "id", store.Write{Mode: store.Create, ExpireAt: exp}); !errors.Is(err, store.ErrExists) {
 		t.Fatalf("second create = %v, want ErrExists", err)
 	}
-	if v, err = c.Save(ctx, "id", cluster.Write{Mode: cluster.Update, Del: []string{"a"}, Set: map[string][]byte{"c": []byte("3")}, ExpireAt: exp}); err != nil || v != 2 {
+	if v, err = c.Save(ctx, "id", store.Write{Mode: store.Update, Del: []string{"a"}, Set: map[string][]byte{"c": []byte("3")}, ExpireAt: exp}); err != nil || v != 2 {
 		t.Fatalf("update = %d, %v", v, err)
 	}
-	if v, err = c.Save(ctx, "id", cluster.Write{Mode: cluster.Touch, ExpireAt: exp.Add(time.Minute)}); err != nil || v != 2 {
+	if v, err = c.Save(ctx, "id", store.Write{Mode: store.Touch, ExpireAt: exp.Add(time.Minute)}); err != nil || v != 2 {
 		t.Fatalf("touch = %d, %v; a touch must not bump the version", v, err)
 	}
-	fields, found, err := c.Load(ctx, "id", cluster.LoadOptions{})
+	fields, found, err := c.Load(ctx, "id", store.LoadOptions{})
 	if err != nil || !found {
 		t.Fatalf("load = %v, %v", found, err)
 	}
-	if _, ok := fields["a"]; ok || fields["b"] != "2" || fields["c"] != "3" || cluster.Version(fields) != 2 {
+	if _, ok := fields["a"]; ok || fields["b"] != "2" || fields["c"] != "3" || store.Version(fields) != 2 {
 		t.Fatalf("fields after update: %v", fields)
 	}
 	ttl, _ := c.ShardFor("id").Primary().PTTL(ctx, c.Key("id")).Result()
@@ -69,7 +70,7 @@ func TestSaveModes(t *testing.T) {
 	if err := c.Delete(ctx, "id"); err != nil {
 		t.Fatal(err)
 	}
-	if _, found, _ := c.Load(ctx, "id", cluster.LoadOptions{}); found {
+	if _, found, _ := c.Load(ctx, "id", store.LoadOptions{}); found {
 		t.Fatal("deleted record still loads")
 	}
 }

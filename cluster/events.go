@@ -11,32 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
-
-// EventKind says what happened to a session.
-type EventKind string
-
-// The kinds of Event.
-const (
-	// Created: a new session was saved for the first time.
-	Created EventKind = "created"
-	// Renewed: a session got a new ID (RenewToken); OldID is the one it
-	// replaced.
-	Renewed EventKind = "renewed"
-	// Destroyed: a session was deleted by Destroy or a revocation.
-	Destroyed EventKind = "destroyed"
-	// Expired: Redis expired the session's key (idle or absolute timeout).
-	Expired EventKind = "expired"
-)
-
-// Event is one change to a session, observed on the shard that holds it.
-// IDs are store IDs (hashes of tokens), never tokens.
-type Event struct {
-	Kind  EventKind
-	ID    string
-	OldID string // Renewed only
-	Shard string
-}
 
 // eventChannel is the Pub/Sub channel, on every primary, where writers
 // announce created, renewed and destroyed sessions.
@@ -44,7 +20,7 @@ func (c *Cluster) eventChannel() string { return c.prefix + "events" }
 
 // Publish announces e on the shard that holds e.ID, for every Watch on any
 // node to see. Expired events need no publishing: Redis emits them.
-func (c *Cluster) Publish(ctx context.Context, e Event) error {
+func (c *Cluster) Publish(ctx context.Context, e store.Event) error {
 	sh := c.ShardFor(e.ID)
 	msg := string(e.Kind) + " " + e.ID
 	if e.OldID != "" {
@@ -84,7 +60,7 @@ func EnsureKeyspaceEvents(ctx context.Context, sh *shard.Shard) error {
 // safe for concurrent use. Delivery is Redis Pub/Sub: at most once, and
 // events that happen while a shard's subscription is down are lost.
 // onErr, if not nil, receives errors that Watch retries past.
-func (c *Cluster) Watch(ctx context.Context, fn func(Event), onErr func(error)) error {
+func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(error)) error {
 	if onErr == nil {
 		onErr = func(error) {}
 	}
@@ -136,7 +112,7 @@ const watchReconcile = time.Second
 const watchRetry = 200 * time.Millisecond
 
 // watchShard subscribes to one primary until ctx ends.
-func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(Event), onErr func(error)) {
+func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(store.Event), onErr func(error)) {
 	ps := sh.Primary().Subscribe(ctx, c.eventChannel(), expiredChannel)
 	defer ps.Close()
 	for ctx.Err() == nil {
@@ -176,35 +152,35 @@ func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(Event
 
 // parseEvent turns a Pub/Sub message into an Event; ok is false for
 // messages that are not about sessions of this cluster.
-func (c *Cluster) parseEvent(msg *redis.Message) (e Event, ok bool) {
+func (c *Cluster) parseEvent(msg *redis.Message) (e store.Event, ok bool) {
 	if msg.Channel == expiredChannel {
 		id, ok := strings.CutPrefix(msg.Payload, c.prefix)
 		if !ok || !validID(id) {
-			return Event{}, false
+			return store.Event{}, false
 		}
-		return Event{Kind: Expired, ID: id}, true
+		return store.Event{Kind: store.Expired, ID: id}, true
 	}
 	return ParseEvent(msg.Payload)
 }
 
 // ParseEvent parses the payload Publish sends: "kind id [oldID]".
-func ParseEvent(payload string) (Event, bool) {
+func ParseEvent(payload string) (store.Event, bool) {
 	parts := strings.Split(payload, " ")
 	if len(parts) < 2 || len(parts) > 3 || !validID(parts[1]) {
-		return Event{}, false
+		return store.Event{}, false
 	}
-	e := Event{Kind: EventKind(parts[0]), ID: parts[1]}
+	e := store.Event{Kind: store.EventKind(parts[0]), ID: parts[1]}
 	switch e.Kind {
-	case Created, Destroyed:
+	case store.Created, store.Destroyed:
 		return e, len(parts) == 2
-	case Renewed:
+	case store.Renewed:
 		if len(parts) != 3 || !validID(parts[2]) {
-			return Event{}, false
+			return store.Event{}, false
 		}
 		e.OldID = parts[2]
 		return e, true
 	}
-	return Event{}, false
+	return store.Event{}, false
 }
 
 // validID reports whether id can be a session ID: non-empty, free of the

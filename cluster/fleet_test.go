@@ -18,6 +18,7 @@ import (
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 // The acceptance tests of live topology change: two web nodes (two Cluster
@@ -88,8 +89,8 @@ func (f *fleet) newCluster(shards []shard.Options) *cluster.Cluster {
 	return c
 }
 
-func save(ctx context.Context, c *cluster.Cluster, s *sess, mode cluster.WriteMode) error {
-	_, err := c.Save(ctx, s.id, cluster.Write{Mode: mode, Set: map[string][]byte{"v": []byte(strconv.Itoa(s.value))}, ExpireAt: s.exp})
+func save(ctx context.Context, c *cluster.Cluster, s *sess, mode store.WriteMode) error {
+	_, err := c.Save(ctx, s.id, store.Write{Mode: mode, Set: map[string][]byte{"v": []byte(strconv.Itoa(s.value))}, ExpireAt: s.exp})
 	return err
 }
 
@@ -102,7 +103,7 @@ func (f *fleet) seed(ctx context.Context) {
 	}
 	f.parallel(func(w int) error {
 		for i := w; i < len(f.sess); i += fleetWorkers {
-			if err := save(ctx, f.nodes[0], f.sess[i], cluster.Create); err != nil {
+			if err := save(ctx, f.nodes[0], f.sess[i], store.Create); err != nil {
 				return err
 			}
 		}
@@ -187,9 +188,9 @@ func (f *fleet) step(ctx context.Context, node *cluster.Cluster, rng *rand.Rand,
 	case r < 5: // create
 		n := &sess{id: fmt.Sprintf("new-%06d", f.nextID.Add(1)), value: 1, exp: time.Now().Add(time.Hour).Truncate(time.Millisecond)}
 		*mine = append(*mine, n)
-		return save(ctx, node, n, cluster.Create)
+		return save(ctx, node, n, store.Create)
 	case s.deleted:
-		if _, found, err := node.Load(ctx, s.id, cluster.LoadOptions{}); err != nil || found {
+		if _, found, err := node.Load(ctx, s.id, store.LoadOptions{}); err != nil || found {
 			return fmt.Errorf("destroyed session %s: found=%v err=%v", s.id, found, err)
 		}
 		return nil
@@ -199,12 +200,12 @@ func (f *fleet) step(ctx context.Context, node *cluster.Cluster, rng *rand.Rand,
 	case r < 35: // update, pushing the expiry
 		s.value++
 		s.exp = s.exp.Add(time.Second)
-		return save(ctx, node, s, cluster.Update)
+		return save(ctx, node, s, store.Update)
 	case r < 40: // touch
 		s.exp = s.exp.Add(time.Second)
-		return save(ctx, node, s, cluster.Touch)
+		return save(ctx, node, s, store.Touch)
 	default: // read
-		fields, found, err := node.Load(ctx, s.id, cluster.LoadOptions{})
+		fields, found, err := node.Load(ctx, s.id, store.LoadOptions{})
 		if err != nil || !found || fields["v"] != strconv.Itoa(s.value) {
 			return fmt.Errorf("session %s: found=%v v=%q err=%v, want v=%d", s.id, found, fields["v"], err, s.value)
 		}
@@ -346,17 +347,17 @@ func TestFollowLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := c.Load(ctx, "id", cluster.LoadOptions{}); err != nil {
+	if _, _, err := c.Load(ctx, "id", store.LoadOptions{}); err != nil {
 		t.Fatalf("load within the lease: %v", err)
 	}
 	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
-		if _, _, err := c.Load(ctx, "id", cluster.LoadOptions{}); !errors.Is(err, cluster.ErrStaleTopology) {
+		if _, _, err := c.Load(ctx, "id", store.LoadOptions{}); !errors.Is(err, cluster.ErrStaleTopology) {
 			return fmt.Errorf("load = %v, want ErrStaleTopology", err)
 		}
 		return nil
 	})
 	fl.Close()
-	if _, _, err := c.Load(ctx, "id", cluster.LoadOptions{}); err != nil {
+	if _, _, err := c.Load(ctx, "id", store.LoadOptions{}); err != nil {
 		t.Fatalf("load after the follower stopped: %v", err)
 	}
 }

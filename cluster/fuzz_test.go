@@ -3,6 +3,8 @@ package cluster
 import (
 	"strings"
 	"testing"
+
+	"github.com/shardsession/shardsession/store"
 )
 
 // Event payloads come from Pub/Sub, which any client of a shard can publish
@@ -21,11 +23,11 @@ func FuzzParseEvent(f *testing.F) {
 		if !ok {
 			return
 		}
-		if !validID(e.ID) || (e.Kind == Renewed) != (e.OldID != "") {
+		if !validID(e.ID) || (e.Kind == store.Renewed) != (e.OldID != "") {
 			t.Fatalf("ParseEvent(%q) = %+v", payload, e)
 		}
 		switch e.Kind {
-		case Created, Renewed, Destroyed:
+		case store.Created, store.Renewed, store.Destroyed:
 		default:
 			t.Fatalf("ParseEvent(%q) accepted kind %q", payload, e.Kind)
 		}
@@ -39,6 +41,6 @@ func FuzzVersion(f *testing.F) {
 	f.Add("99999999999999999999")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, v string) {
-		_ = Version(map[string]string{VersionField: v})
+		_ = store.Version(map[string]string{store.VersionField: v})
 	})
 }

@@ -18,12 +18,25 @@ import (
 // session that exists for the whole iteration at least once (rarely twice);
 // sessions created, deleted or expiring meanwhile may or may not be seen.
 func (c *Cluster) Iterate(ctx context.Context, fn func(id string, fields map[string]string) error) error {
-	return c.Scan(ctx, "", func(sh *shard.Shard, ids []string) error {
+	return c.iterate(ctx, "", validID, fn)
+}
+
+// IteratePrefix is Iterate over the records whose ID starts with idPrefix,
+// whatever their form: an adapter's key space (scs, gorilla), which Iterate
+// leaves out. Keys of another type than a hash are skipped.
+func (c *Cluster) IteratePrefix(ctx context.Context, idPrefix string, fn func(id string, fields map[string]string) error) error {
+	return c.iterate(ctx, idPrefix, func(string) bool { return true }, fn)
+}
+
+// iterate calls fn with every hash record whose ID starts with idPrefix and
+// passes keep.
+func (c *Cluster) iterate(ctx context.Context, idPrefix string, keep func(id string) bool, fn func(id string, fields map[string]string) error) error {
+	return c.Scan(ctx, idPrefix, func(sh *shard.Shard, ids []string) error {
 		p := sh.Primary().Pipeline()
 		cmds := make([]*redis.MapStringStringCmd, 0, len(ids))
 		live := make([]string, 0, len(ids))
 		for _, id := range ids {
-			if validID(id) {
+			if keep(id) {
 				live = append(live, id)
 				cmds = append(cmds, p.HGetAll(ctx, c.Key(id)))
 			}

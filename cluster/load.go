@@ -8,47 +8,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
-
-// LoadOptions tell Load what the caller already knows about the record, so
-// that a read served by a replica is never older than the caller's own last
-// write (read-your-writes). The zero value asks for no guarantee: any
-// healthy node the read policy picks may answer.
-//
-// A Store that reads only from primaries satisfies every option by
-// construction and may ignore them (bench.RingStore does).
-type LoadOptions struct {
-	// MinVersion is the version of the caller's last write (or last read) of
-	// the record, as Save or an earlier Load returned it. When > 0, a replica
-	// answer with a lower version, or a replica that does not have the record
-	// at all, is not trusted: the read is retried on the primary. A negative
-	// MinVersion means the caller cannot tell: the primary answers, as with
-	// Primary.
-	MinVersion int64
-
-	// Primary asks for a read from the primary whatever the read policy,
-	// for a caller that cannot tell which version it last saw (for example a
-	// cookie that carries no signed version).
-	Primary bool
-
-	// Info, if not nil, is filled in with which node answered.
-	Info *ReadInfo
-}
-
-// ReadInfo says which node of a shard answered a Load.
-type ReadInfo struct {
-	// Shard is the name of the shard that owns the record.
-	Shard string
-	// Node is the address of the node whose answer was returned.
-	Node string
-	// Replica is true when Node is a replica: the one the read policy
-	// picked, or one serving a degraded read while the primary is down.
-	Replica bool
-	// Retried is true when a replica was asked first and its answer was
-	// stale (older than MinVersion, or missing) or it failed, so the
-	// primary was asked too.
-	Retried bool
-}
 
 // loadOn reads the session id from the node sh's read policy picks. A
 // replica's answer is used only if it is at least opt.MinVersion;
@@ -56,7 +17,7 @@ type ReadInfo struct {
 // primary is down, the replicas in degraded mode, still held to
 // MinVersion). Only the primary's failure is an error: a replica is an
 // optimisation, never a reason to fail a read.
-func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt LoadOptions) (map[string]string, bool, error) {
+func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt store.LoadOptions) (map[string]string, bool, error) {
 	key := c.Key(id)
 	retried := false
 	if opt.MinVersion < 0 {
@@ -71,13 +32,13 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt Lo
 			case err != nil:
 				sh.Reads().MarkDown(rc, err)
 				c.reads.replicaErrors.Add(1)
-			case opt.MinVersion > 0 && Version(fields) < opt.MinVersion:
+			case opt.MinVersion > 0 && store.Version(fields) < opt.MinVersion:
 				// Older than the caller's own last write, or not there at
 				// all although the caller saw it: the replica is behind.
 				c.reads.staleRetries.Add(1)
 			default:
 				c.reads.replicaReads.Add(1)
-				return c.loaded(ctx, sh, id, fields, opt, ReadInfo{Shard: sh.Name(), Node: sh.Addr(rc), Replica: true})
+				return c.loaded(ctx, sh, id, fields, opt, store.ReadInfo{Shard: sh.Name(), Node: sh.Addr(rc), Replica: true})
 			}
 			retried = true
 		}
@@ -98,7 +59,7 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt Lo
 		if degraded {
 			node = sh.Addr(r)
 		}
-		if degraded && opt.MinVersion > 0 && Version(fields) < opt.MinVersion {
+		if degraded && opt.MinVersion > 0 && store.Version(fields) < opt.MinVersion {
 			// Degraded mode (the primary is down) and this replica is
 			// older than the caller's last write: try the next replica,
 			// and fail rather than answer with older data.
@@ -110,17 +71,17 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt Lo
 		return nil, false, err
 	}
 	c.reads.primaryReads.Add(1)
-	if opt.MinVersion > 0 && len(fields) > 0 && Version(fields) < opt.MinVersion {
+	if opt.MinVersion > 0 && len(fields) > 0 && store.Version(fields) < opt.MinVersion {
 		// The primary itself is older than a write it acknowledged: a write
 		// was lost (a failover promoted a replica that had not received it).
 		c.reads.versionRegressions.Add(1)
 	}
-	return c.loaded(ctx, sh, id, fields, opt, ReadInfo{Shard: sh.Name(), Node: node, Replica: degraded, Retried: retried})
+	return c.loaded(ctx, sh, id, fields, opt, store.ReadInfo{Shard: sh.Name(), Node: node, Replica: degraded, Retried: retried})
 }
 
 // loaded finishes a Load: a session deleted before a failover that the
 // revocation journal remembers is not found; opt.Info is filled in.
-func (c *Cluster) loaded(ctx context.Context, sh *shard.Shard, id string, fields map[string]string, opt LoadOptions, info ReadInfo) (map[string]string, bool, error) {
+func (c *Cluster) loaded(ctx context.Context, sh *shard.Shard, id string, fields map[string]string, opt store.LoadOptions, info store.ReadInfo) (map[string]string, bool, error) {
 	if len(fields) > 0 && c.revoked(ctx, sh, id) {
 		fields = nil
 	}

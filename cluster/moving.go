@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 // Routing while a topology change runs (see Phase), and for a cluster that
@@ -39,7 +40,7 @@ func (s *snapshot) pair(id string) (to, from *shard.Shard) {
 	return to, from
 }
 
-func (c *Cluster) loadMoving(ctx context.Context, s *snapshot, id string, opt LoadOptions) (map[string]string, bool, error) {
+func (c *Cluster) loadMoving(ctx context.Context, s *snapshot, id string, opt store.LoadOptions) (map[string]string, bool, error) {
 	if err := c.checkLease(s); err != nil {
 		return nil, false, err
 	}
@@ -64,7 +65,7 @@ func (c *Cluster) loadMoving(ctx context.Context, s *snapshot, id string, opt Lo
 	return c.loadOn(ctx, to, id, opt)
 }
 
-func (c *Cluster) saveMoving(ctx context.Context, s *snapshot, id string, mode WriteMode, args []any) (int64, error) {
+func (c *Cluster) saveMoving(ctx context.Context, s *snapshot, id string, mode store.WriteMode, args []any) (int64, error) {
 	if err := c.checkLease(s); err != nil {
 		return 0, err
 	}
@@ -75,17 +76,17 @@ func (c *Cluster) saveMoving(ctx context.Context, s *snapshot, id string, mode W
 	case s.phase == PhaseDualRead:
 		// The previous ring is authoritative, but a node in PhaseMigrate
 		// may already have moved the record.
-		if mode == Create {
+		if mode == store.Create {
 			return c.saveOn(ctx, from, id, args)
 		}
 		v, err := c.saveOn(ctx, from, id, args)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return c.saveOn(ctx, to, id, args)
 		}
 		return v, err
 	}
 	v, err := c.saveOn(ctx, to, id, args)
-	if mode == Create || !errors.Is(err, ErrNotFound) {
+	if mode == store.Create || !errors.Is(err, store.ErrNotFound) {
 		return v, err
 	}
 	// Not moved yet: move it, then update it where it now is.
@@ -252,11 +253,11 @@ func (c *Cluster) resolveBusy(ctx context.Context, from, to *shard.Shard, dst *r
 		case "none":
 			continue // moved by the first MIGRATE, or gone
 		case "hash":
-			ours, err := src.HGet(ctx, key, VersionField).Int64()
+			ours, err := src.HGet(ctx, key, store.VersionField).Int64()
 			if err != nil && !errors.Is(err, redis.Nil) {
 				return moved, from.Wrap(err)
 			}
-			theirs, err := to.Primary().HGet(ctx, key, VersionField).Int64()
+			theirs, err := to.Primary().HGet(ctx, key, store.VersionField).Int64()
 			if err != nil && !errors.Is(err, redis.Nil) {
 				return moved, to.Wrap(err)
 			}

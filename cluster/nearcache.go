@@ -13,6 +13,7 @@ import (
 
 	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 // NearCacheOptions configure a NearCache. The zero value works.
@@ -287,7 +288,7 @@ func (nc *NearCache) fetch(ctx context.Context, p *nearPart, id string, owner an
 		nc.release(p, id, hold)
 		return v, err == nil, err
 	}
-	e := &nearEntry{owner: owner, value: v, version: Version(fields), size: int64(size+len(id)) + entryOverhead}
+	e := &nearEntry{owner: owner, value: v, version: store.Version(fields), size: int64(size+len(id)) + entryOverhead}
 	if d := ttl.Val(); d > 0 {
 		e.expires = start.Add(d)
 	}
@@ -304,7 +305,7 @@ func (nc *NearCache) fetch(ctx context.Context, p *nearPart, id string, owner an
 // failover, and decodes it without caching.
 func (nc *NearCache) loadUncached(ctx context.Context, id string, minVersion int64,
 	decode func(fields map[string]string) (v any, size int, err error)) (any, bool, error) {
-	fields, found, err := nc.c.Load(ctx, id, LoadOptions{MinVersion: minVersion})
+	fields, found, err := nc.c.Load(ctx, id, store.LoadOptions{MinVersion: minVersion})
 	if err != nil || !found {
 		return nil, false, err
 	}
@@ -412,13 +413,13 @@ func (nc *NearCache) Stats() NearCacheStats {
 
 // Load implements session.Store: it reads the record's fields from the
 // Cluster, uncached (LoadDecoded is the cached path).
-func (nc *NearCache) Load(ctx context.Context, id string, opt LoadOptions) (map[string]string, bool, error) {
+func (nc *NearCache) Load(ctx context.Context, id string, opt store.LoadOptions) (map[string]string, bool, error) {
 	return nc.c.Load(ctx, id, opt)
 }
 
 // Save implements session.Store: it writes through the Cluster, then drops
 // this node's entry at once rather than waiting for Redis's invalidation.
-func (nc *NearCache) Save(ctx context.Context, id string, w Write) (int64, error) {
+func (nc *NearCache) Save(ctx context.Context, id string, w store.Write) (int64, error) {
 	v, err := nc.c.Save(ctx, id, w)
 	nc.Invalidate(id)
 	return v, err
@@ -436,3 +437,8 @@ func (nc *NearCache) Locate(id string) string { return nc.c.Locate(id) }
 
 // Cluster returns the cluster the cache is in front of.
 func (nc *NearCache) Cluster() *Cluster { return nc.c }
+
+// Unwrap returns the cluster the cache is in front of, as a store.Store:
+// package session looks there for the capabilities a cache does not add
+// (store.Unwrapper).
+func (nc *NearCache) Unwrap() store.Store { return nc.c }

@@ -11,6 +11,7 @@ import (
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/store"
 )
 
 // node is one web node's view of the fleet: its own Cluster (own
@@ -45,9 +46,9 @@ func (nd *node) read(t *testing.T, id string, minVersion int64) (string, bool) {
 	return v.(string), true
 }
 
-func (nd *node) write(t *testing.T, id, value string, mode cluster.WriteMode) int64 {
+func (nd *node) write(t *testing.T, id, value string, mode store.WriteMode) int64 {
 	t.Helper()
-	v, err := nd.nc.Save(context.Background(), id, cluster.Write{Mode: mode, Set: map[string][]byte{"a": []byte(value)}, ExpireAt: time.Now().Add(time.Minute)})
+	v, err := nd.nc.Save(context.Background(), id, store.Write{Mode: mode, Set: map[string][]byte{"a": []byte(value)}, ExpireAt: time.Now().Add(time.Minute)})
 	if err != nil {
 		t.Fatalf("save %s: %v", id, err)
 	}
@@ -94,7 +95,7 @@ func TestNearCacheWriteOnAReadOnB(t *testing.T) {
 	a, b := newNode(t, top), newNode(t, top)
 	const rounds = 1000
 	id := "session-ab"
-	a.write(t, id, "0", cluster.Create)
+	a.write(t, id, "0", store.Create)
 	stale := 0
 	for i := 1; i <= rounds; i++ {
 		prev, want := fmt.Sprint(i-1), fmt.Sprint(i)
@@ -102,7 +103,7 @@ func TestNearCacheWriteOnAReadOnB(t *testing.T) {
 			t.Fatalf("round %d: B read %q before the write, want %q", i, got, prev)
 		}
 		inval := b.nc.Stats().Invalidations
-		v := a.write(t, id, want, cluster.Update)
+		v := a.write(t, id, want, store.Update)
 		if got, _ := b.read(t, id, v); got != want {
 			t.Fatalf("round %d: B read %q with min version %d, want %q", i, got, v, want)
 		}
@@ -131,7 +132,7 @@ func TestNearCacheWriteOnAReadOnB(t *testing.T) {
 func TestNearCacheDeleteOnA(t *testing.T) {
 	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
 	a, b := newNode(t, top), newNode(t, top)
-	a.write(t, "gone", "x", cluster.Create)
+	a.write(t, "gone", "x", store.Create)
 	b.cached(t, "gone", "x")
 	if err := a.nc.Delete(context.Background(), "gone"); err != nil {
 		t.Fatal(err)
@@ -148,7 +149,7 @@ func TestNearCacheExpiry(t *testing.T) {
 	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
 	a, b := newNode(t, top), newNode(t, top)
 	ctx := context.Background()
-	if _, err := a.nc.Save(ctx, "brief", cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"a": []byte("x")}, ExpireAt: time.Now().Add(300 * time.Millisecond)}); err != nil {
+	if _, err := a.nc.Save(ctx, "brief", store.Write{Mode: store.Create, Set: map[string][]byte{"a": []byte("x")}, ExpireAt: time.Now().Add(300 * time.Millisecond)}); err != nil {
 		t.Fatal(err)
 	}
 	b.cached(t, "brief", "x")
@@ -171,7 +172,7 @@ func TestNearCacheKilledConnectionFlushes(t *testing.T) {
 	ctx := context.Background()
 	ids := []string{"k1", "k2", "k3", "k4", "k5", "k6"}
 	for _, id := range ids {
-		a.write(t, id, "old", cluster.Create)
+		a.write(t, id, "old", store.Create)
 		b.cached(t, id, "old")
 	}
 	flushes := b.nc.Stats().Flushes
@@ -194,7 +195,7 @@ func TestNearCacheKilledConnectionFlushes(t *testing.T) {
 		cl.Close()
 	}
 	for _, id := range ids {
-		a.write(t, id, "new", cluster.Update)
+		a.write(t, id, "new", store.Update)
 	}
 	eventually(t, func() error {
 		if b.nc.Stats().Flushes == flushes {
@@ -214,7 +215,7 @@ func TestNearCacheKilledConnectionFlushes(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.cached(t, "k1", "new")
-	a.write(t, "k1", "newer", cluster.Update)
+	a.write(t, "k1", "newer", store.Update)
 	eventually(t, func() error {
 		if got, _ := b.read(t, "k1", 0); got != "newer" {
 			return fmt.Errorf("B reads %q after reconnecting, want newer", got)
@@ -231,7 +232,7 @@ func TestNearCacheRacingWritesConverge(t *testing.T) {
 	a, b := newNode(t, top), newNode(t, top)
 	ids := []string{"r0", "r1", "r2", "r3"}
 	for _, id := range ids {
-		a.write(t, id, "0", cluster.Create)
+		a.write(t, id, "0", store.Create)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -240,7 +241,7 @@ func TestNearCacheRacingWritesConverge(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
 				id := ids[(w+i)%len(ids)]
-				a.nc.Save(context.Background(), id, cluster.Write{Mode: cluster.Update, Set: map[string][]byte{"a": []byte(fmt.Sprintf("%d-%d", w, i))}, ExpireAt: time.Now().Add(time.Minute)})
+				a.nc.Save(context.Background(), id, store.Write{Mode: store.Update, Set: map[string][]byte{"a": []byte(fmt.Sprintf("%d-%d", w, i))}, ExpireAt: time.Now().Add(time.Minute)})
 			}
 		})
 	}
@@ -253,7 +254,7 @@ func TestNearCacheRacingWritesConverge(t *testing.T) {
 	}
 	wg.Wait()
 	for _, id := range ids {
-		fields, _, err := a.c.Load(context.Background(), id, cluster.LoadOptions{})
+		fields, _, err := a.c.Load(context.Background(), id, store.LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,7 +288,7 @@ func TestNearCacheBounds(t *testing.T) {
 	nd := n(c, nc)
 	for i := range 1000 {
 		id := fmt.Sprint("b", i)
-		nd.write(t, id, "v", cluster.Create)
+		nd.write(t, id, "v", store.Create)
 		nd.read(t, id, 0)
 	}
 	if st := nc.Stats(); st.Entries > 128 || st.Entries == 0 {

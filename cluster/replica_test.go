@@ -14,6 +14,7 @@ import (
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 // replicated starts a topology with replicas and a Cluster over it with
@@ -43,23 +44,23 @@ func TestReplicaReadYourWrites(t *testing.T) {
 	const rounds = 300
 	for i := range rounds {
 		id := fmt.Sprint("ryw-", i)
-		v, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: exp})
+		v, err := c.Save(ctx, id, store.Write{Mode: store.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: exp})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var info cluster.ReadInfo
-		fields, found, err := c.Load(ctx, id, cluster.LoadOptions{MinVersion: v, Info: &info})
-		if err != nil || !found || fields["user"] != "ada" || cluster.Version(fields) < v {
+		var info store.ReadInfo
+		fields, found, err := c.Load(ctx, id, store.LoadOptions{MinVersion: v, Info: &info})
+		if err != nil || !found || fields["user"] != "ada" || store.Version(fields) < v {
 			t.Fatalf("round %d: read after create = %v %v %v", i, fields, found, err)
 		}
 		if info.Replica || !info.Retried {
 			t.Fatalf("round %d: a held-back replica answered: %+v", i, info)
 		}
-		v2, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Update, Set: map[string][]byte{"user": []byte("grace")}, ExpireAt: exp})
+		v2, err := c.Save(ctx, id, store.Write{Mode: store.Update, Set: map[string][]byte{"user": []byte("grace")}, ExpireAt: exp})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fields, _, err = c.Load(ctx, id, cluster.LoadOptions{MinVersion: v2}); err != nil || fields["user"] != "grace" {
+		if fields, _, err = c.Load(ctx, id, store.LoadOptions{MinVersion: v2}); err != nil || fields["user"] != "grace" {
 			t.Fatalf("round %d: read after update = %v %v", i, fields, err)
 		}
 	}
@@ -68,9 +69,9 @@ func TestReplicaReadYourWrites(t *testing.T) {
 	}
 
 	release()
-	var info cluster.ReadInfo
+	var info store.ReadInfo
 	redistest.Eventually(t, 10*time.Second, func(context.Context) error {
-		fields, _, err := c.Load(ctx, "ryw-0", cluster.LoadOptions{MinVersion: 2, Info: &info})
+		fields, _, err := c.Load(ctx, "ryw-0", store.LoadOptions{MinVersion: 2, Info: &info})
 		if err != nil || fields["user"] != "grace" {
 			return fmt.Errorf("load = %v, %v", fields, err)
 		}
@@ -87,21 +88,21 @@ func TestReplicaReadYourWrites(t *testing.T) {
 func TestReadPolicyOverride(t *testing.T) {
 	ctx := context.Background()
 	c, _ := replicated(t, redistest.TopologyOptions{Shards: 1, Replicas: 1}, cluster.Options{})
-	if _, err := c.Save(ctx, "id", cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"a": []byte("1")}, ExpireAt: time.Now().Add(time.Minute)}); err != nil {
+	if _, err := c.Save(ctx, "id", store.Write{Mode: store.Create, Set: map[string][]byte{"a": []byte("1")}, ExpireAt: time.Now().Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	var info cluster.ReadInfo
-	if _, _, err := c.Load(ctx, "id", cluster.LoadOptions{Info: &info}); err != nil || info.Replica {
+	var info store.ReadInfo
+	if _, _, err := c.Load(ctx, "id", store.LoadOptions{Info: &info}); err != nil || info.Replica {
 		t.Fatalf("default policy read a replica: %+v %v", info, err)
 	}
 	rctx := replica.WithPolicy(ctx, replica.ReplicaPreferred)
 	redistest.Eventually(t, 10*time.Second, func(context.Context) error {
-		if _, _, err := c.Load(rctx, "id", cluster.LoadOptions{MinVersion: 1, Info: &info}); err != nil || !info.Replica {
+		if _, _, err := c.Load(rctx, "id", store.LoadOptions{MinVersion: 1, Info: &info}); err != nil || !info.Replica {
 			return fmt.Errorf("%+v %v", info, err)
 		}
 		return nil
 	})
-	if _, _, err := c.Load(rctx, "id", cluster.LoadOptions{Primary: true, Info: &info}); err != nil || info.Replica {
+	if _, _, err := c.Load(rctx, "id", store.LoadOptions{Primary: true, Info: &info}); err != nil || info.Replica {
 		t.Fatalf("LoadOptions.Primary read a replica: %+v %v", info, err)
 	}
 }
@@ -116,7 +117,7 @@ func TestReplicaFailureMidRun(t *testing.T) {
 	const ids = 100
 	versions := make([]int64, ids)
 	for i := range versions {
-		v, err := c.Save(ctx, fmt.Sprint("id-", i), cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"n": []byte(fmt.Sprint(i))}, ExpireAt: exp})
+		v, err := c.Save(ctx, fmt.Sprint("id-", i), store.Write{Mode: store.Create, Set: map[string][]byte{"n": []byte(fmt.Sprint(i))}, ExpireAt: exp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +137,7 @@ func TestReplicaFailureMidRun(t *testing.T) {
 				default:
 				}
 				id := i % ids
-				fields, found, err := c.Load(ctx, fmt.Sprint("id-", id), cluster.LoadOptions{MinVersion: versions[id]})
+				fields, found, err := c.Load(ctx, fmt.Sprint("id-", id), store.LoadOptions{MinVersion: versions[id]})
 				reads.Add(1)
 				if err != nil || !found || fields["n"] != fmt.Sprint(id) {
 					failures.Add(1)
@@ -197,7 +198,7 @@ func TestWaitNotReplicated(t *testing.T) {
 	const timeout = time.Second // generous: the machine is shared and slow
 	c, top := replicated(t, redistest.TopologyOptions{Shards: 1, Replicas: 2}, cluster.Options{Durability: cluster.Durability{SaveReplicas: 2, Timeout: timeout}})
 	exp := time.Now().Add(time.Minute)
-	write := cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"a": []byte("1")}, ExpireAt: exp}
+	write := store.Write{Mode: store.Create, Set: map[string][]byte{"a": []byte("1")}, ExpireAt: exp}
 	// Right after start a replica may not yet be online on the primary's
 	// side (its first ACK pending): wait until a save is confirmed.
 	n := 0
@@ -215,13 +216,13 @@ func TestWaitNotReplicated(t *testing.T) {
 	start := time.Now()
 	v, err := c.Save(ctx, "one-down", write)
 	took := time.Since(start)
-	if !errors.Is(err, cluster.ErrNotReplicated) || v != 1 {
+	if !errors.Is(err, store.ErrNotReplicated) || v != 1 {
 		t.Fatalf("save with a frozen replica = %d, %v; want version 1 and ErrNotReplicated", v, err)
 	}
 	if took < timeout || took > timeout+3*time.Second {
 		t.Fatalf("ErrNotReplicated after %v, want about %v", took, timeout)
 	}
-	if fields, found, err := c.Load(ctx, "one-down", cluster.LoadOptions{Primary: true}); err != nil || !found || fields["a"] != "1" {
+	if fields, found, err := c.Load(ctx, "one-down", store.LoadOptions{Primary: true}); err != nil || !found || fields["a"] != "1" {
 		t.Fatalf("the unreplicated write is not on the primary: %v %v %v", fields, found, err)
 	}
 	if st := c.Stats(); st.UnconfirmedSaves != unconfirmed+1 {
@@ -241,7 +242,7 @@ func TestDegradedReadHeldToVersion(t *testing.T) {
 	ctx := context.Background()
 	c, top := replicated(t, redistest.TopologyOptions{Shards: 1, Replicas: 1}, cluster.Options{})
 	exp := time.Now().Add(time.Minute)
-	v1, err := c.Save(ctx, "id", cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: exp})
+	v1, err := c.Save(ctx, "id", store.Write{Mode: store.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: exp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func TestDegradedReadHeldToVersion(t *testing.T) {
 		return nil
 	})
 	clustertest.HoldReplicas(t, top)
-	v2, err := c.Save(ctx, "id", cluster.Write{Mode: cluster.Update, Set: map[string][]byte{"user": []byte("grace")}, ExpireAt: exp})
+	v2, err := c.Save(ctx, "id", store.Write{Mode: store.Update, Set: map[string][]byte{"user": []byte("grace")}, ExpireAt: exp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,12 +263,12 @@ func TestDegradedReadHeldToVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if fields, found, err := c.Load(ctx, "id", cluster.LoadOptions{MinVersion: v2}); !errors.Is(err, shard.ErrUnavailable) {
+	if fields, found, err := c.Load(ctx, "id", store.LoadOptions{MinVersion: v2}); !errors.Is(err, shard.ErrUnavailable) {
 		t.Fatalf("degraded read behind the caller's version %d = %v %v %v, want ErrUnavailable", v2, fields, found, err)
 	}
 	for _, min := range []int64{v1, 0} {
-		var info cluster.ReadInfo
-		fields, found, err := c.Load(ctx, "id", cluster.LoadOptions{MinVersion: min, Info: &info})
+		var info store.ReadInfo
+		fields, found, err := c.Load(ctx, "id", store.LoadOptions{MinVersion: min, Info: &info})
 		if err != nil || !found || fields["user"] != "ada" {
 			t.Fatalf("degraded read with MinVersion %d = %v %v %v, want the replica's version %d", min, fields, found, err, v1)
 		}

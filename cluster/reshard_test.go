@@ -16,6 +16,7 @@ import (
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 // misplaced returns the session keys of every shard of c's topology that
@@ -43,8 +44,8 @@ func misplaced(t testing.TB, c *cluster.Cluster) []string {
 	return bad
 }
 
-func write(ctx context.Context, c *cluster.Cluster, id string, mode cluster.WriteMode, value string, exp time.Time) error {
-	_, err := c.Save(ctx, id, cluster.Write{Mode: mode, Set: map[string][]byte{"v": []byte(value)}, ExpireAt: exp})
+func write(ctx context.Context, c *cluster.Cluster, id string, mode store.WriteMode, value string, exp time.Time) error {
+	_, err := c.Save(ctx, id, store.Write{Mode: mode, Set: map[string][]byte{"v": []byte(value)}, ExpireAt: exp})
 	return err
 }
 
@@ -58,7 +59,7 @@ func TestSetShardsAddRemove(t *testing.T) {
 	exp := time.Now().Add(time.Hour).Truncate(time.Millisecond)
 	const n = 2000
 	for i := range n {
-		if err := write(ctx, c, fmt.Sprint("id", i), cluster.Create, "v0", exp); err != nil {
+		if err := write(ctx, c, fmt.Sprint("id", i), store.Create, "v0", exp); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,7 +78,7 @@ func TestSetShardsAddRemove(t *testing.T) {
 		id := fmt.Sprint("id", i)
 		switch i % 3 {
 		case 0:
-			if err := write(ctx, c, id, cluster.Update, "v1", exp); err != nil {
+			if err := write(ctx, c, id, store.Update, "v1", exp); err != nil {
 				t.Fatalf("update %s during migration: %v", id, err)
 			}
 		case 1:
@@ -90,7 +91,7 @@ func TestSetShardsAddRemove(t *testing.T) {
 		t.Helper()
 		for i := range n {
 			id := fmt.Sprint("id", i)
-			fields, found, err := c.Load(ctx, id, cluster.LoadOptions{})
+			fields, found, err := c.Load(ctx, id, store.LoadOptions{})
 			if err != nil {
 				t.Fatalf("%s: load %s: %v", stage, id, err)
 			}
@@ -156,7 +157,7 @@ func TestSetShardsIndexesAndConflicts(t *testing.T) {
 		id := fmt.Sprint("id", i)
 		before[id] = c.Locate(id)
 		before["user:u"+fmt.Sprint(i)] = c.Locate("user:u" + fmt.Sprint(i))
-		if err := write(ctx, c, id, cluster.Create, "v0", exp); err != nil {
+		if err := write(ctx, c, id, store.Create, "v0", exp); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.IndexUser(ctx, "u"+fmt.Sprint(i), id, exp); err != nil {
@@ -197,7 +198,7 @@ func TestSetShardsIndexesAndConflicts(t *testing.T) {
 		t.Fatalf("no shard %s", c.Locate(k))
 		return nil
 	}
-	if err := newOwner(movedID).HSet(ctx, c.Key(movedID), "v", "stale", cluster.VersionField, 0).Err(); err != nil {
+	if err := newOwner(movedID).HSet(ctx, c.Key(movedID), "v", "stale", store.VersionField, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := newOwner("user:"+movedUser).ZAdd(ctx, c.Key("user:"+movedUser), redis.Z{Score: float64(exp.UnixMilli()), Member: "other"}).Err(); err != nil {
@@ -206,7 +207,7 @@ func TestSetShardsIndexesAndConflicts(t *testing.T) {
 	if _, err := c.Migrate(ctx, cluster.MigrateOptions{Rate: -1}); err != nil {
 		t.Fatal(err)
 	}
-	if fields, _, err := c.Load(ctx, movedID, cluster.LoadOptions{}); err != nil || fields["v"] != "v0" {
+	if fields, _, err := c.Load(ctx, movedID, store.LoadOptions{}); err != nil || fields["v"] != "v0" {
 		t.Fatalf("conflicting session resolved to %v, %v; want the higher version", fields, err)
 	}
 	members, err := newOwner("user:"+movedUser).ZRange(ctx, c.Key("user:"+movedUser), 0, -1).Result()

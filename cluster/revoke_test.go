@@ -12,6 +12,7 @@ import (
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 // idOn returns a session ID that the cluster routes to the shard named name.
@@ -29,7 +30,7 @@ func idOn(t *testing.T, c *cluster.Cluster, name string) string {
 func create(t *testing.T, c *cluster.Cluster, id string) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
+	if _, err := c.Save(ctx, id, store.Write{Mode: store.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	// Saves are auto-pipelined on a connection of their own, so a WAIT on
@@ -84,7 +85,7 @@ func TestDeleteNotResurrectedByFailover(t *testing.T) {
 		if c.ShardFor(id).LastSwitch().IsZero() {
 			return errors.New("no switch seen yet")
 		}
-		if _, found, err := c.Load(ctx, id, cluster.LoadOptions{}); err != nil || found {
+		if _, found, err := c.Load(ctx, id, store.LoadOptions{}); err != nil || found {
 			return fmt.Errorf("load after failover: found=%v err=%v", found, err)
 		}
 		if n, err := rc.Exists(ctx, c.Key(id)).Result(); err != nil || n != 0 {

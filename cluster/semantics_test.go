@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/store"
 )
 
 func TestSaveIfVersion(t *testing.T) {
@@ -16,20 +16,20 @@ func TestSaveIfVersion(t *testing.T) {
 	ctx := context.Background()
 	exp := time.Now().Add(time.Minute)
 	set := map[string][]byte{"a": []byte("1")}
-	v, err := c.Save(ctx, "id", cluster.Write{Mode: cluster.Create, Set: set, ExpireAt: exp, IfVersion: 7})
+	v, err := c.Save(ctx, "id", store.Write{Mode: store.Create, Set: set, ExpireAt: exp, IfVersion: 7})
 	if err != nil || v != 1 {
 		t.Fatalf("create with IfVersion = %d, %v; Create must ignore it", v, err)
 	}
 	tests := []struct {
 		name    string
-		w       cluster.Write
+		w       store.Write
 		want    error
 		version int64
 	}{
-		{"update at the right version", cluster.Write{Mode: cluster.Update, Set: set, IfVersion: 1}, nil, 2},
-		{"update at a stale version", cluster.Write{Mode: cluster.Update, Set: map[string][]byte{"a": []byte("lost")}, IfVersion: 1}, cluster.ErrConflict, 2},
-		{"touch at a stale version", cluster.Write{Mode: cluster.Touch, IfVersion: 1}, cluster.ErrConflict, 2},
-		{"update at any version", cluster.Write{Mode: cluster.Update, Set: set}, nil, 3},
+		{"update at the right version", store.Write{Mode: store.Update, Set: set, IfVersion: 1}, nil, 2},
+		{"update at a stale version", store.Write{Mode: store.Update, Set: map[string][]byte{"a": []byte("lost")}, IfVersion: 1}, store.ErrConflict, 2},
+		{"touch at a stale version", store.Write{Mode: store.Touch, IfVersion: 1}, store.ErrConflict, 2},
+		{"update at any version", store.Write{Mode: store.Update, Set: set}, nil, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,13 +38,13 @@ func TestSaveIfVersion(t *testing.T) {
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
-			fields, _, _ := c.Load(ctx, "id", cluster.LoadOptions{})
-			if cluster.Version(fields) != tt.version || fields["a"] != "1" {
+			fields, _, _ := c.Load(ctx, "id", store.LoadOptions{})
+			if store.Version(fields) != tt.version || fields["a"] != "1" {
 				t.Fatalf("after: %v, want version %d and a=1", fields, tt.version)
 			}
 		})
 	}
-	if _, err := c.Save(ctx, "gone", cluster.Write{Mode: cluster.Update, ExpireAt: exp, IfVersion: 1}); !errors.Is(err, cluster.ErrNotFound) {
+	if _, err := c.Save(ctx, "gone", store.Write{Mode: store.Update, ExpireAt: exp, IfVersion: 1}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("CAS update of a missing record = %v, want ErrNotFound", err)
 	}
 }
@@ -90,7 +90,7 @@ func TestIterateAndUserSweep(t *testing.T) {
 	const n = 300
 	for i := range n {
 		id := "s" + string(rune('A'+i%26)) + time.Duration(i).String()
-		if _, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"i": []byte("x")}, ExpireAt: exp}); err != nil {
+		if _, err := c.Save(ctx, id, store.Write{Mode: store.Create, Set: map[string][]byte{"i": []byte("x")}, ExpireAt: exp}); err != nil {
 			t.Fatal(err)
 		}
 		// Some live and some dead sessions in many users' indexes.

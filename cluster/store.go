@@ -9,15 +9,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
-
-// WriteField is the hash field that holds the ID of the last write applied
-// to a record (see saveScript).
-const WriteField = "_w"
-
-// VersionField is the hash field that holds a record's version, bumped by
-// every Create and Update.
-const VersionField = "_v"
 
 // saveScript applies a Write. It returns the new version, -1 when an update
 // finds no record, -2 when a create finds one, -3 when the record's version
@@ -37,8 +30,8 @@ const VersionField = "_v"
 // ARGV[5] n, the number of fields to delete; ARGV[6..5+n] those fields;
 // the rest are field, value pairs to set.
 var saveScript = redis.NewScript(`
-if redis.call("HGET", KEYS[1], "` + WriteField + `") == ARGV[4] then
-  return tonumber(redis.call("HGET", KEYS[1], "` + VersionField + `") or "0")
+if redis.call("HGET", KEYS[1], "` + store.WriteField + `") == ARGV[4] then
+  return tonumber(redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0")
 end
 local exists = redis.call("EXISTS", KEYS[1]) == 1
 if ARGV[1] == "c" then
@@ -46,30 +39,30 @@ if ARGV[1] == "c" then
 elseif not exists then
   return -1
 end
-if ARGV[3] ~= "0" and (redis.call("HGET", KEYS[1], "` + VersionField + `") or "0") ~= ARGV[3] then
+if ARGV[3] ~= "0" and (redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0") ~= ARGV[3] then
   return -3
 end
 local n = tonumber(ARGV[5])
 if n > 0 then redis.call("HDEL", KEYS[1], unpack(ARGV, 6, 5 + n)) end
 if #ARGV > 5 + n then redis.call("HSET", KEYS[1], unpack(ARGV, 6 + n)) end
-redis.call("HSET", KEYS[1], "` + WriteField + `", ARGV[4])
+redis.call("HSET", KEYS[1], "` + store.WriteField + `", ARGV[4])
 local v
 if ARGV[1] == "t" then
-  v = tonumber(redis.call("HGET", KEYS[1], "` + VersionField + `") or "0")
+  v = tonumber(redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0")
 else
-  v = redis.call("HINCRBY", KEYS[1], "` + VersionField + `", 1)
+  v = redis.call("HINCRBY", KEYS[1], "` + store.VersionField + `", 1)
 end
 redis.call("PEXPIREAT", KEYS[1], ARGV[2])
 return v
 `)
 
-var modeArg = map[WriteMode]string{Create: "c", Update: "u", Touch: "t"}
+var modeArg = map[store.WriteMode]string{store.Create: "c", store.Update: "u", store.Touch: "t"}
 
 // Load returns the fields of the session id. A missing record is
 // found == false with a nil error; err is only for failures, and wraps
 // shard.ErrUnavailable when the shard could not answer. opt says how fresh
 // the answer must be (see LoadOptions).
-func (c *Cluster) Load(ctx context.Context, id string, opt LoadOptions) (fields map[string]string, found bool, err error) {
+func (c *Cluster) Load(ctx context.Context, id string, opt store.LoadOptions) (fields map[string]string, found bool, err error) {
 	if s := c.snap.Load(); s.slow {
 		return c.loadMoving(ctx, s, id, opt)
 	}
@@ -80,13 +73,13 @@ func (c *Cluster) Load(ctx context.Context, id string, opt LoadOptions) (fields 
 // version after it. With Options.Durability.SaveReplicas set, a save that
 // fewer replicas confirmed returns its version and an error wrapping
 // ErrNotReplicated: it is on the primary, not yet safe from a failover.
-func (c *Cluster) Save(ctx context.Context, id string, w Write) (version int64, err error) {
+func (c *Cluster) Save(ctx context.Context, id string, w store.Write) (version int64, err error) {
 	mode, ok := modeArg[w.Mode]
 	if !ok {
 		return 0, fmt.Errorf("shardsession: unknown write mode %d", w.Mode)
 	}
 	ifVersion := w.IfVersion
-	if w.Mode == Create {
+	if w.Mode == store.Create {
 		ifVersion = 0
 	}
 	args := make([]any, 0, 5+len(w.Del)+2*len(w.Set))
@@ -113,13 +106,13 @@ func (c *Cluster) saveOn(ctx context.Context, sh *shard.Shard, id string, args [
 	case err != nil:
 		return 0, sh.Fail(err)
 	case version == -1:
-		return 0, fmt.Errorf("shard %s: %w", sh.Name(), ErrNotFound)
+		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrNotFound)
 	case version == -2:
-		return 0, fmt.Errorf("shard %s: %w", sh.Name(), ErrExists)
+		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrExists)
 	case version == -3:
-		return 0, fmt.Errorf("shard %s: %w", sh.Name(), ErrConflict)
+		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrConflict)
 	case acked < int64(c.durability.SaveReplicas):
-		return version, fmt.Errorf("shard %s: %w: %d of %d replicas confirmed within %v", sh.Name(), ErrNotReplicated, acked, c.durability.SaveReplicas, c.durability.Timeout)
+		return version, fmt.Errorf("shard %s: %w: %d of %d replicas confirmed within %v", sh.Name(), store.ErrNotReplicated, acked, c.durability.SaveReplicas, c.durability.Timeout)
 	}
 	return version, nil
 }
@@ -154,15 +147,6 @@ func (c *Cluster) existsOn(ctx context.Context, sh *shard.Shard, id string) (boo
 		return false, err
 	}
 	return n == 1 && !c.revoked(ctx, sh, id), nil
-}
-
-// Version parses the version field of loaded fields; 0 if absent.
-func Version(fields map[string]string) int64 {
-	v, err := strconv.ParseInt(fields[VersionField], 10, 64)
-	if err != nil {
-		return 0
-	}
-	return v
 }
 
 // deleteOn is Delete on the shard sh.

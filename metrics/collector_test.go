@@ -15,6 +15,7 @@ import (
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/metrics"
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 func TestPerShardSeries(t *testing.T) {
@@ -39,7 +40,7 @@ func TestPerShardSeries(t *testing.T) {
 	shards := map[string]bool{}
 	for i := 0; len(shards) < 3 && i < 100; i++ {
 		id := "id" + string(rune('a'+i%26)) + string(rune('a'+i/26))
-		if _, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"k": []byte("v")}, ExpireAt: exp}); err != nil {
+		if _, err := c.Save(ctx, id, store.Write{Mode: store.Create, Set: map[string][]byte{"k": []byte("v")}, ExpireAt: exp}); err != nil {
 			t.Fatal(err)
 		}
 		shards[c.Locate(id)] = true
@@ -131,7 +132,7 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer c.Close()
-		if _, err := c.Save(ctx, "bench", cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"k": []byte("v")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil && !errors.Is(err, cluster.ErrExists) {
+		if _, err := c.Save(ctx, "bench", store.Write{Mode: store.Create, Set: map[string][]byte{"k": []byte("v")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil && !errors.Is(err, store.ErrExists) {
 			b.Fatal(err)
 		}
 		name := map[bool]string{false: "observer=off", true: "observer=on"}[observed]
@@ -140,7 +141,7 @@ func BenchmarkLoad(b *testing.B) {
 			b.SetParallelism(16)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if _, _, err := c.Load(ctx, "bench", cluster.LoadOptions{Primary: true}); err != nil {
+					if _, _, err := c.Load(ctx, "bench", store.LoadOptions{Primary: true}); err != nil {
 						b.Error(err)
 						return
 					}

@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 // mergeAttempts bounds the compare-and-set attempts of a Commit that Merge
@@ -18,15 +18,15 @@ const mergeAttempts = 5
 // write is compare-and-set on the version loaded; a conflict goes to Merge,
 // if set, which is retried against the version it merged with.
 func (m *Manager) saveChanges(ctx context.Context, d *data, now time.Time) error {
-	err := m.update(ctx, d, now, cluster.Update)
+	err := m.update(ctx, d, now, store.Update)
 	for range mergeAttempts - 1 {
-		if !errors.Is(err, cluster.ErrConflict) || m.Merge == nil {
+		if !errors.Is(err, store.ErrConflict) || m.Merge == nil {
 			break
 		}
 		if err = m.merge(ctx, d); err != nil {
 			return err
 		}
-		err = m.update(ctx, d, now, cluster.Update)
+		err = m.update(ctx, d, now, store.Update)
 	}
 	return err
 }
@@ -35,12 +35,12 @@ func (m *Manager) saveChanges(ctx context.Context, d *data, now time.Time) error
 // Merge(stored, mine), its changes the difference from stored, its version
 // the stored one.
 func (m *Manager) merge(ctx context.Context, d *data) error {
-	fields, found, err := m.Store.Load(ctx, d.sid(), cluster.LoadOptions{Primary: true})
+	fields, found, err := m.Store.Load(ctx, d.sid(), store.LoadOptions{Primary: true})
 	if err != nil {
 		return err
 	}
 	if !found {
-		return cluster.ErrNotFound
+		return store.ErrNotFound
 	}
 	stored, err := m.decode(fields)
 	if err != nil {

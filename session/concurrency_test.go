@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/session"
+	"github.com/shardsession/shardsession/store"
 )
 
 // newSession saves a session holding vals and returns its token.
@@ -177,7 +177,7 @@ func commitAll(t *testing.T, m *session.Manager, ctxs []context.Context) (ok, co
 			switch _, _, err := m.Commit(ctx); {
 			case err == nil:
 				nok.Add(1)
-			case errors.Is(err, session.ErrConflict) && errors.Is(err, cluster.ErrConflict):
+			case errors.Is(err, session.ErrConflict) && errors.Is(err, store.ErrConflict):
 				nconf.Add(1)
 			default:
 				t.Error(err)

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 // Status says what a request has done to its session.
@@ -40,7 +40,7 @@ type data struct {
 	version  int64
 	status   Status
 
-	read cluster.ReadInfo // which node served the load
+	read store.ReadInfo // which node served the load
 
 	meta // user, remember-me, read-only, lock: see meta.go
 }

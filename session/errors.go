@@ -3,14 +3,13 @@ package session
 import (
 	"errors"
 
-	"github.com/shardsession/shardsession/cluster"
-	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 // ErrUnavailable means the shard holding a session could not serve it. The
 // error carries the shard's name; the request may be retried. The session's
 // data is not known to be lost, so it is never replaced by an empty one.
-var ErrUnavailable = shard.ErrUnavailable
+var ErrUnavailable = store.ErrUnavailable
 
 // ErrNotReplicated is returned by Commit when the Store saved the session
 // on its shard's primary but fewer replicas than
@@ -18,7 +17,7 @@ var ErrUnavailable = shard.ErrUnavailable
 // there, it is only not yet safe from a failover. LoadAndSave still sets the
 // cookie, then answers through ErrorFunc (default 503), which may instead
 // decide the save is good enough.
-var ErrNotReplicated = cluster.ErrNotReplicated
+var ErrNotReplicated = store.ErrNotReplicated
 
 // ErrTooLarge is returned by Commit when the encoded session exceeds
 // Manager.MaxSize or holds more than Manager.MaxFields values; nothing is
@@ -33,7 +32,7 @@ var ErrCorrupt = errors.New("shardsession: stored session is corrupt")
 // request saved the session after this one loaded it (and Merge, if set,
 // did not resolve it); nothing is written. The default ErrorFunc answers
 // 409 Conflict.
-var ErrConflict = cluster.ErrConflict
+var ErrConflict = store.ErrConflict
 
 // ErrReadOnly is returned by Commit and Destroy of a read-only session that
 // was changed: one whose lock could not be taken in time (ErrLocked) or that

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 // Fuzzers for everything that parses input a client or a stored record
@@ -64,14 +64,14 @@ func FuzzDecodeRecord(f *testing.F) {
 		m := New(nil)
 		fields := map[string]string{
 			createdField: created, deadlineField: deadline, seenField: seen,
-			cluster.VersionField: version, userField: user, rememberField: remember,
+			store.VersionField: version, userField: user, rememberField: remember,
 			valuePrefix + key: string(val),
 		}
 		d, err := m.decode(fields)
 		if err != nil {
 			return
 		}
-		if d.user != user || d.version != cluster.Version(fields) {
+		if d.user != user || d.version != store.Version(fields) {
 			t.Fatalf("decoded user %q version %d from %v", d.user, d.version, fields)
 		}
 		set := map[string][]byte{}

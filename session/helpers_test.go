@@ -15,6 +15,7 @@ import (
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/session"
+	"github.com/shardsession/shardsession/store"
 )
 
 // newManager returns a Manager over a fresh 3-shard local cluster, with a
@@ -176,4 +177,4 @@ func cookiesOf(b *browser, srv *httptest.Server) []*http.Cookie {
 }
 
 // clusterLoadOptions read the primary.
-var clusterLoadOptions = cluster.LoadOptions{Primary: true}
+var clusterLoadOptions = store.LoadOptions{Primary: true}

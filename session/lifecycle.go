@@ -8,7 +8,7 @@ import (
 	"maps"
 	"time"
 
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 // Load puts the session named by token into the returned context. token
@@ -38,7 +38,7 @@ func (m *Manager) load(ctx context.Context, clientToken string, now time.Time) (
 		return newData(now, m.Lifetime), nil
 	}
 	var d *data
-	var read cluster.ReadInfo
+	var read store.ReadInfo
 	if dl, ok := m.Store.(DecodedLoader); ok {
 		var err error
 		if d, err = m.loadShared(ctx, dl, storeID(token), version); err != nil {
@@ -102,9 +102,9 @@ func (m *Manager) Commit(ctx context.Context) (token string, deadline time.Time,
 	case d.status == Modified:
 		err = m.saveChanges(ctx, d, now)
 	case d.stored && (m.SaveAlways || m.touchDue(d.seen, now)):
-		err = m.update(ctx, d, now, cluster.Touch)
+		err = m.update(ctx, d, now, store.Touch)
 	}
-	if errors.Is(err, cluster.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		// Destroyed or expired by another request meanwhile: that wins, and
 		// this request's changes are dropped rather than resurrecting it.
 		d.reset(Destroyed)
@@ -138,7 +138,7 @@ func (m *Manager) create(ctx context.Context, d *data, now time.Time) error {
 		return err
 	}
 	token := newToken()
-	v, err := m.Store.Save(ctx, storeID(token), cluster.Write{Mode: cluster.Create, Set: set, ExpireAt: m.expireAt(now, d.deadline)})
+	v, err := m.Store.Save(ctx, storeID(token), store.Write{Mode: store.Create, Set: set, ExpireAt: m.expireAt(now, d.deadline)})
 	notReplicated, err := splitNotReplicated(err)
 	if err != nil {
 		return err
@@ -158,9 +158,9 @@ func (m *Manager) create(ctx context.Context, d *data, now time.Time) error {
 
 // update writes the changed values (or, for a touch, only the last-seen
 // time) and pushes the expiry forward.
-func (m *Manager) update(ctx context.Context, d *data, now time.Time, mode cluster.WriteMode) error {
-	w := cluster.Write{Mode: mode, Set: map[string][]byte{seenField: unixMilli(now)}, ExpireAt: m.expireAt(now, d.deadline)}
-	if m.Optimistic && mode == cluster.Update {
+func (m *Manager) update(ctx context.Context, d *data, now time.Time, mode store.WriteMode) error {
+	w := store.Write{Mode: mode, Set: map[string][]byte{seenField: unixMilli(now)}, ExpireAt: m.expireAt(now, d.deadline)}
+	if m.Optimistic && mode == store.Update {
 		w.IfVersion = d.version
 	}
 	if d.metaDirty {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 // Field names of a session record (one Redis hash). Values are stored under
@@ -42,7 +42,7 @@ func (m *Manager) decode(fields map[string]string) (*data, error) {
 	if d.seen, err = parseMilli(fields, seenField); err != nil {
 		return nil, err
 	}
-	d.version = cluster.Version(fields)
+	d.version = store.Version(fields)
 	d.meta.decode(fields)
 	for f, raw := range fields {
 		key, ok := strings.CutPrefix(f, valuePrefix)

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 // Why the client carries a version. Replicas apply writes asynchronously:
@@ -21,9 +21,9 @@ import (
 //	<token>.<version>.<mac>
 //
 // where version is the record's version after the client's last write
-// (cluster.VersionField, bumped atomically by every save) and mac is
+// (store.VersionField, bumped atomically by every save) and mac is
 // HMAC-SHA256 over token and version under Manager.SigningKeys[0]. Load asks the
-// Store for at least that version (cluster.LoadOptions.MinVersion): a
+// Store for at least that version (store.LoadOptions.MinVersion): a
 // replica that is behind, or that does not have the session yet, is not
 // trusted and the primary answers instead. Every response whose version
 // changed re-issues the token, so the client always names the newest
@@ -117,11 +117,11 @@ func mac(key []byte, token, version string) string {
 
 // loadOptions are the Store's LoadOptions for a client that last saw
 // version, recording where the answer came from in info.
-func loadOptions(version int64, info *cluster.ReadInfo) cluster.LoadOptions {
+func loadOptions(version int64, info *store.ReadInfo) store.LoadOptions {
 	if version == unknownVersion {
-		return cluster.LoadOptions{Primary: true, Info: info}
+		return store.LoadOptions{Primary: true, Info: info}
 	}
-	return cluster.LoadOptions{MinVersion: version, Info: info}
+	return store.LoadOptions{MinVersion: version, Info: info}
 }
 
 // ReadFrom says which node of its shard served the request's session: a
@@ -129,7 +129,7 @@ func loadOptions(version int64, info *cluster.ReadInfo) cluster.LoadOptions {
 // behind the client's version. ok is false when no read reached a Store
 // that reports it (a new session, a near-cache hit, a Store other than
 // *cluster.Cluster).
-func (m *Manager) ReadFrom(ctx context.Context) (info cluster.ReadInfo, ok bool) {
+func (m *Manager) ReadFrom(ctx context.Context) (info store.ReadInfo, ok bool) {
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 func TestClientToken(t *testing.T) {
@@ -73,7 +73,7 @@ func TestLoadOptions(t *testing.T) {
 	if o := loadOptions(unknownVersion, nil); !o.Primary {
 		t.Fatalf("a bare token must read the primary: %+v", o)
 	}
-	var info cluster.ReadInfo
+	var info store.ReadInfo
 	if o := loadOptions(5, &info); o.Primary || o.MinVersion != 5 || o.Info != &info {
 		t.Fatalf("loadOptions(5) = %+v", o)
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 // SetUser records that the session belongs to userID; call it at login,
@@ -63,7 +63,7 @@ func (m *Manager) ListByUser(ctx context.Context, userID string) ([]SessionInfo,
 	loc, _ := m.Store.(Locator)
 	var list []SessionInfo
 	for _, id := range ids {
-		fields, found, err := m.Store.Load(ctx, id, cluster.LoadOptions{Primary: true})
+		fields, found, err := m.Store.Load(ctx, id, store.LoadOptions{Primary: true})
 		if err != nil {
 			return nil, err
 		}

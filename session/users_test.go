@@ -11,6 +11,7 @@ import (
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/session"
+	"github.com/shardsession/shardsession/store"
 )
 
 // loginOnEveryShard logs user in with m until each shard holds at least
@@ -128,7 +129,7 @@ func TestUserIndexAcrossShards(t *testing.T) {
 		t.Fatalf("after revoking others (%d): %v, want only the current %s", n, got, m.ID(cur))
 	}
 	for _, sctx := range long[1:] {
-		if _, found, _ := c.Load(ctx, m.ID(sctx), cluster.LoadOptions{}); found {
+		if _, found, _ := c.Load(ctx, m.ID(sctx), store.LoadOptions{}); found {
 			t.Fatalf("revoked session %s still stored", m.ID(sctx))
 		}
 	}
@@ -139,7 +140,7 @@ func TestUserIndexAcrossShards(t *testing.T) {
 	if got := listIDs(t, m, ctx, "ada"); len(got) != 0 {
 		t.Fatalf("after revoking all: %v", got)
 	}
-	if _, found, _ := c.Load(ctx, m.ID(cur), cluster.LoadOptions{}); found {
+	if _, found, _ := c.Load(ctx, m.ID(cur), store.LoadOptions{}); found {
 		t.Fatal("current session survived RevokeByUser(all)")
 	}
 	// bob is untouched.

@@ -12,13 +12,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/failover"
+	"github.com/shardsession/shardsession/store"
 )
 
 // ErrUnavailable means a shard (or the node of it that a command needed)
 // could not be reached or refused to serve. It is always wrapped with the
 // shard's name; callers test for it with errors.Is. The operation may succeed
 // when retried later: the data on the shard is not known to be gone.
-var ErrUnavailable = errors.New("shardsession: shard unavailable")
+var ErrUnavailable = store.ErrUnavailable
 
 // unavailableReplies are Redis error replies that mean "this node cannot
 // serve now", not "your command is wrong".

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/session"
+	"github.com/shardsession/shardsession/store"
 )
 
 // Options configure a traced Store. The zero value works.
@@ -67,7 +68,7 @@ const (
 	ModeKey    = attribute.Key("shardsession.write_mode")
 )
 
-var modeNames = map[cluster.WriteMode]string{cluster.Create: "create", cluster.Update: "update", cluster.Touch: "touch"}
+var modeNames = map[store.WriteMode]string{store.Create: "create", store.Update: "update", store.Touch: "touch"}
 
 // start opens a span for op on id's shard.
 func (s *Store) start(ctx context.Context, op, id string) (context.Context, trace.Span) {
@@ -89,11 +90,11 @@ func end(span trace.Span, err error) {
 }
 
 // Load loads through the wrapped Store in a "shardsession.load" span.
-func (s *Store) Load(ctx context.Context, id string, opt cluster.LoadOptions) (map[string]string, bool, error) {
+func (s *Store) Load(ctx context.Context, id string, opt store.LoadOptions) (map[string]string, bool, error) {
 	ctx, span := s.start(ctx, "load", id)
 	info := opt.Info
 	if info == nil {
-		info = new(cluster.ReadInfo)
+		info = new(store.ReadInfo)
 		opt.Info = info
 	}
 	fields, found, err := s.next.Load(ctx, id, opt)
@@ -102,14 +103,14 @@ func (s *Store) Load(ctx context.Context, id string, opt cluster.LoadOptions) (m
 		span.SetAttributes(NodeKey.String(info.Node), ReplicaKey.Bool(info.Replica), RetriedKey.Bool(info.Retried))
 	}
 	if found {
-		span.SetAttributes(VersionKey.Int64(cluster.Version(fields)))
+		span.SetAttributes(VersionKey.Int64(store.Version(fields)))
 	}
 	end(span, err)
 	return fields, found, err
 }
 
 // Save saves through the wrapped Store in a "shardsession.save" span.
-func (s *Store) Save(ctx context.Context, id string, w cluster.Write) (int64, error) {
+func (s *Store) Save(ctx context.Context, id string, w store.Write) (int64, error) {
 	ctx, span := s.start(ctx, "save", id)
 	span.SetAttributes(ModeKey.String(modeNames[w.Mode]))
 	v, err := s.next.Save(ctx, id, w)

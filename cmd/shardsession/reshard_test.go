@@ -12,6 +12,7 @@ import (
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/store"
 )
 
 func runReshardArgs(t *testing.T, args ...string) (int, string) {
@@ -45,7 +46,7 @@ func TestReshardAddRemove(t *testing.T) {
 	defer f.Close()
 	exp := time.Now().Add(time.Hour)
 	for i := range 500 {
-		if _, err := c.Save(ctx, fmt.Sprint("id", i), cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"v": []byte("x")}, ExpireAt: exp}); err != nil {
+		if _, err := c.Save(ctx, fmt.Sprint("id", i), store.Write{Mode: store.Create, Set: map[string][]byte{"v": []byte("x")}, ExpireAt: exp}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,7 +76,7 @@ func TestReshardAddRemove(t *testing.T) {
 		}
 	}
 	for i := range 500 {
-		if _, found, err := c.Load(ctx, fmt.Sprint("id", i), cluster.LoadOptions{}); err != nil || !found {
+		if _, found, err := c.Load(ctx, fmt.Sprint("id", i), store.LoadOptions{}); err != nil || !found {
 			t.Fatalf("id%d after add and remove: found=%v err=%v", i, found, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 // LoadOptions shape the clients of a Load.
@@ -20,7 +21,7 @@ type LoadOptions struct {
 	Think time.Duration
 	// SaveReplicas is the cluster's Durability.SaveReplicas: 0 sends no
 	// WAIT, 1 sends WAIT 1 after every write. A write that WAIT did not
-	// confirm (cluster.ErrNotReplicated) counts as acknowledged, not as
+	// confirm (store.ErrNotReplicated) counts as acknowledged, not as
 	// confirmed.
 	SaveReplicas int
 	// LogoutEvery makes a client log out and in again every this many
@@ -137,10 +138,10 @@ func (l *Load) client(ctx context.Context) {
 		events = append(events, ev)
 		return ev.Err
 	}
-	write := func(s *session, mode cluster.WriteMode) error {
+	write := func(s *session, mode store.WriteMode) error {
 		n := s.n + 1
-		w := cluster.Write{Mode: mode, Set: map[string][]byte{"user": []byte("u"), "n": []byte(strconv.FormatInt(n, 10))}, ExpireAt: time.Now().Add(time.Hour)}
-		return do(map[cluster.WriteMode]Op{cluster.Create: Login, cluster.Update: Write}[mode], s.id, func(ctx context.Context) error {
+		w := store.Write{Mode: mode, Set: map[string][]byte{"user": []byte("u"), "n": []byte(strconv.FormatInt(n, 10))}, ExpireAt: time.Now().Add(time.Hour)}
+		return do(map[store.WriteMode]Op{store.Create: Login, store.Update: Write}[mode], s.id, func(ctx context.Context) error {
 			s.n = n
 			_, err := l.c.Save(ctx, s.id, w)
 			switch {
@@ -150,7 +151,7 @@ func (l *Load) client(ctx context.Context) {
 				if l.opt.SaveReplicas > 0 {
 					s.confirmed = n
 				}
-			case errors.Is(err, cluster.ErrNotReplicated):
+			case errors.Is(err, store.ErrNotReplicated):
 				// On the primary, not confirmed: a web app would have told
 				// the user it worked.
 				s.acked = n
@@ -164,7 +165,7 @@ func (l *Load) client(ctx context.Context) {
 		case s == nil:
 			cand := &session{id: newID()}
 			cand.shard = l.c.Locate(cand.id)
-			if write(cand, cluster.Create) == nil {
+			if write(cand, store.Create) == nil {
 				s = cand
 			}
 		case i%l.opt.LogoutEvery == 0:
@@ -177,14 +178,14 @@ func (l *Load) client(ctx context.Context) {
 			}
 		case i%2 == 0:
 			do(Read, s.id, func(ctx context.Context) error {
-				_, found, err := l.c.Load(ctx, s.id, cluster.LoadOptions{})
+				_, found, err := l.c.Load(ctx, s.id, store.LoadOptions{})
 				if err == nil && !found && s.acked > 0 {
 					return errSessionGone
 				}
 				return err
 			})
 		default:
-			if err := write(s, cluster.Update); errors.Is(err, cluster.ErrNotFound) {
+			if err := write(s, store.Update); errors.Is(err, store.ErrNotFound) {
 				s = nil // lost: counted through the event, start over
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/shardsession/shardsession/store"
 )
 
 // Fault is what a scenario does to the topology.
@@ -171,7 +172,7 @@ func Run(ctx context.Context, env Env, s Scenario) (*Report, error) {
 
 	// A probe session on the hurt shard tells when writes work again.
 	probe := idOn(c, s.Shard)
-	if _, err := c.Save(ctx, probe, probeWrite(cluster.Create)); err != nil {
+	if _, err := c.Save(ctx, probe, probeWrite(store.Create)); err != nil {
 		return nil, fmt.Errorf("chaos: probe session: %w", err)
 	}
 	var burst *logoutBurst
@@ -233,8 +234,8 @@ func Run(ctx context.Context, env Env, s Scenario) (*Report, error) {
 }
 
 // probeWrite is the probe session's write.
-func probeWrite(mode cluster.WriteMode) cluster.Write {
-	return cluster.Write{Mode: mode, Set: map[string][]byte{"probe": []byte("1")}, ExpireAt: time.Now().Add(time.Hour)}
+func probeWrite(mode store.WriteMode) store.Write {
+	return store.Write{Mode: mode, Set: map[string][]byte{"probe": []byte("1")}, ExpireAt: time.Now().Add(time.Hour)}
 }
 
 // idOn returns a new random ID that c routes to shard.
@@ -340,8 +341,8 @@ func waitWritable(ctx context.Context, c *cluster.Cluster, probe string, d time.
 	defer cancel()
 	var last error // the last error other than an open breaker, which hides the cause
 	err := poll(ctx, func(ctx context.Context) error {
-		_, err := c.Save(ctx, probe, probeWrite(cluster.Update))
-		if errors.Is(err, cluster.ErrNotReplicated) {
+		_, err := c.Save(ctx, probe, probeWrite(store.Update))
+		if errors.Is(err, store.ErrNotReplicated) {
 			err = nil // the primary took it: writes work again
 		}
 		if err != nil && !errors.Is(err, failover.ErrCircuitOpen) {
@@ -447,7 +448,7 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 // verify reads back every live session and every logged-out one.
 func (r *Report) verify(ctx context.Context, c *cluster.Cluster, l *Load, burst *logoutBurst) error {
 	for _, s := range l.sessions {
-		fields, found, err := c.Load(ctx, s.id, cluster.LoadOptions{Primary: true})
+		fields, found, err := c.Load(ctx, s.id, store.LoadOptions{Primary: true})
 		if err != nil {
 			return fmt.Errorf("chaos: verify session on %s: %w", s.shard, err)
 		}
@@ -468,7 +469,7 @@ func (r *Report) verify(ctx context.Context, c *cluster.Cluster, l *Load, burst 
 		out = append(out, burst.acked()...)
 	}
 	for _, id := range out {
-		_, found, err := c.Load(ctx, id, cluster.LoadOptions{Primary: true})
+		_, found, err := c.Load(ctx, id, store.LoadOptions{Primary: true})
 		if err != nil {
 			return fmt.Errorf("chaos: verify logout: %w", err)
 		}
@@ -494,7 +495,7 @@ func prepareBurst(ctx context.Context, env Env, c *cluster.Cluster, s Scenario) 
 	keys := make([]string, 0, s.Logouts)
 	for range s.Logouts {
 		id := idOn(c, s.Shard)
-		if _, err := c.Save(ctx, id, probeWrite(cluster.Create)); err != nil && !errors.Is(err, cluster.ErrNotReplicated) {
+		if _, err := c.Save(ctx, id, probeWrite(store.Create)); err != nil && !errors.Is(err, store.ErrNotReplicated) {
 			return nil, fmt.Errorf("chaos: burst session: %w", err)
 		}
 		b.ids = append(b.ids, id)

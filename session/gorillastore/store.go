@@ -11,7 +11,7 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
-	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/store"
 )
 
 // DataField is the hash field that holds a session's encoded values.
@@ -21,7 +21,8 @@ const DataField = "gorilla"
 // let a client name any session ID.
 var ErrNoKeys = errors.New("shardsession: gorillastore: at least one hash key is required")
 
-// Store is a sessions.Store backed by a cluster. Set Options and Prefix
+// Store is a sessions.Store backed by a shardsession store (a
+// *cluster.Cluster, typically). Set Options and Prefix
 // before it serves requests; it is then safe for concurrent use.
 type Store struct {
 	// Codecs sign (and optionally encrypt) the cookie and encode the values,
@@ -36,13 +37,13 @@ type Store struct {
 	// cluster, apart from other users of the cluster. Default "gorilla:".
 	Prefix string
 
-	c *cluster.Cluster
+	c store.Store
 }
 
 // New returns a Store keeping sessions in c. keyPairs are
 // securecookie.CodecsFromPairs's arguments: hash key, encryption key (may be
 // nil), and older pairs for key rotation.
-func New(c *cluster.Cluster, keyPairs ...[]byte) (*Store, error) {
+func New(c store.Store, keyPairs ...[]byte) (*Store, error) {
 	if len(keyPairs) == 0 || len(keyPairs[0]) == 0 {
 		return nil, ErrNoKeys
 	}
@@ -83,7 +84,7 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 // New returns the request's session called name without registering it. A
 // missing, forged or expired cookie gives a new session (IsNew) and, for a
 // forged one, the securecookie error, as gorilla's stores do. A shard that
-// cannot answer gives an error wrapping shard.ErrUnavailable and a new
+// cannot answer gives an error wrapping store.ErrUnavailable and a new
 // session that must not be saved over the stored one.
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess := sessions.NewSession(s, name)
@@ -100,7 +101,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	// The cookie carries no version to check a replica against: read the
 	// primary, so a session is never older than its last save.
-	fields, found, err := s.c.Load(r.Context(), s.Prefix+id, cluster.LoadOptions{Primary: true})
+	fields, found, err := s.c.Load(r.Context(), s.Prefix+id, store.LoadOptions{Primary: true})
 	if err != nil || !found {
 		return sess, err
 	}
@@ -143,14 +144,14 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 // it is new or gone (expired, or deleted by another request): an ID is never
 // reused once its record is gone.
 func (s *Store) save(ctx context.Context, sess *sessions.Session, values []byte) error {
-	w := cluster.Write{Mode: cluster.Update, Set: map[string][]byte{DataField: values}, ExpireAt: s.expireAt(sess)}
+	w := store.Write{Mode: store.Update, Set: map[string][]byte{DataField: values}, ExpireAt: s.expireAt(sess)}
 	if sess.ID != "" {
 		_, err := s.c.Save(ctx, s.Prefix+sess.ID, w)
-		if !errors.Is(err, cluster.ErrNotFound) {
+		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}
-	w.Mode = cluster.Create
+	w.Mode = store.Create
 	id := newID()
 	if _, err := s.c.Save(ctx, s.Prefix+id, w); err != nil {
 		return err

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/shardsession/shardsession/cluster"
-	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
+
+// ErrNotIterable is returned by All when the store behind cannot enumerate
+// its records.
+var ErrNotIterable = errors.New("shardsession: scsstore: the store cannot list its sessions")
 
 // DataField is the hash field that holds scs's encoded session.
 const DataField = "scs"
@@ -28,29 +29,29 @@ func (o *Options) init() {
 	}
 }
 
-// Store is an scs session store backed by a cluster. It is safe for
-// concurrent use.
+// Store is an scs session store backed by a shardsession store (a
+// *cluster.Cluster, typically). It is safe for concurrent use.
 type Store struct {
-	c      *cluster.Cluster
+	c      store.Store
 	prefix string
 }
 
 // New returns a Store keeping scs sessions in c with default options.
-func New(c *cluster.Cluster) *Store { return NewWithOptions(c, Options{}) }
+func New(c store.Store) *Store { return NewWithOptions(c, Options{}) }
 
 // NewWithOptions returns a Store keeping scs sessions in c.
-func NewWithOptions(c *cluster.Cluster, opt Options) *Store {
+func NewWithOptions(c store.Store, opt Options) *Store {
 	opt.init()
 	return &Store{c: c, prefix: opt.Prefix}
 }
 
 // FindCtx returns the session data of token. An unknown or expired token is
 // found == false with a nil error; err is for failures, and wraps
-// shard.ErrUnavailable when the token's shard could not answer.
+// store.ErrUnavailable when the token's shard could not answer.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	// scs cookies carry no version to check a replica against: read the
 	// primary, so a session is never older than its last commit.
-	fields, found, err := s.c.Load(ctx, s.prefix+token, cluster.LoadOptions{Primary: true})
+	fields, found, err := s.c.Load(ctx, s.prefix+token, store.LoadOptions{Primary: true})
 	if err != nil || !found {
 		return nil, false, err
 	}
@@ -64,14 +65,14 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 // CommitCtx stores b under token until expiry, replacing what was there.
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	id := s.prefix + token
-	w := cluster.Write{Set: map[string][]byte{DataField: b}, ExpireAt: expiry}
+	w := store.Write{Set: map[string][]byte{DataField: b}, ExpireAt: expiry}
 	// Update first: most commits change a session that exists. A record that
 	// is gone is created; one created meanwhile by a concurrent commit of the
 	// same token is updated after all (last write wins, as scs expects).
 	var err error
-	for _, mode := range []cluster.WriteMode{cluster.Update, cluster.Create, cluster.Update} {
+	for _, mode := range []store.WriteMode{store.Update, store.Create, store.Update} {
 		w.Mode = mode
-		if _, err = s.c.Save(ctx, id, w); !errors.Is(err, cluster.ErrNotFound) && !errors.Is(err, cluster.ErrExists) {
+		if _, err = s.c.Save(ctx, id, w); !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrExists) {
 			return err
 		}
 	}
@@ -85,23 +86,18 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 }
 
 // AllCtx returns every live scs session, token → data, from every shard.
-// It scans all shards; see cluster.Cluster.Scan.
+// It scans all shards (store.PrefixIterable, which *cluster.Cluster has);
+// with a store that cannot enumerate its records it fails with
+// ErrNotIterable.
 func (s *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	it, ok := store.As[store.PrefixIterable](s.c)
+	if !ok {
+		return nil, ErrNotIterable
+	}
 	all := map[string][]byte{}
-	err := s.c.Scan(ctx, s.prefix, func(sh *shard.Shard, ids []string) error {
-		pipe := sh.Primary().Pipeline()
-		cmds := make([]*redis.StringCmd, len(ids))
-		for i, id := range ids {
-			cmds[i] = pipe.HGet(ctx, s.c.Key(id), DataField)
-		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return sh.Wrap(err)
-		}
-		for i, cmd := range cmds {
-			// redis.Nil: expired or deleted since the SCAN saw it.
-			if b, err := cmd.Bytes(); err == nil {
-				all[ids[i][len(s.prefix):]] = b
-			}
+	err := it.IteratePrefix(ctx, s.prefix, func(id string, fields map[string]string) error {
+		if b, ok := fields[DataField]; ok {
+			all[id[len(s.prefix):]] = []byte(b)
 		}
 		return nil
 	})

@@ -1,22 +1,6 @@
-package cluster
+package store
 
-import (
-	"errors"
-	"time"
-)
-
-// ErrNotFound is returned by Save for an update or touch of a record that no
-// longer exists (it expired or was deleted meanwhile): the write is dropped
-// rather than recreating a partial session.
-var ErrNotFound = errors.New("shardsession: session not found")
-
-// ErrExists is returned by Save when a record to be created already exists;
-// nothing is written. With 256-bit random IDs it means a bug or an attack.
-var ErrExists = errors.New("shardsession: session already exists")
-
-// ErrConflict is returned by Save when Write.IfVersion is set and the record
-// has been changed by another writer since that version; nothing is written.
-var ErrConflict = errors.New("shardsession: session changed by another request")
+import "time"
 
 // WriteMode says what a Write may do to the stored record.
 type WriteMode int
