@@ -82,9 +82,6 @@ func (c *Cluster) Locate(id string) string { return c.ShardFor(id).Name() }
 // not be modified.
 func (c *Cluster) Shards() []*shard.Shard { return c.snap.Load().shards }
 
-// Key returns the Redis key of the session id.
-func (c *Cluster) Key(id string) string { return c.prefix + id }
-
 // Close closes every shard's clients, including those of a ring being left.
 func (c *Cluster) Close() error { return closeAll(c.closing()) }
 

@@ -14,10 +14,6 @@ import (
 	"github.com/shardsession/shardsession/store"
 )
 
-// eventChannel is the Pub/Sub channel, on every primary, where writers
-// announce created, renewed and destroyed sessions.
-func (c *Cluster) eventChannel() string { return c.prefix + "events" }
-
 // Publish announces e on the shard that holds e.ID, for every Watch on any
 // node to see. Expired events need no publishing: Redis emits them.
 func (c *Cluster) Publish(ctx context.Context, e store.Event) error {
@@ -28,10 +24,6 @@ func (c *Cluster) Publish(ctx context.Context, e store.Event) error {
 	}
 	return sh.Wrap(sh.Primary().Publish(ctx, c.eventChannel(), msg).Err())
 }
-
-// expiredChannel is where Redis announces expired keys of DB 0 once
-// notify-keyspace-events includes "Ex".
-const expiredChannel = "__keyevent@0__:expired"
 
 // EnsureKeyspaceEvents makes the shard's primary emit expired-key events by
 // adding "Ex" to its notify-keyspace-events setting with CONFIG SET, keeping
@@ -181,14 +173,6 @@ func ParseEvent(payload string) (store.Event, bool) {
 		return e, true
 	}
 	return store.Event{}, false
-}
-
-// validID reports whether id can be a session ID: non-empty, free of the
-// ':' that separates the cluster's other key spaces (user indexes, locks,
-// revocation journals) from session keys, and not one of the cluster's own
-// records (reservedMark).
-func validID(id string) bool {
-	return id != "" && len(id) <= 256 && !strings.ContainsAny(id, ": ") && !strings.HasPrefix(id, reservedMark)
 }
 
 func isTimeout(err error) bool {

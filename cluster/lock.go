@@ -7,10 +7,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// lockKey is the Redis key of session id's lock; it lives on the session's
-// shard (the ':' keeps it apart from session keys).
-func (c *Cluster) lockKey(id string) string { return c.prefix + lockMark + id }
-
 // TryLock takes session id's lock for owner, a random value unique to the
 // holder, with SET NX PX on the session's shard. It reports false if
 // someone else holds it. The lock frees itself after ttl, so a crashed

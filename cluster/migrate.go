@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,26 +61,6 @@ type Progress struct {
 	Done bool
 }
 
-// Keys under KeyPrefix + reservedMark are the cluster's own (topology
-// record, migration cursors), never sessions; the migrator skips them, and
-// the revocation journals (revoke.go), which belong to their witness shard.
-const reservedMark = "~"
-
-// placement returns the ID by which the ring places the key whose part
-// after KeyPrefix is id, and false for keys the migrator leaves alone: the
-// cluster's own, and revocation journals, which live on a witness shard.
-// A session lock lives with its session; a user index is placed by its
-// own name ("user:" + user), like a session.
-func placement(id string) (string, bool) {
-	if strings.HasPrefix(id, reservedMark) || strings.HasPrefix(id, journalMark) {
-		return "", false
-	}
-	if sid, ok := strings.CutPrefix(id, lockMark); ok {
-		return sid, true
-	}
-	return id, true
-}
-
 // Migrate walks the shards of the ring being left with SCAN (by key prefix,
 // rate-limited) and moves every session whose owner changed to its new
 // owner. When every shard is walked it drops the previous ring
@@ -129,7 +108,7 @@ func (c *Cluster) Migrate(ctx context.Context, opt MigrateOptions) (Progress, er
 		return m.report(false), err
 	}
 	for _, sh := range sources {
-		sh.Primary().Del(ctx, m.cursorKey()) // best effort: a leftover mark only expires later
+		sh.Primary().Del(ctx, m.c.cursorKey(m.s.epoch)) // best effort: a leftover mark only expires later
 	}
 	return m.report(true), nil
 }
@@ -182,11 +161,6 @@ func (m *migration) report(done bool) Progress {
 	return m.p
 }
 
-// cursorKey is where the walk of one shard saves its SCAN cursor.
-func (m *migration) cursorKey() string {
-	return m.c.prefix + reservedMark + "migrate:" + strconv.FormatInt(m.s.epoch, 10)
-}
-
 // cursorDone marks a shard whose walk is complete.
 const cursorDone = "done"
 
@@ -194,7 +168,7 @@ const cursorDone = "done"
 // longer owns, at most rate keys per second (no cap if rate < 0).
 func (m *migration) walk(ctx context.Context, sh *shard.Shard, rate int) error {
 	cli := sh.Primary()
-	saved, err := cli.Get(ctx, m.cursorKey()).Result()
+	saved, err := cli.Get(ctx, m.c.cursorKey(m.s.epoch)).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return sh.Wrap(err)
 	}
@@ -220,7 +194,7 @@ func (m *migration) walk(ctx context.Context, sh *shard.Shard, rate int) error {
 		if cursor == 0 {
 			mark = cursorDone
 		}
-		if err := cli.Set(ctx, m.cursorKey(), mark, 7*24*time.Hour).Err(); err != nil {
+		if err := cli.Set(ctx, m.c.cursorKey(m.s.epoch), mark, 7*24*time.Hour).Err(); err != nil {
 			return sh.Wrap(err)
 		}
 		m.report(false)
@@ -278,10 +252,3 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 func (p Progress) String() string {
 	return fmt.Sprintf("epoch %d: scanned %d of ~%d, moved %d, ~%d left", p.Epoch, p.Scanned, p.Total, p.Moved, p.Remaining)
 }
-
-// journalMark and lockMark start the ID part of a revocation journal's
-// key and of a session lock's key.
-const (
-	journalMark = "revoked:"
-	lockMark    = "lock:"
-)

@@ -24,10 +24,6 @@ import (
 //	~seen      sorted set: node ID, scored by the (server) time its
 //	           acknowledgement expires, unix ms
 
-func (c *Cluster) topologyKey() string { return c.prefix + reservedMark + "topology" }
-func (c *Cluster) nodesKey() string    { return c.prefix + reservedMark + "nodes" }
-func (c *Cluster) seenKey() string     { return c.prefix + reservedMark + "seen" }
-
 // record is the stored form of a Topology: shard addresses only, no client
 // settings (each node applies its own, see FollowOptions.Template).
 type record struct {

@@ -113,11 +113,6 @@ func (c *Cluster) witnesses(sh *shard.Shard) []*shard.Shard {
 	return nil
 }
 
-// journalKey is the key of sh's revocation journal on its witness.
-func (c *Cluster) journalKey(sh *shard.Shard) string {
-	return c.prefix + journalMark + sh.Name()
-}
-
 // revoked reports whether the session id, just found on sh, was deleted
 // by a Delete that the journal remembers; it then deletes it again. It only
 // looks when sh's primary switched within RevocationTTL, so it costs

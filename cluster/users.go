@@ -21,14 +21,10 @@ import (
 // expiry, logout elsewhere); a UserSweeper does the same in the background
 // for users nobody asks about.
 
-// userKey is the Redis key of user's index. The ':' after "user" keeps it
-// apart from session keys, whose IDs never contain one.
-func (c *Cluster) userKey(user string) string { return c.prefix + "user:" + user }
-
 // userShard is the shard that holds user's index (during a topology
 // change, see placeFor).
 func (c *Cluster) userShard(ctx context.Context, user string) (*shard.Shard, error) {
-	return c.placeFor(ctx, "user:"+user, c.userKey(user))
+	return c.placeFor(ctx, userID(user), c.userKey(user))
 }
 
 // indexScript adds a session to a user index.

@@ -34,7 +34,7 @@ func (s *UserSweeper) Sweep(ctx context.Context, budget int) (int, error) {
 	for _, sh := range s.c.Shards() {
 		cursor := s.cursors[sh.Name()]
 		for n := 0; n < budget; {
-			keys, next, err := sh.Primary().ScanType(ctx, cursor, globEscape(s.c.prefix+"user:")+"*", int64(min(budget, scanCount)), "zset").Result()
+			keys, next, err := sh.Primary().ScanType(ctx, cursor, globEscape(s.c.userKey(""))+"*", int64(min(budget, scanCount)), "zset").Result()
 			if err != nil {
 				errs = append(errs, sh.Wrap(err))
 				break
