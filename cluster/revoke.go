@@ -35,43 +35,10 @@ import (
 // With one shard there is no witness: an unconfirmed Delete then fails with
 // shard.ErrUnavailable, so the caller knows the logout may not hold.
 
-// waitFor runs op on one connection to sh's primary and then, if n > 0 and
-// sh has replicas, WAIT n on the same connection. It returns how many
-// replicas confirmed (n when there was nothing to wait for).
-func (c *Cluster) waitFor(ctx context.Context, sh *shard.Shard, n int, op func(redis.Cmdable) error) (int64, error) {
-	if n <= 0 || !sh.HasReplicas() {
-		return int64(max(n, 0)), op(c.batch.primary(sh))
-	}
-	conn := sh.Primary().Conn()
-	defer conn.Close()
-	if err := op(conn); err != nil {
-		return 0, err
-	}
-	acked, err := conn.Wait(ctx, n, c.durability.Timeout).Result()
-	if err != nil {
-		// The write itself is on the primary; WAIT failing means the
-		// primary went away meanwhile, which is the case WAIT is for.
-		return 0, nil
-	}
-	if acked < int64(n) && n == c.durability.SaveReplicas {
-		c.stats.unconfirmedSaves.Add(1)
-	}
-	return acked, nil
-}
-
-// delete is Delete: DEL, WAIT, and the journal when WAIT fell short.
-func (c *Cluster) delete(ctx context.Context, sh *shard.Shard, id string) error {
-	want := c.durability.DeleteReplicas
-	acked, err := c.waitFor(ctx, sh, want, func(p redis.Cmdable) error {
-		return p.Del(ctx, c.Key(id)).Err()
-	})
-	if err != nil {
-		return sh.Fail(err)
-	}
-	if acked >= int64(want) {
-		return nil
-	}
-	c.stats.unconfirmedDeletes.Add(1)
+// journal records on a witness shard that the session id was deleted from
+// sh with only acked of want replicas confirming, so that a failover of sh
+// does not bring it back.
+func (c *Cluster) journal(ctx context.Context, sh *shard.Shard, id string, acked int64, want int) error {
 	ws := c.witnesses(sh)
 	if len(ws) == 0 {
 		return fmt.Errorf("shard %s: %w: delete confirmed by %d of %d replicas and no other shard to journal it", sh.Name(), shard.ErrUnavailable, acked, want)
@@ -80,7 +47,7 @@ func (c *Cluster) delete(ctx context.Context, sh *shard.Shard, id string) error 
 	key := c.journalKey(sh)
 	var errs []error
 	for _, w := range ws {
-		_, err = w.Primary().TxPipelined(ctx, func(p redis.Pipeliner) error {
+		_, err := w.Primary().TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixMilli()), Member: id})
 			p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.Add(-c.durability.RevocationTTL).UnixMilli(), 10))
 			p.PExpire(ctx, key, c.durability.RevocationTTL)
