@@ -55,7 +55,7 @@ func New(opt Options) (*Cluster, error) {
 	s := &snapshot{owners: owners, move: move{opts: opt.Shards, ring: opt.Ring}}
 	defaults := shardDefaults{observer: opt.Observer, replica: opt.Replica}
 	for _, so := range defaults.inherit(opt.Shards) {
-		sh, err := shard.New(so)
+		sh, err := newShard(so)
 		if err != nil {
 			closeAll(s.shards)
 			return nil, err
@@ -91,4 +91,14 @@ func closeAll(shards []*shard.Shard) error {
 		errs = append(errs, sh.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// newShard is shard.New, its validation errors wrapped in ErrBadOptions as
+// well (shard.New does no I/O: every error it returns is one of options).
+func newShard(so shard.Options) (*shard.Shard, error) {
+	sh, err := shard.New(so)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadOptions, err)
+	}
+	return sh, nil
 }

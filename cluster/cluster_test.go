@@ -7,26 +7,41 @@ import (
 	"time"
 
 	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
 	"github.com/shardsession/shardsession/store"
 )
 
-func TestNewRejectsBadTopology(t *testing.T) {
+// TestNewRejectsBadOptions checks ErrBadOptions's contract: every
+// validation error of New wraps it, whichever package found the problem.
+func TestNewRejectsBadOptions(t *testing.T) {
+	one := []shard.Options{{Name: "a", Addr: "127.0.0.1:1"}}
 	tests := []struct {
-		name   string
-		shards []shard.Options
+		name string
+		opt  cluster.Options
 	}{
-		{"no shards", nil},
-		{"duplicate names", []shard.Options{{Name: "a", Addr: "127.0.0.1:1"}, {Name: "a", Addr: "127.0.0.1:2"}}},
-		{"unnamed shard", []shard.Options{{Addr: "127.0.0.1:1"}}},
-		{"no address", []shard.Options{{Name: "a"}}},
+		{"no shards", cluster.Options{}},
+		{"duplicate names", cluster.Options{Shards: []shard.Options{{Name: "a", Addr: "127.0.0.1:1"}, {Name: "a", Addr: "127.0.0.1:2"}}}},
+		{"unnamed shard", cluster.Options{Shards: []shard.Options{{Addr: "127.0.0.1:1"}}}},
+		{"no address", cluster.Options{Shards: []shard.Options{{Name: "a"}}}},
+		{"sentinel and address", cluster.Options{Shards: []shard.Options{{Name: "a", Addr: "127.0.0.1:1", Sentinel: &failover.Options{MasterName: "m", SentinelAddrs: []string{"127.0.0.1:2"}}}}}},
+		{"sentinel without addresses", cluster.Options{Shards: []shard.Options{{Name: "a", Sentinel: &failover.Options{MasterName: "m"}}}}},
+		{"unknown read policy", cluster.Options{Shards: []shard.Options{{Name: "a", Addr: "127.0.0.1:1", Replica: replica.Options{Policy: 99}}}}},
+		{"more save replicas than replicas", cluster.Options{Shards: []shard.Options{{Name: "a", Addr: "127.0.0.1:1", Replicas: []string{"127.0.0.1:2"}}}, Durability: cluster.Durability{SaveReplicas: 2}}},
+		{"ring load below 1", cluster.Options{Shards: one, Ring: cluster.RingOptions{Load: 0.5, PartitionCount: 271, ReplicationFactor: 20}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := cluster.New(cluster.Options{Shards: tt.shards}); err == nil {
-				t.Fatal("New accepted a bad topology")
+			c, err := cluster.New(tt.opt)
+			if err == nil {
+				c.Close()
+				t.Fatal("New accepted bad options")
+			}
+			if !errors.Is(err, cluster.ErrBadOptions) {
+				t.Fatalf("New: %v, want an error wrapping cluster.ErrBadOptions", err)
 			}
 		})
 	}

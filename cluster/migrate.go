@@ -15,11 +15,6 @@ import (
 	"github.com/shardsession/shardsession/shard"
 )
 
-// ErrNotMigrating is returned by Migrate when the cluster is in no phase
-// that moves keys (PhaseDualRead: some nodes may still write to the previous
-// ring).
-var ErrNotMigrating = errors.New("shardsession: no migration to run in this phase")
-
 // MigrateOptions tune Migrate. The zero value works.
 type MigrateOptions struct {
 	// Batch is how many keys one SCAN asks for and one MIGRATE moves at

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -192,9 +191,6 @@ func (nc *NearCache) Ready(ctx context.Context) error {
 		}
 	}
 }
-
-// ErrNearCacheClosed is returned by Ready after Close.
-var ErrNearCacheClosed = errors.New("shardsession: near cache closed")
 
 // Close stops the tracking connections and empties the cache. It does not
 // close the Cluster.

@@ -1,16 +1,12 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
 )
-
-// ErrBadOptions is wrapped by every validation error of New.
-var ErrBadOptions = errors.New("shardsession: bad cluster options")
 
 // Options configure a Cluster.
 type Options struct {

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -11,14 +10,6 @@ import (
 
 	"github.com/shardsession/shardsession/shard"
 )
-
-// ErrMigrating is returned by SetShards and its helpers while a previous
-// topology change has not finished migrating.
-var ErrMigrating = errors.New("shardsession: a topology change is still migrating")
-
-// ErrStaleTopology is returned when a topology older than the one in use is
-// applied or published.
-var ErrStaleTopology = errors.New("shardsession: stale topology")
 
 // Phase is the stage of a topology change a cluster routes by. The phases
 // exist so that web nodes which switch at different moments stay correct:
@@ -283,7 +274,7 @@ func buildSnapshot(opts []shard.Options, ring RingOptions, have map[string]held)
 			s.shards = append(s.shards, h.sh)
 			continue
 		}
-		sh, err := shard.New(so)
+		sh, err := newShard(so)
 		if err != nil {
 			return nil, fresh, err
 		}

@@ -11,11 +11,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrCircuitOpen is returned, without touching the network, for a command
-// sent to a node whose breaker is open. Package shard classifies it as
-// shard.ErrUnavailable.
-var ErrCircuitOpen = errors.New("shardsession: circuit open")
-
 // BreakerOptions configure a Breaker. The zero value is a working breaker.
 type BreakerOptions struct {
 	// Failures is the number of consecutive failed commands that opens the

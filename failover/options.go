@@ -1,16 +1,12 @@
 package failover
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
-
-// ErrBadOptions is wrapped by every validation error of this package.
-var ErrBadOptions = errors.New("shardsession: bad failover options")
 
 // Options say how to find a shard's nodes through Redis Sentinel.
 type Options struct {

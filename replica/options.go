@@ -1,13 +1,9 @@
 package replica
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
-
-// ErrBadOptions is wrapped by every validation error of New.
-var ErrBadOptions = errors.New("shardsession: bad replica options")
 
 // Options configure a Set. The zero value is valid: PrimaryOnly, with
 // replicas still watched so that a request may opt into them (WithPolicy).

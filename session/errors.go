@@ -47,3 +47,7 @@ var ErrLocked = errors.New("shardsession: session locked by another request")
 // ErrNotSupported means the Store lacks the optional capability a Manager
 // method needs (see IterableStore, UserIndex, Locker, EventStore).
 var ErrNotSupported = errors.New("shardsession: not supported by this store")
+
+// ErrBadKey means one of Manager.SigningKeys is shorter than 32 bytes; every Load
+// and Commit fails until it is fixed.
+var ErrBadKey = errors.New("shardsession: session signing key shorter than 32 bytes")

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,10 +45,6 @@ const minKeyLen = 32
 
 // macLen is the length of a MAC in unpadded base64url.
 var macLen = base64.RawURLEncoding.EncodedLen(sha256.Size)
-
-// ErrBadKey means one of Manager.SigningKeys is shorter than 32 bytes; every Load
-// and Commit fails until it is fixed.
-var ErrBadKey = errors.New("shardsession: session signing key shorter than 32 bytes")
 
 // unknownVersion is the version of a bare token: the client's last write is
 // not known, so only the primary may answer.

@@ -68,3 +68,6 @@ func IsUnavailable(err error) bool {
 	}
 	return false
 }
+
+// ErrBadOptions is wrapped by every validation error of New.
+var ErrBadOptions = errors.New("shardsession: bad shard options")

@@ -1,7 +1,6 @@
 package shard
 
 import (
-	"errors"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -61,9 +60,6 @@ type Options struct {
 	// send (for metrics, traces, logs; see Observer). Default nil.
 	Observer Observer
 }
-
-// ErrBadOptions is wrapped by every validation error of New.
-var ErrBadOptions = errors.New("shardsession: bad shard options")
 
 func (o *Options) init() {
 	if o.Client == nil {

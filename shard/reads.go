@@ -12,7 +12,7 @@ func (s *Shard) watchReplicas(opt Options) (*Shard, error) {
 	reads, err := replica.New(s.primary, s.replicas, opt.Replica)
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("shard %s: %w", s.name, err)
+		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, s.name, err)
 	}
 	s.reads = reads
 	return s, nil
