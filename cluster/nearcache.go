@@ -161,7 +161,7 @@ func (nc *NearCache) tracker(sh *shard.Shard) *tracker {
 	}
 	nc.trackers.Store(sh, t)
 	sh.OnFailover(func(ev failover.Event) {
-		if ev.Kind == "+switch-master" {
+		if ev.Kind == failover.SwitchMaster {
 			t.reset()
 		}
 	})

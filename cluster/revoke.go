@@ -107,7 +107,7 @@ func (c *Cluster) revoked(ctx context.Context, sh *shard.Shard, id string) bool 
 func (c *Cluster) followFailovers(shards []*shard.Shard) {
 	for _, sh := range shards {
 		sh.OnFailover(func(ev failover.Event) {
-			if ev.Kind == "+switch-master" {
+			if ev.Kind == failover.SwitchMaster {
 				go c.replay(sh)
 			}
 		})

@@ -151,9 +151,9 @@ func TestParseEvent(t *testing.T) {
 		want             Event
 		ok               bool
 	}{
-		{"+switch-master", "s0 127.0.0.1 6379 127.0.0.1 6380", Event{Kind: "+switch-master", MasterName: "s0", Old: "127.0.0.1:6379", New: "127.0.0.1:6380"}, true},
-		{"+odown", "master s1 10.0.0.2 7000 #quorum 2/2", Event{Kind: "+odown", MasterName: "s1", Old: "10.0.0.2:7000"}, true},
-		{"-odown", "master s1 10.0.0.2 7000", Event{Kind: "-odown", MasterName: "s1", Old: "10.0.0.2:7000"}, true},
+		{"+switch-master", "s0 127.0.0.1 6379 127.0.0.1 6380", Event{Kind: SwitchMaster, MasterName: "s0", Old: "127.0.0.1:6379", New: "127.0.0.1:6380"}, true},
+		{"+odown", "master s1 10.0.0.2 7000 #quorum 2/2", Event{Kind: ObjectivelyDown, MasterName: "s1", Old: "10.0.0.2:7000"}, true},
+		{"-odown", "master s1 10.0.0.2 7000", Event{Kind: BackUp, MasterName: "s1", Old: "10.0.0.2:7000"}, true},
 		{"+odown", "slave 127.0.0.1:1 127.0.0.1 1 @ s0 127.0.0.1 2", Event{}, false},
 		{"+switch-master", "s0 short", Event{}, false},
 	}

@@ -10,11 +10,26 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// EventKind is the kind of a Sentinel event: the name of the Pub/Sub
+// channel Sentinel publishes it on.
+type EventKind string
+
+// The Sentinel events a Watcher follows.
+const (
+	// SwitchMaster: Sentinel promoted a replica; Event.New is the new
+	// primary.
+	SwitchMaster EventKind = "+switch-master"
+	// ObjectivelyDown: a quorum of sentinels agree the primary is down.
+	ObjectivelyDown EventKind = "+odown"
+	// BackUp: the primary is no longer objectively down.
+	BackUp EventKind = "-odown"
+)
+
 // Event is what a Watcher saw on a sentinel's Pub/Sub channels about its
 // master.
 type Event struct {
-	// Kind is "+switch-master", "+odown" or "-odown".
-	Kind string
+	// Kind is SwitchMaster, ObjectivelyDown or BackUp.
+	Kind EventKind
 	// MasterName is the master the event is about.
 	MasterName string
 	// Old is the address of the primary before a switch, or the address
@@ -79,7 +94,7 @@ func (w *Watcher) follow(ctx context.Context, addr string, events chan<- Event) 
 		DisableIdentity: true,
 	})
 	defer c.Close()
-	ps := c.Subscribe(ctx, "+switch-master", "+odown", "-odown")
+	ps := c.Subscribe(ctx, string(SwitchMaster), string(ObjectivelyDown), string(BackUp))
 	defer ps.Close()
 	ch := ps.Channel()
 	for {
@@ -111,17 +126,17 @@ func (w *Watcher) follow(ctx context.Context, addr string, events chan<- Event) 
 //	-odown master <name> <ip> <port>
 func parseEvent(channel, payload string) (Event, bool) {
 	f := strings.Fields(payload)
-	switch channel {
-	case "+switch-master":
+	switch kind := EventKind(channel); kind {
+	case SwitchMaster:
 		if len(f) < 5 {
 			return Event{}, false
 		}
-		return Event{Kind: channel, MasterName: f[0], Old: net.JoinHostPort(f[1], f[2]), New: net.JoinHostPort(f[3], f[4])}, true
-	case "+odown", "-odown":
+		return Event{Kind: kind, MasterName: f[0], Old: net.JoinHostPort(f[1], f[2]), New: net.JoinHostPort(f[3], f[4])}, true
+	case ObjectivelyDown, BackUp:
 		if len(f) < 4 || f[0] != "master" {
 			return Event{}, false
 		}
-		return Event{Kind: channel, MasterName: f[1], Old: net.JoinHostPort(f[2], f[3])}, true
+		return Event{Kind: kind, MasterName: f[1], Old: net.JoinHostPort(f[2], f[3])}, true
 	}
 	return Event{}, false
 }
@@ -131,19 +146,19 @@ func parseEvent(channel, payload string) (Event, bool) {
 func (w *Watcher) dispatch(ev Event) {
 	w.mu.Lock()
 	switch ev.Kind {
-	case "+switch-master":
+	case SwitchMaster:
 		if w.primary == ev.New {
 			w.mu.Unlock()
 			return
 		}
 		w.primary, w.down = ev.New, false
-	case "+odown":
+	case ObjectivelyDown:
 		if w.down {
 			w.mu.Unlock()
 			return
 		}
 		w.down = true
-	case "-odown":
+	case BackUp:
 		if !w.down {
 			w.mu.Unlock()
 			return
@@ -153,9 +168,9 @@ func (w *Watcher) dispatch(ev Event) {
 	w.mu.Unlock()
 	log := w.opt.logger()
 	switch ev.Kind {
-	case "+switch-master":
+	case SwitchMaster:
 		log.Info("failover: primary switched", "shard", ev.MasterName, "old", ev.Old, "new", ev.New)
-	case "+odown":
+	case ObjectivelyDown:
 		log.Warn("failover: primary objectively down", "shard", ev.MasterName, "addr", ev.Old)
 	default:
 		log.Info("failover: primary back up", "shard", ev.MasterName, "addr", ev.Old)

@@ -93,16 +93,16 @@ func (s *Shard) guard(opt Options) {
 // agreed the primary is down, so no request needs to time out to learn it.
 func (s *Shard) onEvent(ev failover.Event) {
 	switch ev.Kind {
-	case "+switch-master":
+	case failover.SwitchMaster:
 		s.switches.Add(1)
 		s.lastSwitch.Store(ev.At.UnixNano())
 		s.breaker.Reset()
 		for _, b := range s.rbreakers {
 			b.Reset() // the old primary may have been among the replicas' targets
 		}
-	case "+odown":
+	case failover.ObjectivelyDown:
 		s.breaker.Trip()
-	case "-odown":
+	case failover.BackUp:
 		s.breaker.Reset()
 	}
 	s.mu.Lock()
