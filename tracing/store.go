@@ -8,7 +8,6 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/session"
 	"github.com/shardsession/shardsession/store"
 )
@@ -29,33 +28,19 @@ type Store struct {
 
 // Wrap returns next with tracing. If next can locate sessions
 // (session.Locator, as *cluster.Cluster does), spans carry the shard and
-// the wrapper locates too. If next is a *cluster.Cluster or wraps one (a
-// near cache), the result has a Cluster method too, so the Manager still
-// finds the Cluster's optional capabilities (user index, locks, events,
-// Iterate); those calls are not traced.
-func Wrap(next session.Store, opt Options) session.Store {
+// the wrapper locates too. The Manager finds next's other optional
+// capabilities (user index, locks, events, Iterate) through Unwrap; those
+// calls are not traced.
+func Wrap(next session.Store, opt Options) *Store {
 	tp := opt.TracerProvider
 	if tp == nil {
 		tp = otel.GetTracerProvider()
 	}
-	s := &Store{next: next, tracer: tp.Tracer("github.com/shardsession/shardsession/tracing")}
-	switch n := next.(type) {
-	case *cluster.Cluster:
-		return clusterStore{s, n}
-	case interface{ Cluster() *cluster.Cluster }:
-		return clusterStore{s, n.Cluster()}
-	}
-	return s
+	return &Store{next: next, tracer: tp.Tracer("github.com/shardsession/shardsession/tracing")}
 }
 
-// clusterStore is a traced Store with a Cluster behind it.
-type clusterStore struct {
-	*Store
-	c *cluster.Cluster
-}
-
-// Cluster returns the Cluster behind the traced Store.
-func (s clusterStore) Cluster() *cluster.Cluster { return s.c }
+// Unwrap returns the Store that s traces (store.Unwrapper).
+func (s *Store) Unwrap() store.Store { return s.next }
 
 // Attribute keys of the spans.
 const (
@@ -141,4 +126,5 @@ func (s *Store) Locate(id string) string {
 var (
 	_ session.Store   = (*Store)(nil)
 	_ session.Locator = (*Store)(nil)
+	_ store.Unwrapper = (*Store)(nil)
 )
