@@ -18,7 +18,7 @@ type Cluster struct {
 	prefix     string
 	durability Durability
 	snap       atomic.Pointer[snapshot]
-	reshard    // topology change state (reshard.go)
+	reshard    reshardState // topology change state (reshard.go)
 	stats      stats
 	defaults   shardDefaults // given to shards without their own
 	reads      readCounters
@@ -28,8 +28,8 @@ type Cluster struct {
 // snapshot is one routing state. It is never modified once published.
 type snapshot struct {
 	shards []*shard.Shard
-	owners []int32 // partition → index in shards
-	move           // the topology change in progress, if any (reshard.go)
+	owners []int32   // partition → index in shards
+	move   moveState // the topology change in progress, if any (reshard.go)
 }
 
 // New validates opt, builds the ring and creates a client for every shard.
@@ -52,7 +52,7 @@ func New(opt Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &snapshot{owners: owners, move: move{opts: opt.Shards, ring: opt.Ring}}
+	s := &snapshot{owners: owners, move: moveState{opts: opt.Shards, ring: opt.Ring}}
 	defaults := shardDefaults{observer: opt.Observer, replica: opt.Replica}
 	for _, so := range defaults.inherit(opt.Shards) {
 		sh, err := newShard(so)

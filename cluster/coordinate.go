@@ -101,10 +101,10 @@ func (c *Cluster) fleetTopology(ctx context.Context) (Topology, error) {
 			best, found = r, true
 		}
 	}
-	if !found || stage(best.Epoch, best.Phase) < s.stage() {
+	if !found || stage(best.Epoch, best.Phase) < s.move.stage() {
 		return c.Topology(), nil
 	}
-	return best.topology(s.byName(), s.opts[0]), nil
+	return best.topology(s.byName(), s.move.opts[0]), nil
 }
 
 // advance publishes t to every shard of both rings, applies it to c and
@@ -154,8 +154,8 @@ func (c *Cluster) settle(ctx context.Context, shards []*shard.Shard, t Topology,
 // union returns the shards of s and of its previous ring, each once.
 func (s *snapshot) union() []*shard.Shard {
 	out := slices.Clone(s.shards)
-	if s.prev != nil {
-		for _, sh := range s.prev.shards {
+	if s.move.prev != nil {
+		for _, sh := range s.move.prev.shards {
 			if !slices.Contains(out, sh) {
 				out = append(out, sh)
 			}

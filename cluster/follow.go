@@ -74,7 +74,7 @@ type Follower struct {
 func (c *Cluster) Follow(ctx context.Context, opt FollowOptions) (*Follower, error) {
 	opt.init(c)
 	f := &Follower{c: c, opt: opt, done: make(chan struct{})}
-	c.leaseUntil.Store(time.Now().Add(opt.Lease).UnixNano())
+	c.reshard.leaseUntil.Store(time.Now().Add(opt.Lease).UnixNano())
 	c.watch(true)
 	if err := f.poll(ctx); err != nil {
 		c.watch(false)
@@ -125,8 +125,8 @@ func (f *Follower) poll(ctx context.Context) error {
 	c := f.c
 	s := c.snap.Load()
 	shards := s.shards
-	if s.prev != nil {
-		shards = append(append([]*shard.Shard(nil), s.shards...), s.prev.shards...)
+	if s.move.prev != nil {
+		shards = append(append([]*shard.Shard(nil), s.shards...), s.move.prev.shards...)
 	}
 	var errs []error
 	for i := range shards {
@@ -138,16 +138,16 @@ func (f *Follower) poll(ctx context.Context) error {
 			continue
 		}
 		f.next = (f.next + i) % len(shards)
-		if ok && stage(r.Epoch, r.Phase) > c.snap.Load().stage() {
+		if ok && stage(r.Epoch, r.Phase) > c.snap.Load().move.stage() {
 			if err := c.Apply(ctx, r.topology(c.snap.Load().byName(), *f.opt.Template)); err != nil {
 				return fmt.Errorf("apply topology epoch %d phase %s: %w", r.Epoch, r.Phase, err)
 			}
 		}
-		if err := c.ack(ctx, sh, f.opt.Node, c.snap.Load().stage(), 2*f.opt.Lease); err != nil {
+		if err := c.ack(ctx, sh, f.opt.Node, c.snap.Load().move.stage(), 2*f.opt.Lease); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		c.leaseUntil.Store(start.Add(f.opt.Lease).UnixNano())
+		c.reshard.leaseUntil.Store(start.Add(f.opt.Lease).UnixNano())
 		return nil
 	}
 	return fmt.Errorf("shardsession: topology poll: %w", errors.Join(errs...))

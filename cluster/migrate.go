@@ -70,13 +70,13 @@ type Progress struct {
 func (c *Cluster) Migrate(ctx context.Context, opt MigrateOptions) (Progress, error) {
 	opt.init()
 	s := c.snap.Load()
-	switch s.phase {
+	switch s.move.phase {
 	case PhaseStable:
-		return Progress{Epoch: s.epoch, Done: true}, nil
+		return Progress{Epoch: s.move.epoch, Done: true}, nil
 	case PhaseDualRead:
-		return Progress{Epoch: s.epoch}, ErrNotMigrating
+		return Progress{Epoch: s.move.epoch}, ErrNotMigrating
 	}
-	m := &migration{c: c, s: s, opt: opt, p: Progress{Epoch: s.epoch}}
+	m := &migration{c: c, s: s, opt: opt, p: Progress{Epoch: s.move.epoch}}
 	sources := s.sources()
 	for _, sh := range sources {
 		n, err := sh.Primary().DBSize(ctx).Result()
@@ -98,12 +98,12 @@ func (c *Cluster) Migrate(ctx context.Context, opt MigrateOptions) (Progress, er
 	if err := errors.Join(errs...); err != nil {
 		return m.report(false), err
 	}
-	stable := Topology{Epoch: s.epoch, Phase: PhaseStable, Shards: s.opts, Ring: s.ring}
+	stable := Topology{Epoch: s.move.epoch, Phase: PhaseStable, Shards: s.move.opts, Ring: s.move.ring}
 	if err := c.Apply(ctx, stable); err != nil && !errors.Is(err, ErrStaleTopology) {
 		return m.report(false), err
 	}
 	for _, sh := range sources {
-		sh.Primary().Del(ctx, m.c.cursorKey(m.s.epoch)) // best effort: a leftover mark only expires later
+		sh.Primary().Del(ctx, m.c.cursorKey(m.s.move.epoch)) // best effort: a leftover mark only expires later
 	}
 	return m.report(true), nil
 }
@@ -111,7 +111,7 @@ func (c *Cluster) Migrate(ctx context.Context, opt MigrateOptions) (Progress, er
 // sources returns the shards of the previous ring that own a partition
 // which changes owner: the only ones that can hold keys to move.
 func (s *snapshot) sources() []*shard.Shard {
-	p := s.prev
+	p := s.move.prev
 	var out []*shard.Shard
 	for i, sh := range p.shards {
 		if len(p.owners) != len(s.owners) {
@@ -163,7 +163,7 @@ const cursorDone = "done"
 // longer owns, at most rate keys per second (no cap if rate < 0).
 func (m *migration) walk(ctx context.Context, sh *shard.Shard, rate int) error {
 	cli := sh.Primary()
-	saved, err := cli.Get(ctx, m.c.cursorKey(m.s.epoch)).Result()
+	saved, err := cli.Get(ctx, m.c.cursorKey(m.s.move.epoch)).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return sh.Wrap(err)
 	}
@@ -189,7 +189,7 @@ func (m *migration) walk(ctx context.Context, sh *shard.Shard, rate int) error {
 		if cursor == 0 {
 			mark = cursorDone
 		}
-		if err := cli.Set(ctx, m.c.cursorKey(m.s.epoch), mark, 7*24*time.Hour).Err(); err != nil {
+		if err := cli.Set(ctx, m.c.cursorKey(m.s.move.epoch), mark, 7*24*time.Hour).Err(); err != nil {
 			return sh.Wrap(err)
 		}
 		m.report(false)

@@ -32,7 +32,7 @@ import (
 func (s *snapshot) pair(id string) (to, from *shard.Shard) {
 	h := xxhash.Sum64String(id)
 	to = s.shards[s.owners[h%uint64(len(s.owners))]]
-	if p := s.prev; p != nil {
+	if p := s.move.prev; p != nil {
 		if from = p.shards[p.owners[h%uint64(len(p.owners))]]; from == to {
 			from = nil
 		}
@@ -50,7 +50,7 @@ func (c *Cluster) loadMoving(ctx context.Context, s *snapshot, id string, opt st
 	}
 	// A replica may not have seen a move yet: its miss proves nothing.
 	opt.Primary = true
-	if s.phase == PhaseDualRead {
+	if s.move.phase == PhaseDualRead {
 		if fields, found, err := c.loadOn(ctx, from, id, opt); err != nil || found {
 			return fields, found, err
 		}
@@ -73,7 +73,7 @@ func (c *Cluster) saveMoving(ctx context.Context, s *snapshot, id string, mode s
 	switch {
 	case from == nil:
 		return c.saveOn(ctx, to, id, args)
-	case s.phase == PhaseDualRead:
+	case s.move.phase == PhaseDualRead:
 		// The previous ring is authoritative, but a node in PhaseMigrate
 		// may already have moved the record.
 		if mode == store.Create {
@@ -142,7 +142,7 @@ func (c *Cluster) existEach(ctx context.Context, ids []string) (map[string]bool,
 // moving the key there.
 func (c *Cluster) placeFor(ctx context.Context, id, key string) (*shard.Shard, error) {
 	s := c.snap.Load()
-	if !s.slow {
+	if !s.move.slow {
 		return c.ShardFor(id), nil
 	}
 	if err := c.checkLease(s); err != nil {
@@ -152,7 +152,7 @@ func (c *Cluster) placeFor(ctx context.Context, id, key string) (*shard.Shard, e
 	switch {
 	case from == nil:
 		return to, nil
-	case s.phase == PhaseDualRead:
+	case s.move.phase == PhaseDualRead:
 		return from, nil
 	}
 	if _, err := c.migrate(ctx, from, to, key); err != nil {

@@ -226,7 +226,7 @@ func (nc *NearCache) LoadDecoded(ctx context.Context, id string, owner any, minV
 		return e.value, true, nil
 	}
 	nc.misses.Add(1)
-	if s := nc.c.snap.Load(); s.slow && (s.prev != nil || nc.c.checkLease(s) != nil) {
+	if s := nc.c.snap.Load(); s.move.slow && (s.move.prev != nil || nc.c.checkLease(s) != nil) {
 		// A topology change runs (the session may still be on its
 		// previous owner) or this node's topology lease ran out: the
 		// Cluster's Load knows what to do.
@@ -243,7 +243,7 @@ func (nc *NearCache) fetch(ctx context.Context, p *nearPart, id string, owner an
 	// While shards are being added or removed, a record may still be on
 	// its previous owner: reads go through the Cluster's read-through and
 	// nothing is cached until the move is over.
-	if s := nc.c.snap.Load(); s.prev != nil {
+	if s := nc.c.snap.Load(); s.move.prev != nil {
 		return nc.loadUncached(ctx, id, minVersion, decode)
 	}
 	sh := nc.c.ShardFor(id)

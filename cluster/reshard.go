@@ -49,9 +49,9 @@ func (p Phase) String() string {
 // open, so that requests that routed by an older snapshot can finish.
 const retireGrace = time.Minute
 
-// move is the part of a snapshot that describes the topology: the options it
+// moveState is the part of a snapshot that describes the topology: the options it
 // was built from and, while a change runs, the ring being left.
-type move struct {
+type moveState struct {
 	opts  []shard.Options
 	ring  RingOptions
 	epoch int64
@@ -65,9 +65,9 @@ type move struct {
 	slow bool
 }
 
-// reshard is the Cluster's state for changing topology. mu serialises
+// reshardState is the Cluster's state for changing topology. mu serialises
 // changes; routing never takes it.
-type reshard struct {
+type reshardState struct {
 	mu         sync.Mutex
 	retired    map[*shard.Shard]*time.Timer
 	closed     bool
@@ -81,15 +81,15 @@ func (c *Cluster) watch(on bool) {
 	defer c.reshard.mu.Unlock()
 	c.reshard.followed = on
 	next := *c.snap.Load()
-	next.followed = on
-	next.slow = next.prev != nil || on
+	next.move.followed = on
+	next.move.slow = next.move.prev != nil || on
 	c.snap.Store(&next)
 }
 
 // checkLease fails when a Follower runs and has not read the topology
 // record for longer than its lease.
 func (c *Cluster) checkLease(s *snapshot) error {
-	if s.followed && time.Now().UnixNano() > c.reshard.leaseUntil.Load() {
+	if s.move.followed && time.Now().UnixNano() > c.reshard.leaseUntil.Load() {
 		return fmt.Errorf("%w: this node has not read the fleet's topology for longer than its lease", ErrStaleTopology)
 	}
 	return nil
@@ -154,9 +154,9 @@ func without(shards []shard.Options, name string) ([]shard.Options, error) {
 // Topology returns the topology the cluster routes by.
 func (c *Cluster) Topology() Topology {
 	s := c.snap.Load()
-	t := Topology{Epoch: s.epoch, Phase: s.phase, Shards: s.opts, Ring: s.ring}
-	if s.prev != nil {
-		t.Prev, t.PrevRing = s.prev.opts, s.prev.ring
+	t := Topology{Epoch: s.move.epoch, Phase: s.move.phase, Shards: s.move.opts, Ring: s.move.ring}
+	if s.move.prev != nil {
+		t.Prev, t.PrevRing = s.move.prev.move.opts, s.move.prev.move.ring
 	}
 	return t
 }
@@ -171,9 +171,9 @@ func (c *Cluster) Apply(ctx context.Context, t Topology) error {
 	defer c.reshard.mu.Unlock()
 	cur := c.snap.Load()
 	switch {
-	case t.stage() < cur.stage():
-		return fmt.Errorf("%w: topology epoch %d phase %s is older than the current epoch %d phase %s", ErrStaleTopology, t.Epoch, t.Phase, cur.epoch, cur.phase)
-	case t.stage() == cur.stage():
+	case t.stage() < cur.move.stage():
+		return fmt.Errorf("%w: topology epoch %d phase %s is older than the current epoch %d phase %s", ErrStaleTopology, t.Epoch, t.Phase, cur.move.epoch, cur.move.phase)
+	case t.stage() == cur.move.stage():
 		return nil
 	}
 	if t.Phase != PhaseStable && len(t.Prev) == 0 {
@@ -193,7 +193,7 @@ func (c *Cluster) Apply(ctx context.Context, t Topology) error {
 	}
 	next, err := build(t.Shards, t.Ring)
 	if err == nil && t.Phase != PhaseStable {
-		next.prev, err = build(t.Prev, t.PrevRing)
+		next.move.prev, err = build(t.Prev, t.PrevRing)
 	}
 	for _, sh := range opened {
 		if err != nil {
@@ -205,11 +205,11 @@ func (c *Cluster) Apply(ctx context.Context, t Topology) error {
 		closeAll(opened)
 		return err
 	}
-	next.epoch, next.phase = t.Epoch, t.Phase
-	next.followed = c.reshard.followed
-	next.slow = next.prev != nil || next.followed
-	if next.prev != nil {
-		next.prev.epoch = t.Epoch
+	next.move.epoch, next.move.phase = t.Epoch, t.Phase
+	next.move.followed = c.reshard.followed
+	next.move.slow = next.move.prev != nil || next.move.followed
+	if next.move.prev != nil {
+		next.move.prev.move.epoch = t.Epoch
 	}
 	c.snap.Store(next)
 	c.followFailovers(opened)
@@ -219,7 +219,7 @@ func (c *Cluster) Apply(ctx context.Context, t Topology) error {
 
 // stage orders (epoch, phase) pairs: a change goes stable → dual-read →
 // migrate → stable of the next epoch.
-func (m *move) stage() int64 { return stage(m.epoch, m.phase) }
+func (m *moveState) stage() int64 { return stage(m.epoch, m.phase) }
 
 func stage(epoch int64, p Phase) int64 {
 	if p == PhaseStable {
@@ -237,12 +237,12 @@ type held struct {
 // byName returns every shard of s and of its previous ring by name.
 func (s *snapshot) byName() map[string]held {
 	m := map[string]held{}
-	for _, r := range []*snapshot{s, s.prev} {
+	for _, r := range []*snapshot{s, s.move.prev} {
 		if r == nil {
 			continue
 		}
 		for i, sh := range r.shards {
-			m[r.opts[i].Name] = held{sh, r.opts[i]}
+			m[r.move.opts[i].Name] = held{sh, r.move.opts[i]}
 		}
 	}
 	return m
@@ -260,7 +260,7 @@ func buildSnapshot(opts []shard.Options, ring RingOptions, have map[string]held)
 	if err != nil {
 		return nil, nil, err
 	}
-	s = &snapshot{owners: owners, move: move{opts: opts, ring: ring}}
+	s = &snapshot{owners: owners, move: moveState{opts: opts, ring: ring}}
 	seen := map[string]bool{}
 	for _, so := range opts {
 		if seen[so.Name] {

@@ -63,7 +63,7 @@ var modeArg = map[store.WriteMode]string{store.Create: "c", store.Update: "u", s
 // shard.ErrUnavailable when the shard could not answer. opt says how fresh
 // the answer must be (see LoadOptions).
 func (c *Cluster) Load(ctx context.Context, id string, opt store.LoadOptions) (fields map[string]string, found bool, err error) {
-	if s := c.snap.Load(); s.slow {
+	if s := c.snap.Load(); s.move.slow {
 		return c.loadMoving(ctx, s, id, opt)
 	}
 	return c.loadOn(ctx, c.ShardFor(id), id, opt)
@@ -90,7 +90,7 @@ func (c *Cluster) Save(ctx context.Context, id string, w store.Write) (version i
 	for f, v := range w.Set {
 		args = append(args, f, v)
 	}
-	if s := c.snap.Load(); s.slow {
+	if s := c.snap.Load(); s.move.slow {
 		return c.saveMoving(ctx, s, id, w.Mode, args)
 	}
 	return c.saveOn(ctx, c.ShardFor(id), id, args)
@@ -122,7 +122,7 @@ func (c *Cluster) saveOn(ctx context.Context, sh *shard.Shard, id string, args [
 // delete, and journals it on another shard when they do not, so that a
 // failover does not bring the session back (see revoke.go).
 func (c *Cluster) Delete(ctx context.Context, id string) error {
-	if s := c.snap.Load(); s.slow {
+	if s := c.snap.Load(); s.move.slow {
 		return c.deleteMoving(ctx, s, id)
 	}
 	return c.deleteOn(ctx, c.ShardFor(id), id)
@@ -130,7 +130,7 @@ func (c *Cluster) Delete(ctx context.Context, id string) error {
 
 // Exists reports whether the session id is stored.
 func (c *Cluster) Exists(ctx context.Context, id string) (bool, error) {
-	if s := c.snap.Load(); s.slow {
+	if s := c.snap.Load(); s.move.slow {
 		return c.existsMoving(ctx, s, id)
 	}
 	return c.existsOn(ctx, c.ShardFor(id), id)

@@ -113,7 +113,7 @@ func (c *Cluster) pruneIndex(ctx context.Context, sh *shard.Shard, key string) (
 
 // existAll reports which of ids are stored, with one pipeline per shard.
 func (c *Cluster) existAll(ctx context.Context, ids []string) (map[string]bool, error) {
-	if c.snap.Load().slow {
+	if c.snap.Load().move.slow {
 		return c.existEach(ctx, ids) // a session may be on its previous owner
 	}
 	byShard := map[*shard.Shard][]string{}

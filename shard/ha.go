@@ -14,7 +14,7 @@ import (
 
 // ha is a shard's failover state: the breakers in front of its clients,
 // the Sentinel watcher, and its degraded-mode counters.
-type ha struct {
+type haState struct {
 	breaker    *failover.Breaker   // the primary's; nil when disabled
 	rbreakers  []*failover.Breaker // one per replica client
 	watcher    *failover.Watcher   // nil for a static shard
@@ -64,7 +64,7 @@ func newSentinel(opt Options) (*Shard, error) {
 	s.trackDials(replicas)
 	s.guard(opt)
 	s.instrument(opt)
-	s.watcher, err = failover.Watch(*opt.Sentinel, s.onEvent)
+	s.ha.watcher, err = failover.Watch(*opt.Sentinel, s.onEvent)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
@@ -74,17 +74,17 @@ func newSentinel(opt Options) (*Shard, error) {
 
 // guard puts a breaker in front of every client of s.
 func (s *Shard) guard(opt Options) {
-	s.onDegraded = opt.OnDegradedRead
-	s.hasRepl = opt.Sentinel != nil || len(opt.Replicas) > 0
-	if s.breaker = failover.NewBreaker(opt.Breaker); s.breaker != nil {
-		s.primary.AddHook(s.breaker.Hook())
+	s.ha.onDegraded = opt.OnDegradedRead
+	s.ha.hasRepl = opt.Sentinel != nil || len(opt.Replicas) > 0
+	if s.ha.breaker = failover.NewBreaker(opt.Breaker); s.ha.breaker != nil {
+		s.primary.AddHook(s.ha.breaker.Hook())
 	}
 	for _, r := range s.replicas {
 		b := failover.NewBreaker(opt.Breaker)
 		if b != nil {
 			r.AddHook(b.Hook())
 		}
-		s.rbreakers = append(s.rbreakers, b)
+		s.ha.rbreakers = append(s.ha.rbreakers, b)
 	}
 }
 
@@ -94,20 +94,20 @@ func (s *Shard) guard(opt Options) {
 func (s *Shard) onEvent(ev failover.Event) {
 	switch ev.Kind {
 	case failover.SwitchMaster:
-		s.switches.Add(1)
-		s.lastSwitch.Store(ev.At.UnixNano())
-		s.breaker.Reset()
-		for _, b := range s.rbreakers {
+		s.ha.switches.Add(1)
+		s.ha.lastSwitch.Store(ev.At.UnixNano())
+		s.ha.breaker.Reset()
+		for _, b := range s.ha.rbreakers {
 			b.Reset() // the old primary may have been among the replicas' targets
 		}
 	case failover.ObjectivelyDown:
-		s.breaker.Trip()
+		s.ha.breaker.Trip()
 	case failover.BackUp:
-		s.breaker.Reset()
+		s.ha.breaker.Reset()
 	}
-	s.mu.Lock()
-	ls := append([]func(failover.Event){}, s.listeners...)
-	s.mu.Unlock()
+	s.ha.mu.Lock()
+	ls := append([]func(failover.Event){}, s.ha.listeners...)
+	s.ha.mu.Unlock()
 	for _, l := range ls {
 		l(ev)
 	}
@@ -117,15 +117,15 @@ func (s *Shard) onEvent(ev failover.Event) {
 // shard (+switch-master, +odown, -odown), after the shard has reacted to
 // it. It is a no-op for a shard with static addresses.
 func (s *Shard) OnFailover(fn func(failover.Event)) {
-	s.mu.Lock()
-	s.listeners = append(s.listeners, fn)
-	s.mu.Unlock()
+	s.ha.mu.Lock()
+	s.ha.listeners = append(s.ha.listeners, fn)
+	s.ha.mu.Unlock()
 }
 
 // LastSwitch returns when this process last saw the shard's primary
 // switched by Sentinel, or the zero time.
 func (s *Shard) LastSwitch() time.Time {
-	if n := s.lastSwitch.Load(); n != 0 {
+	if n := s.ha.lastSwitch.Load(); n != 0 {
 		return time.Unix(0, n)
 	}
 	return time.Time{}
@@ -133,15 +133,15 @@ func (s *Shard) LastSwitch() time.Time {
 
 // HasReplicas reports whether the shard is configured with replicas (or
 // through Sentinel, which finds them).
-func (s *Shard) HasReplicas() bool { return s.hasRepl }
+func (s *Shard) HasReplicas() bool { return s.ha.hasRepl }
 
 // Stats returns the shard's failover counters.
 func (s *Shard) Stats() Stats {
 	return Stats{
-		DegradedReads: s.degradedReads.Load(),
-		Unavailable:   s.unavailable.Load(),
-		Switches:      s.switches.Load(),
-		Breaker:       s.breaker.State(),
+		DegradedReads: s.ha.degradedReads.Load(),
+		Unavailable:   s.ha.unavailable.Load(),
+		Switches:      s.ha.switches.Load(),
+		Breaker:       s.ha.breaker.State(),
 	}
 }
 
@@ -167,9 +167,9 @@ func (s *Shard) ReadVia(ctx context.Context, primary redis.Cmdable, fn func(ctx 
 		rerr := fn(ctx, r)
 		if rerr == nil || !IsUnavailable(rerr) {
 			if rerr == nil {
-				s.degradedReads.Add(1)
-				if s.onDegraded != nil {
-					s.onDegraded(s.name, err)
+				s.ha.degradedReads.Add(1)
+				if s.ha.onDegraded != nil {
+					s.ha.onDegraded(s.name, err)
 				}
 			}
 			return s.Wrap(rerr)
@@ -182,15 +182,15 @@ func (s *Shard) ReadVia(ctx context.Context, primary redis.Cmdable, fn func(ctx 
 // unavailable shard in Stats.
 func (s *Shard) Fail(err error) error {
 	if IsUnavailable(err) {
-		s.unavailable.Add(1)
+		s.ha.unavailable.Add(1)
 	}
 	return s.Wrap(err)
 }
 
 // closeHA stops the watcher.
 func (s *Shard) closeHA() error {
-	if s.watcher != nil {
-		return s.watcher.Close()
+	if s.ha.watcher != nil {
+		return s.ha.watcher.Close()
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ type Shard struct {
 	primary  *redis.Client
 	replicas []*redis.Client
 
-	ha // failover state: breakers, Sentinel watcher, degraded reads
+	ha haState // failover state: breakers, Sentinel watcher, degraded reads
 
 	reads *replica.Set // read policy and replica health
 
