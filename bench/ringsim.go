@@ -11,6 +11,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/internal/ring"
 )
 
 // RingQuality is what the scale simulation measures for one number of
@@ -40,26 +41,26 @@ func SimulationKeys(n int) []string {
 }
 
 // SimulateRing measures ring quality at n shards over keys, with the ring
-// options a cluster created with n shards uses (cluster.RingFor), kept for
+// options a cluster created with n shards uses (see cluster.RingOptions), kept for
 // the add and the remove as a live topology change keeps them.
 func SimulateRing(n int, keys []string) (RingQuality, error) {
-	q := RingQuality{Shards: n, Ring: cluster.RingFor(n)}
+	q := RingQuality{Shards: n, Ring: cluster.RingOptions(ring.For(n))}
 	names := make([]string, n+1)
 	for i := range names {
 		names[i] = "s" + strconv.Itoa(i)
 	}
-	base, err := cluster.PartitionTable(names[:n], q.Ring)
+	base, err := ring.Table(names[:n], ring.Config(q.Ring))
 	if err != nil {
 		return q, err
 	}
 	start := time.Now()
-	added, err := cluster.PartitionTable(names, q.Ring)
+	added, err := ring.Table(names, ring.Config(q.Ring))
 	if err != nil {
 		return q, err
 	}
 	q.Build = time.Since(start)
 	// Remove s0 from the n+1 shards; indexes shift by one.
-	removed, err := cluster.PartitionTable(names[1:], q.Ring)
+	removed, err := ring.Table(names[1:], ring.Config(q.Ring))
 	if err != nil {
 		return q, err
 	}

@@ -6,8 +6,7 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"github.com/cespare/xxhash/v2"
-
+	"github.com/shardsession/shardsession/internal/ring"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -72,7 +71,7 @@ func New(opt Options) (*Cluster, error) {
 // and takes no lock. It is the same mapping as consistent.LocateKey.
 func (c *Cluster) ShardFor(id string) *shard.Shard {
 	s := c.snap.Load()
-	return s.shards[s.owners[xxhash.Sum64String(id)%uint64(len(s.owners))]]
+	return s.shards[ring.Owner(s.owners, id)]
 }
 
 // Locate returns the name of the shard that owns the session id.

@@ -9,9 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shardsession/shardsession/internal/ring"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -214,7 +214,7 @@ func (m *migration) moveAway(ctx context.Context, from *shard.Shard, keys []stri
 			continue
 		}
 		s := m.s
-		if to := s.shards[s.owners[xxhash.Sum64String(id)%uint64(len(s.owners))]]; to != from {
+		if to := s.shards[ring.Owner(s.owners, id)]; to != from {
 			groups[to] = append(groups[to], k)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shardsession/shardsession/internal/ring"
+
 	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
 )
@@ -75,16 +77,26 @@ type Durability struct {
 }
 
 // RingOptions tune the consistent-hash ring (github.com/buraksezer/consistent).
+// The defaults depend on the number of shards at New:
+//
+//	shards      partitions  points per shard  load
+//	≤ 16        4093        500               1.25
+//	17 – 128    32749       500               1.25
+//	> 128       65521       20                1.25
+//
+// The partition count is kept across topology changes while it fits, so a
+// cluster created small and grown large keeps its first table: set
+// PartitionCount for the size you plan.
 type RingOptions struct {
 	// PartitionCount is the number of partitions keys are hashed into; each
 	// partition belongs to one shard. It must be at least the number of
 	// shards, and it stays fixed across topology changes (changing it moves
 	// almost every key), so choose it for the size the cluster will grow
-	// to. Default: from the number of shards at New, see RingFor.
+	// to. Default: from the number of shards at New (above).
 	PartitionCount int
 
 	// ReplicationFactor is how many points each shard has on the ring.
-	// Default: see RingFor.
+	// Default: from the number of shards at New (above).
 	ReplicationFactor int
 
 	// Load bounds the partitions a shard may own to Load × the average.
@@ -122,19 +134,23 @@ func (o *Durability) init() {
 	}
 }
 
-// init fills the defaults for a small cluster.
-func (o *RingOptions) init() { o.initFor(0) }
+// initFor fills the defaults for a cluster of n shards (see RingOptions).
+func (o *RingOptions) initFor(n int) { (*ring.Config)(o).Fill(n) }
 
-// initFor fills the defaults for a cluster of n shards (RingFor).
-func (o *RingOptions) initFor(n int) {
-	def := RingFor(n)
-	if o.PartitionCount == 0 {
-		o.PartitionCount = def.PartitionCount
+// validate rejects a ring that cannot be built for that many shards.
+func (o RingOptions) validate(shards int) error {
+	if err := ring.Config(o).Validate(shards); err != nil {
+		return fmt.Errorf("%w: ring: %w", ErrBadOptions, err)
 	}
-	if o.ReplicationFactor == 0 {
-		o.ReplicationFactor = def.ReplicationFactor
+	return nil
+}
+
+// partitionOwners builds the routing table over the shards called names
+// (package ring).
+func partitionOwners(names []string, opt RingOptions) ([]int32, error) {
+	owners, err := ring.Table(names, ring.Config(opt))
+	if err != nil {
+		return nil, fmt.Errorf("%w: ring: %w", ErrBadOptions, err)
 	}
-	if o.Load == 0 {
-		o.Load = def.Load
-	}
+	return owners, nil
 }

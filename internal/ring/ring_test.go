@@ -1,4 +1,4 @@
-package cluster
+package ring
 
 import (
 	"errors"
@@ -17,30 +17,30 @@ func names(n int) []string {
 	return s
 }
 
-func TestRingOptionsValidate(t *testing.T) {
+func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name   string
 		shards int
-		opt    RingOptions
+		opt    Config
 		ok     bool
 	}{
-		{"defaults, 3 shards", 3, RingOptions{}, true},
-		{"defaults, 40 shards", 40, RingOptions{}, true},
-		{"271 partitions, 271 shards", 271, RingOptions{PartitionCount: 271, ReplicationFactor: 1}, true},
-		{"more shards than partitions", 300, RingOptions{PartitionCount: 271}, false},
-		{"no shards", 0, RingOptions{}, false},
-		{"load below one", 3, RingOptions{Load: 0.5}, false},
-		{"no room at load 1", 7, RingOptions{PartitionCount: 13, Load: 1}, false},
+		{"defaults, 3 shards", 3, Config{}, true},
+		{"defaults, 40 shards", 40, Config{}, true},
+		{"271 partitions, 271 shards", 271, Config{PartitionCount: 271, ReplicationFactor: 1}, true},
+		{"more shards than partitions", 300, Config{PartitionCount: 271}, false},
+		{"no shards", 0, Config{}, false},
+		{"load below one", 3, Config{Load: 0.5}, false},
+		{"no room at load 1", 7, Config{PartitionCount: 13, Load: 1}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.opt.initFor(tt.shards)
-			_, err := partitionOwners(names(tt.shards), tt.opt)
+			tt.opt.Fill(tt.shards)
+			_, err := Table(names(tt.shards), tt.opt)
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
 			}
-			if err != nil && !errors.Is(err, ErrBadOptions) {
-				t.Fatalf("err = %v, want ErrBadOptions", err)
+			if err != nil && !errors.Is(err, ErrUnsatisfiable) {
+				t.Fatalf("err = %v, want ErrUnsatisfiable", err)
 			}
 		})
 	}
@@ -48,10 +48,10 @@ func TestRingOptionsValidate(t *testing.T) {
 
 // The flattened table routes every key exactly as the ring library does.
 func TestOwnersMatchLocateKey(t *testing.T) {
-	opt := RingOptions{}
-	opt.init()
+	opt := Config{}
+	opt.Fill(5)
 	shards := names(5)
-	owners, err := partitionOwners(shards, opt)
+	owners, err := Table(shards, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestOwnersMatchLocateKey(t *testing.T) {
 	for i := range 10000 {
 		key := fmt.Sprintf("session-%d", i)
 		want := strings.TrimSuffix(ring.LocateKey([]byte(key)).String(), "/")
-		got := shards[owners[hasher{}.Sum64([]byte(key))%uint64(len(owners))]]
+		got := shards[Owner(owners, key)]
 		if got != want {
 			t.Fatalf("key %s: table says %s, ring says %s", key, got, want)
 		}

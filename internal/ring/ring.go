@@ -1,4 +1,4 @@
-package cluster
+package ring
 
 import (
 	"fmt"
@@ -26,12 +26,12 @@ func (m member) String() string { return string(m) }
 // name makes every point key decode to one name.
 func ringMember(name string) member { return member(name + "/") }
 
-// partitionOwners builds a ring over names and returns, for every partition,
+// Table builds a ring over names and returns, for every partition,
 // the index in names of the shard that owns it. The ring library panics on
 // configurations it cannot satisfy; those are rejected here first, and any
 // panic left is turned into an error.
-func partitionOwners(names []string, opt RingOptions) (owners []int32, err error) {
-	if err := opt.validate(len(names)); err != nil {
+func Table(names []string, opt Config) (owners []int32, err error) {
+	if err := opt.Validate(len(names)); err != nil {
 		return nil, err
 	}
 	members := make([]consistent.Member, len(names))
@@ -42,7 +42,7 @@ func partitionOwners(names []string, opt RingOptions) (owners []int32, err error
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			owners, err = nil, fmt.Errorf("%w: ring: %v", ErrBadOptions, r)
+			owners, err = nil, fmt.Errorf("%w: %v", ErrUnsatisfiable, r)
 		}
 	}()
 	ring := consistent.New(members, consistent.Config{
@@ -58,23 +58,29 @@ func partitionOwners(names []string, opt RingOptions) (owners []int32, err error
 	return owners, nil
 }
 
-// validate rejects what consistent.New would panic on: it gives every member
+// Validate rejects what consistent.New would panic on: it gives every member
 // room for ceil(floor(partitions/members) × load) partitions, which must add
 // up to at least the partition count.
-func (o RingOptions) validate(members int) error {
+func (o Config) Validate(members int) error {
 	switch {
 	case members == 0:
-		return fmt.Errorf("%w: no shards", ErrBadOptions)
+		return fmt.Errorf("%w: no shards", ErrUnsatisfiable)
 	case o.Load < 1:
-		return fmt.Errorf("%w: ring load %.2f < 1", ErrBadOptions, o.Load)
+		return fmt.Errorf("%w: load %.2f < 1", ErrUnsatisfiable, o.Load)
 	case o.ReplicationFactor < 1:
-		return fmt.Errorf("%w: ring replication factor %d < 1", ErrBadOptions, o.ReplicationFactor)
+		return fmt.Errorf("%w: replication factor %d < 1", ErrUnsatisfiable, o.ReplicationFactor)
 	case o.PartitionCount < members:
-		return fmt.Errorf("%w: %d partitions for %d shards", ErrBadOptions, o.PartitionCount, members)
+		return fmt.Errorf("%w: %d partitions for %d shards", ErrUnsatisfiable, o.PartitionCount, members)
 	}
 	room := math.Ceil(float64(o.PartitionCount/members) * o.Load)
 	if int(room)*members < o.PartitionCount {
-		return fmt.Errorf("%w: %d partitions do not fit %d shards at load %.2f", ErrBadOptions, o.PartitionCount, members, o.Load)
+		return fmt.Errorf("%w: %d partitions do not fit %d shards at load %.2f", ErrUnsatisfiable, o.PartitionCount, members, o.Load)
 	}
 	return nil
+}
+
+// Owner returns the index of the shard that owns key in a table made by
+// Table.
+func Owner(table []int32, key string) int32 {
+	return table[xxhash.Sum64String(key)%uint64(len(table))]
 }
