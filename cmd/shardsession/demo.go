@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/cluster"
-	"github.com/shardsession/shardsession/examples/fleet"
+	"github.com/shardsession/shardsession/internal/fleet"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/replica"

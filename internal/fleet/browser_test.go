@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/shardsession/shardsession/cluster"
-	"github.com/shardsession/shardsession/examples/fleet"
+	"github.com/shardsession/shardsession/internal/fleet"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 )
