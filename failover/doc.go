@@ -1,15 +1,11 @@
 // Package failover keeps a shard serving through the loss of a node: it
-// builds the go-redis clients of a shard whose primary is chosen by Redis
-// Sentinel, follows Sentinel's +switch-master events, and puts a circuit
+// says where a shard's Sentinel is (Options), follows Sentinel's
+// +switch-master events, and puts a circuit
 // breaker in front of every node so that a dead node costs one timeout, not
 // one per request.
 //
 // Promotion itself is Sentinel's job; this package only follows it:
 //
-//   - [NewPrimary] and [NewReplicas] wrap redis.NewFailoverClient (the
-//     latter with ReplicaOnly), with fail-fast retry settings so that a
-//     request does not spend seconds retrying a dead address (go-redis
-//     #3540).
 //   - A [Watcher] subscribes to +switch-master, +odown and -odown on every
 //     sentinel, logs each switch with log/slog (shard name, old and new
 //     address) and tells its listeners: the shard resets its breaker on a
@@ -21,6 +17,8 @@
 //     go-redis client.
 //
 // Package shard wires these together (shard.Options.Sentinel and
-// shard.Options.Breaker); package failover knows nothing of sessions or of
+// shard.Options.Breaker) and builds the go-redis failover clients, with
+// fail-fast retry settings so that a request does not spend seconds
+// retrying a dead address (go-redis #3540); package failover knows nothing of sessions or of
 // the ring.
 package failover

@@ -3,9 +3,6 @@ package failover
 import (
 	"fmt"
 	"log/slog"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Options say how to find a shard's nodes through Redis Sentinel.
@@ -24,8 +21,8 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// validate checks the required fields.
-func (o *Options) validate() error {
+// Validate checks the required fields; its errors wrap ErrBadOptions.
+func (o *Options) Validate() error {
 	switch {
 	case o == nil:
 		return fmt.Errorf("%w: nil options", ErrBadOptions)
@@ -42,88 +39,4 @@ func (o *Options) logger() *slog.Logger {
 		return o.Logger
 	}
 	return slog.Default()
-}
-
-// FailFast returns a copy of tmpl with the retry settings this package
-// relies on: at most one retry of a command (go-redis retries EOF and
-// READONLY, which is right once during a switch and wasteful after it,
-// #784/#3540) and one dial attempt per connection (go-redis v9.23 otherwise
-// dials five times with 100 ms pauses, so a dead node costs seconds
-// instead of a refused connection). Fields tmpl sets explicitly are kept.
-func FailFast(tmpl redis.Options) redis.Options {
-	if tmpl.MaxRetries == 0 {
-		tmpl.MaxRetries = 1
-	}
-	if tmpl.MinRetryBackoff == 0 {
-		tmpl.MinRetryBackoff = 10 * time.Millisecond
-	}
-	if tmpl.MaxRetryBackoff == 0 {
-		tmpl.MaxRetryBackoff = 100 * time.Millisecond
-	}
-	if tmpl.DialerRetries == 0 {
-		tmpl.DialerRetries = 1
-	}
-	return tmpl
-}
-
-// failoverOptions turns the shard's client template into go-redis
-// FailoverOptions for o.
-func (o *Options) failoverOptions(tmpl *redis.Options, replicaOnly bool) *redis.FailoverOptions {
-	t := FailFast(*tmpl)
-	return &redis.FailoverOptions{
-		MasterName:       o.MasterName,
-		SentinelAddrs:    append([]string(nil), o.SentinelAddrs...),
-		SentinelUsername: o.SentinelUsername,
-		SentinelPassword: o.SentinelPassword,
-		ReplicaOnly:      replicaOnly,
-
-		ClientName:            t.ClientName,
-		Protocol:              t.Protocol,
-		Username:              t.Username,
-		Password:              t.Password,
-		DB:                    t.DB,
-		MaxRetries:            t.MaxRetries,
-		MinRetryBackoff:       t.MinRetryBackoff,
-		MaxRetryBackoff:       t.MaxRetryBackoff,
-		DialTimeout:           t.DialTimeout,
-		DialerRetries:         t.DialerRetries,
-		DialerRetryTimeout:    t.DialerRetryTimeout,
-		ReadTimeout:           t.ReadTimeout,
-		WriteTimeout:          t.WriteTimeout,
-		ContextTimeoutEnabled: t.ContextTimeoutEnabled,
-		PoolFIFO:              t.PoolFIFO,
-		PoolSize:              t.PoolSize,
-		PoolTimeout:           t.PoolTimeout,
-		MinIdleConns:          t.MinIdleConns,
-		MaxIdleConns:          t.MaxIdleConns,
-		MaxActiveConns:        t.MaxActiveConns,
-		ConnMaxIdleTime:       t.ConnMaxIdleTime,
-		ConnMaxLifetime:       t.ConnMaxLifetime,
-		TLSConfig:             t.TLSConfig,
-		DisableIdentity:       t.DisableIdentity,
-		IdentitySuffix:        t.IdentitySuffix,
-		UnstableResp3:         t.UnstableResp3,
-	}
-}
-
-// NewPrimary returns a client of the primary that the sentinels name
-// o.MasterName, built from the shard's client template tmpl with FailFast
-// retries (redis.NewFailoverClient). After a switch go-redis drops pooled
-// connections to other addresses (#3703) and dials the new primary.
-func NewPrimary(o *Options, tmpl *redis.Options) (*redis.Client, error) {
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
-	return redis.NewFailoverClient(o.failoverOptions(tmpl, false)), nil
-}
-
-// NewReplicas returns a client whose connections go to replicas of
-// o.MasterName that the sentinels see as healthy, a random one per
-// connection, or to the primary when there is none (redis.NewFailoverClient
-// with ReplicaOnly). It follows the replica set as Sentinel changes it.
-func NewReplicas(o *Options, tmpl *redis.Options) (*redis.Client, error) {
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
-	return redis.NewFailoverClient(o.failoverOptions(tmpl, true)), nil
 }

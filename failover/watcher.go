@@ -61,7 +61,7 @@ type Watcher struct {
 // for each distinct event, from one goroutine at a time. The subscription
 // reconnects by itself when a sentinel goes away and comes back.
 func Watch(opt Options, listen func(Event)) (*Watcher, error) {
-	if err := opt.validate(); err != nil {
+	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -50,11 +50,11 @@ func newSentinel(opt Options) (*Shard, error) {
 		return nil, fmt.Errorf("%w: shard %s: Sentinel and static addresses both set", ErrBadOptions, opt.Name)
 	}
 	opt.init()
-	primary, err := failover.NewPrimary(opt.Sentinel, opt.Client)
+	primary, err := newSentinelPrimary(opt.Sentinel, opt.Client)
 	if err != nil {
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
 	}
-	replicas, err := failover.NewReplicas(opt.Sentinel, opt.Client)
+	replicas, err := newSentinelReplicas(opt.Sentinel, opt.Client)
 	if err != nil {
 		primary.Close()
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)

@@ -33,7 +33,7 @@ type Options struct {
 	// timeouts, credentials, TLS...). Its Addr is ignored. Nil means go-redis
 	// defaults, except ReadTimeout and WriteTimeout of 1s and DialTimeout of
 	// 1s: a session store must fail fast rather than hang a web request.
-	// Unless set, MaxRetries is 1 and DialerRetries 1 (failover.FailFast).
+	// Unless set, MaxRetries is 1 and DialerRetries 1 (failFast).
 	Client *redis.Options
 
 	// Sentinel, when set, finds the shard's primary and replicas through
@@ -72,7 +72,7 @@ func (o *Options) init() {
 	// One retry and one dial attempt, not go-redis's 3 retries × 5 dials:
 	// the breaker and Sentinel handle a dead node, retries only delay the
 	// error (go-redis #3540).
-	tmpl := failover.FailFast(*o.Client)
+	tmpl := failFast(*o.Client)
 	if tmpl.MaintNotificationsConfig == nil {
 		// A go-redis Conn (WAIT runs on the connection that wrote) shares
 		// its client's options but not their lock, and the fallback of the

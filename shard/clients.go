@@ -1,0 +1,95 @@
+package shard
+
+import (
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/shardsession/shardsession/failover"
+)
+
+// The go-redis clients of a shard found through Sentinel, built from the
+// shard's client template.
+
+// failFast returns a copy of tmpl with the retry settings this package
+// relies on: at most one retry of a command (go-redis retries EOF and
+// READONLY, which is right once during a switch and wasteful after it,
+// #784/#3540) and one dial attempt per connection (go-redis v9.23 otherwise
+// dials five times with 100 ms pauses, so a dead node costs seconds
+// instead of a refused connection). Fields tmpl sets explicitly are kept.
+func failFast(tmpl redis.Options) redis.Options {
+	if tmpl.MaxRetries == 0 {
+		tmpl.MaxRetries = 1
+	}
+	if tmpl.MinRetryBackoff == 0 {
+		tmpl.MinRetryBackoff = 10 * time.Millisecond
+	}
+	if tmpl.MaxRetryBackoff == 0 {
+		tmpl.MaxRetryBackoff = 100 * time.Millisecond
+	}
+	if tmpl.DialerRetries == 0 {
+		tmpl.DialerRetries = 1
+	}
+	return tmpl
+}
+
+// failoverOptions turns the shard's client template into go-redis
+// FailoverOptions for o.
+func failoverOptions(o *failover.Options, tmpl *redis.Options, replicaOnly bool) *redis.FailoverOptions {
+	t := failFast(*tmpl)
+	return &redis.FailoverOptions{
+		MasterName:       o.MasterName,
+		SentinelAddrs:    append([]string(nil), o.SentinelAddrs...),
+		SentinelUsername: o.SentinelUsername,
+		SentinelPassword: o.SentinelPassword,
+		ReplicaOnly:      replicaOnly,
+
+		ClientName:            t.ClientName,
+		Protocol:              t.Protocol,
+		Username:              t.Username,
+		Password:              t.Password,
+		DB:                    t.DB,
+		MaxRetries:            t.MaxRetries,
+		MinRetryBackoff:       t.MinRetryBackoff,
+		MaxRetryBackoff:       t.MaxRetryBackoff,
+		DialTimeout:           t.DialTimeout,
+		DialerRetries:         t.DialerRetries,
+		DialerRetryTimeout:    t.DialerRetryTimeout,
+		ReadTimeout:           t.ReadTimeout,
+		WriteTimeout:          t.WriteTimeout,
+		ContextTimeoutEnabled: t.ContextTimeoutEnabled,
+		PoolFIFO:              t.PoolFIFO,
+		PoolSize:              t.PoolSize,
+		PoolTimeout:           t.PoolTimeout,
+		MinIdleConns:          t.MinIdleConns,
+		MaxIdleConns:          t.MaxIdleConns,
+		MaxActiveConns:        t.MaxActiveConns,
+		ConnMaxIdleTime:       t.ConnMaxIdleTime,
+		ConnMaxLifetime:       t.ConnMaxLifetime,
+		TLSConfig:             t.TLSConfig,
+		DisableIdentity:       t.DisableIdentity,
+		IdentitySuffix:        t.IdentitySuffix,
+		UnstableResp3:         t.UnstableResp3,
+	}
+}
+
+// newSentinelPrimary returns a client of the primary that the sentinels name
+// o.MasterName, built from the shard's client template tmpl with failFast
+// retries (redis.NewFailoverClient). After a switch go-redis drops pooled
+// connections to other addresses (#3703) and dials the new primary.
+func newSentinelPrimary(o *failover.Options, tmpl *redis.Options) (*redis.Client, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	return redis.NewFailoverClient(failoverOptions(o, tmpl, false)), nil
+}
+
+// newSentinelReplicas returns a client whose connections go to replicas of
+// o.MasterName that the sentinels see as healthy, a random one per
+// connection, or to the primary when there is none (redis.NewFailoverClient
+// with ReplicaOnly). It follows the replica set as Sentinel changes it.
+func newSentinelReplicas(o *failover.Options, tmpl *redis.Options) (*redis.Client, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	return redis.NewFailoverClient(failoverOptions(o, tmpl, true)), nil
+}
