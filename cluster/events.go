@@ -25,13 +25,13 @@ func (c *Cluster) Publish(ctx context.Context, e store.Event) error {
 	return sh.Wrap(sh.Primary().Publish(ctx, c.eventChannel(), msg).Err())
 }
 
-// EnsureKeyspaceEvents makes the shard's primary emit expired-key events by
+// ensureKeyspaceEvents makes the shard's primary emit expired-key events by
 // adding "Ex" to its notify-keyspace-events setting with CONFIG SET, keeping
 // the flags already there. The setting is not persisted by Redis (no CONFIG
 // REWRITE), so Watch calls this again every time it (re)subscribes, e.g.
 // after a restart or a failover. It fails if CONFIG is disabled or renamed;
 // then set notify-keyspace-events to include "Ex" in redis.conf instead.
-func EnsureKeyspaceEvents(ctx context.Context, sh *shard.Shard) error {
+func ensureKeyspaceEvents(ctx context.Context, sh *shard.Shard) error {
 	cur, err := sh.Primary().ConfigGet(ctx, "notify-keyspace-events").Result()
 	if err != nil {
 		return sh.Wrap(err)
@@ -47,7 +47,7 @@ func EnsureKeyspaceEvents(ctx context.Context, sh *shard.Shard) error {
 // ctx's error. It subscribes to each primary (one connection per shard),
 // re-subscribes after the connection drops (restart, failover), turns on
 // expired-key notifications on each (re)subscription (see
-// EnsureKeyspaceEvents) and follows shards added or removed by a topology
+// ensureKeyspaceEvents) and follows shards added or removed by a topology
 // change. fn is called from one goroutine per shard; it must be quick and
 // safe for concurrent use. Delivery is Redis Pub/Sub: at most once, and
 // events that happen while a shard's subscription is down are lost.
@@ -129,7 +129,7 @@ func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(store
 			// First subscription, or a re-subscription after a reconnect:
 			// the primary may be a fresh process that lost CONFIG SET.
 			if msg.Channel == expiredChannel {
-				if err := EnsureKeyspaceEvents(ctx, sh); err != nil {
+				if err := ensureKeyspaceEvents(ctx, sh); err != nil {
 					onErr(fmt.Errorf("events: %w", err))
 				}
 			}

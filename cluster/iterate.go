@@ -11,7 +11,7 @@ import (
 
 // Iterate calls fn with the ID and fields of every session stored in the
 // cluster, shard by shard, until fn returns an error (which Iterate
-// returns). It fans SCAN out to every primary (Scan) and loads each page of
+// returns). It fans SCAN out to every primary (scan) and loads each page of
 // records with one pipeline, so memory stays bounded however many sessions
 // there are. Keys of the cluster's other key spaces (user indexes, locks,
 // adapters' records: IDs with a ':') are skipped. Like SCAN, it visits every
@@ -31,7 +31,7 @@ func (c *Cluster) IteratePrefix(ctx context.Context, idPrefix string, fn func(id
 // iterate calls fn with every hash record whose ID starts with idPrefix and
 // passes keep.
 func (c *Cluster) iterate(ctx context.Context, idPrefix string, keep func(id string) bool, fn func(id string, fields map[string]string) error) error {
-	return c.Scan(ctx, idPrefix, func(sh *shard.Shard, ids []string) error {
+	return c.scan(ctx, idPrefix, func(sh *shard.Shard, ids []string) error {
 		p := sh.Primary().Pipeline()
 		cmds := make([]*redis.MapStringStringCmd, 0, len(ids))
 		live := make([]string, 0, len(ids))
@@ -62,15 +62,4 @@ func (c *Cluster) iterate(ctx context.Context, idPrefix string, keep func(id str
 		}
 		return nil
 	})
-}
-
-// All returns every session's fields by ID (scs's IterableStore.All). It
-// holds them all in memory: prefer Iterate for large clusters.
-func (c *Cluster) All(ctx context.Context) (map[string]map[string]string, error) {
-	all := map[string]map[string]string{}
-	err := c.Iterate(ctx, func(id string, fields map[string]string) error {
-		all[id] = fields
-		return nil
-	})
-	return all, err
 }

@@ -161,8 +161,13 @@ func (c *Cluster) Topology() Topology {
 	return t
 }
 
-// Apply makes the cluster route by t. It is what SetShards, Migrate and a
-// fleet's topology watcher use; it builds the new snapshot (reusing the
+// Apply makes the cluster route by t.
+//
+// Advanced: applications change topology with Reshard (or AddShard,
+// RemoveShard, ReplaceShard, then Migrate) and follow a fleet's changes with
+// Follow; Apply is the step they all take, for tools that drive a change
+// phase by phase. It is what SetShards, Migrate and a fleet's topology
+// watcher use; it builds the new snapshot (reusing the
 // clients of shards it already has, connecting and pinging new ones) and
 // publishes it atomically. Applying an epoch and phase older than the
 // current ones is refused; applying the same ones again is a no-op.

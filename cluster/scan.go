@@ -11,13 +11,13 @@ import (
 // trips few, small enough not to block a shard for long.
 const scanCount = 1000
 
-// Scan walks the IDs of every stored record whose ID starts with idPrefix, on
+// scan walks the IDs of every stored record whose ID starts with idPrefix, on
 // every shard's primary, one SCAN page at a time, and calls fn with the shard
 // and that page's IDs. It is for administration (listing, counting,
 // exporting), not for the request path: it costs a full SCAN of every shard.
 // Like SCAN it may return an ID more than once and may miss records created
 // or deleted while it runs. It stops at the first error from a shard or fn.
-func (c *Cluster) Scan(ctx context.Context, idPrefix string, fn func(sh *shard.Shard, ids []string) error) error {
+func (c *Cluster) scan(ctx context.Context, idPrefix string, fn func(sh *shard.Shard, ids []string) error) error {
 	match := globEscape(c.Key(idPrefix)) + "*"
 	for _, sh := range c.Shards() {
 		var cursor uint64
