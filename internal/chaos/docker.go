@@ -15,6 +15,7 @@ import (
 	"github.com/ory/dockertest/v3"
 	docker "github.com/ory/dockertest/v3/docker"
 	"github.com/redis/go-redis/v9"
+	"github.com/shardsession/shardsession/internal/redistest"
 )
 
 // ErrNoDocker is returned by StartDocker when no Docker engine answers.
@@ -183,7 +184,7 @@ func (e *dockerEnv) run(ctx context.Context, image, name, ip string, args []stri
 	defer cl.Close()
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := poll(pctx, func(ctx context.Context) error { return cl.Ping(ctx).Err() }); err != nil {
+	if err := redistest.Poll(pctx, func(ctx context.Context) error { return cl.Ping(ctx).Err() }); err != nil {
 		return ct, fmt.Errorf("chaos: %s at %s does not answer: %w", name, ip, err)
 	}
 	return ct, nil
@@ -215,7 +216,7 @@ func (e *dockerEnv) monitor(ctx context.Context, opt Options) error {
 	defer cancel()
 	for _, s := range e.sentinels {
 		c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr(), DisableIdentity: true, MaxRetries: -1})
-		err := poll(pctx, func(ctx context.Context) error {
+		err := redistest.Poll(pctx, func(ctx context.Context) error {
 			for _, name := range e.shards {
 				others, err := c.Sentinels(ctx, name).Result()
 				if err != nil || len(others) != len(e.sentinels)-1 {

@@ -12,8 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/shardsession/shardsession/cluster"
-	"github.com/shardsession/shardsession/internal/fleet"
 	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/shardsession/shardsession/internal/fleet"
 	"github.com/shardsession/shardsession/internal/redistest"
 )
 

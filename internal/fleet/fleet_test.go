@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shardsession/shardsession/cluster"
-	"github.com/shardsession/shardsession/internal/fleet"
 	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/shardsession/shardsession/internal/fleet"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/internal/webtest"
 	"github.com/shardsession/shardsession/replica"

@@ -23,3 +23,17 @@ func Eventually(t testing.TB, d time.Duration, check func(ctx context.Context) e
 func Poll(ctx context.Context, check func(ctx context.Context) error) error {
 	return poll(ctx, check)
 }
+
+// Sleep waits d, or until ctx ends (then it returns ctx's error). It is for
+// a pause of a set length, such as a phase of load; to wait for a condition,
+// poll for it.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
