@@ -14,8 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/cluster"
-	"github.com/shardsession/shardsession/internal/fleet"
 	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/shardsession/shardsession/internal/fleet"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/replica"
 )
