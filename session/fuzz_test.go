@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shardsession/shardsession/session/msgpackcodec"
 	"github.com/shardsession/shardsession/store"
 )
 
@@ -110,7 +111,7 @@ var codecSeeds = []any{"ada", 42, true, 3.5, []byte("raw"), map[string]any{"a": 
 
 func FuzzGobDecode(f *testing.F)     { fuzzCodec(f, GobCodec{}, codecSeeds...) }
 func FuzzJSONDecode(f *testing.F)    { fuzzCodec(f, JSONCodec{}, codecSeeds...) }
-func FuzzMsgpackDecode(f *testing.F) { fuzzCodec(f, MsgpackCodec{}, codecSeeds...) }
+func FuzzMsgpackDecode(f *testing.F) { fuzzCodec(f, msgpackcodec.Codec{}, codecSeeds...) }
 
 // Client tokens (token.version.mac): never a panic; what is accepted is a
 // valid token and either bare or exactly what this Manager would issue, so

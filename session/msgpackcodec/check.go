@@ -1,4 +1,4 @@
-package session
+package msgpackcodec
 
 import (
 	"encoding/binary"
