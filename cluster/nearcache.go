@@ -11,6 +11,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/shardsession/shardsession/failover"
+	"github.com/shardsession/shardsession/internal/tracking"
 	"github.com/shardsession/shardsession/shard"
 	"github.com/shardsession/shardsession/store"
 )
@@ -55,7 +56,7 @@ const entryOverhead = 96
 // to the next, with no network round trip and no decode.
 //
 // Coherence: for every shard the cache holds one RESP3 connection in
-// broadcast tracking mode on the session key prefix (see tracker). A write,
+// broadcast tracking mode on the session key prefix (see tracking.Stream). A write,
 // delete, expiry or eviction of a session by any node makes Redis push its
 // key to every node, which drops the entry. A read races with invalidations
 // by reserving its entry before going to Redis: an invalidation in between
@@ -75,7 +76,7 @@ type NearCache struct {
 	c        *Cluster
 	health   time.Duration
 	mu       sync.Mutex // serializes starting trackers
-	trackers sync.Map   // *shard.Shard → *tracker
+	trackers sync.Map   // *shard.Shard → *tracking.Stream
 	ctx      context.Context
 	parts    [nearParts]nearPart
 	maxLen   int
@@ -98,7 +99,7 @@ type nearPart struct {
 type nearEntry struct {
 	pending bool
 	state   uint64 // the tracker's state when the read started
-	shard   *tracker
+	shard   *tracking.Stream
 
 	owner   any
 	value   any
@@ -142,30 +143,30 @@ func NewNearCache(c *Cluster, opt NearCacheOptions) (*NearCache, error) {
 
 // tracker returns the invalidation stream of sh, starting it the first
 // time: shards added to the cluster later get theirs on first use.
-func (nc *NearCache) tracker(sh *shard.Shard) *tracker {
+func (nc *NearCache) tracker(sh *shard.Shard) *tracking.Stream {
 	if t, ok := nc.trackers.Load(sh); ok {
-		return t.(*tracker)
+		return t.(*tracking.Stream)
 	}
 	nc.mu.Lock()
 	defer nc.mu.Unlock()
 	if t, ok := nc.trackers.Load(sh); ok || nc.ctx.Err() != nil {
-		t, _ := t.(*tracker)
+		t, _ := t.(*tracking.Stream)
 		return t
 	}
-	t := &tracker{
-		opt:        sh.Primary().Options(),
-		prefix:     nc.c.prefix,
-		health:     nc.health,
-		invalidate: nc.invalidateKeys,
-		lost:       nc.Flush,
+	t := &tracking.Stream{
+		Client:     sh.Primary().Options(),
+		Prefix:     nc.c.prefix,
+		Health:     nc.health,
+		Invalidate: nc.invalidateKeys,
+		Lost:       nc.Flush,
 	}
 	nc.trackers.Store(sh, t)
 	sh.OnFailover(func(ev failover.Event) {
 		if ev.Kind == failover.SwitchMaster {
-			t.reset()
+			t.Reset()
 		}
 	})
-	nc.wg.Go(func() { t.run(nc.ctx) })
+	nc.wg.Go(func() { t.Run(nc.ctx) })
 	return t
 }
 
@@ -177,7 +178,7 @@ func (nc *NearCache) Ready(ctx context.Context) error {
 		for _, sh := range nc.c.Shards() {
 			if t := nc.tracker(sh); t == nil {
 				return ErrNearCacheClosed
-			} else if _, ok := t.up(); !ok {
+			} else if _, ok := t.Up(); !ok {
 				all = false
 			}
 		}
@@ -250,7 +251,7 @@ func (nc *NearCache) fetch(ctx context.Context, p *nearPart, id string, owner an
 	t := nc.tracker(sh)
 	state, up := uint64(0), false
 	if t != nil {
-		state, up = t.up()
+		state, up = t.Up()
 	}
 	if !up {
 		return nc.loadUncached(ctx, id, minVersion, decode)
@@ -289,7 +290,7 @@ func (nc *NearCache) fetch(ctx context.Context, p *nearPart, id string, owner an
 		e.expires = start.Add(d)
 	}
 	p.mu.Lock()
-	if p.m[id] == hold && hold.shard.state.Load() == hold.state {
+	if p.m[id] == hold && hold.shard.State() == hold.state {
 		p.replaceLocked(id, e)
 		nc.evictLocked(p, id)
 	}

@@ -1,4 +1,4 @@
-package cluster
+package tracking
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 // trackingName is the client name of tracking connections (CLIENT LIST).
 const trackingName = "shardsession-tracking"
 
-// tracker keeps one shard's invalidation stream: a dedicated RESP3
+// Stream keeps one shard's invalidation stream: a dedicated RESP3
 // connection to the shard's primary in broadcast tracking mode
 // (CLIENT TRACKING ON BCAST PREFIX <key prefix>), on which Redis pushes the
 // name of every key with the prefix that is written, deleted, expired or
@@ -27,27 +27,38 @@ const trackingName = "shardsession-tracking"
 // state is generation<<1 | up. It changes on every connect and every loss,
 // so a read that started under one state and finishes under another is
 // not cached: it may have missed an invalidation.
-type tracker struct {
-	opt    *redis.Options
-	prefix string
-	health time.Duration
+//
+// Set the exported fields, then Run it; Up, State and Reset are safe to
+// call from any goroutine meanwhile.
+type Stream struct {
+	// Client is the primary's go-redis options: address, credentials,
+	// TLS, dialer and dial timeout are taken from it.
+	Client *redis.Options
+	// Prefix is the key prefix tracked.
+	Prefix string
+	// Health is the interval of the PINGs that tell a silent stream from
+	// a dead one.
+	Health time.Duration
 
 	state atomic.Uint64
 
 	mu   sync.Mutex
 	conn net.Conn // the live connection, for reset
 
-	invalidate func(keys []string) // keys == nil: everything (FLUSHALL)
-	lost       func()              // the stream broke: forget everything
+	// Invalidate is called with the keys Redis says changed; keys == nil
+	// means everything (FLUSHALL).
+	Invalidate func(keys []string)
+	// Lost is called when the stream broke: forget everything cached.
+	Lost func()
 }
 
-// up reports whether the stream is live, and the state to compare later.
-func (t *tracker) up() (state uint64, ok bool) {
+// Up reports whether the stream is live, and the state to compare later.
+func (t *Stream) Up() (state uint64, ok bool) {
 	s := t.state.Load()
 	return s, s&1 == 1
 }
 
-func (t *tracker) setUp(up bool) {
+func (t *Stream) setUp(up bool) {
 	gen := t.state.Load()>>1 + 1
 	s := gen << 1
 	if up {
@@ -56,13 +67,13 @@ func (t *tracker) setUp(up bool) {
 	t.state.Store(s)
 }
 
-// run keeps the stream up until ctx ends, reconnecting with backoff.
-func (t *tracker) run(ctx context.Context) {
+// Run keeps the stream up until ctx ends, reconnecting with backoff.
+func (t *Stream) Run(ctx context.Context) {
 	backoff := 10 * time.Millisecond
 	for {
 		connected := t.serve(ctx)
 		t.setUp(false)
-		t.lost()
+		t.Lost()
 		if connected {
 			backoff = 10 * time.Millisecond
 		}
@@ -77,7 +88,7 @@ func (t *tracker) run(ctx context.Context) {
 
 // serve connects, turns tracking on and reads invalidations until the
 // connection fails. It reports whether tracking was ever on.
-func (t *tracker) serve(ctx context.Context) (connected bool) {
+func (t *Stream) serve(ctx context.Context) (connected bool) {
 	conn, err := t.dial(ctx)
 	if err != nil {
 		return false
@@ -95,15 +106,15 @@ func (t *tracker) serve(ctx context.Context) (connected bool) {
 	}()
 
 	hello := []string{"HELLO", "3", "SETNAME", trackingName}
-	if t.opt.Password != "" {
-		user := t.opt.Username
+	if t.Client.Password != "" {
+		user := t.Client.Username
 		if user == "" {
 			user = "default"
 		}
-		hello = append(hello[:2], "AUTH", user, t.opt.Password, "SETNAME", trackingName)
+		hello = append(hello[:2], "AUTH", user, t.Client.Password, "SETNAME", trackingName)
 	}
 	req := appendCommand(nil, hello...)
-	req = appendCommand(req, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", t.prefix)
+	req = appendCommand(req, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", t.Prefix)
 	conn.SetDeadline(time.Now().Add(t.timeout()))
 	if _, err := conn.Write(req); err != nil {
 		return false
@@ -125,7 +136,7 @@ func (t *tracker) serve(ctx context.Context) (connected bool) {
 	defer close(done)
 	go t.ping(conn, done)
 	for {
-		conn.SetReadDeadline(time.Now().Add(3 * t.health))
+		conn.SetReadDeadline(time.Now().Add(3 * t.Health))
 		v, err := readRESP(r)
 		if err != nil {
 			return true
@@ -133,7 +144,7 @@ func (t *tracker) serve(ctx context.Context) (connected bool) {
 		switch v := v.(type) {
 		case respPush:
 			if len(v) == 2 && v[0] == "invalidate" {
-				t.invalidate(stringsOf(v[1]))
+				t.Invalidate(stringsOf(v[1]))
 			}
 		case respError:
 			return true
@@ -141,10 +152,10 @@ func (t *tracker) serve(ctx context.Context) (connected bool) {
 	}
 }
 
-// reset drops the connection, so that run reconnects (and the cache is
+// Reset drops the connection, so that run reconnects (and the cache is
 // flushed): Sentinel has put another node behind the primary's address,
 // and the old one's stream says nothing of the new one's writes.
-func (t *tracker) reset() {
+func (t *Stream) Reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.conn != nil {
@@ -164,8 +175,8 @@ func readReply(r *bufio.Reader) (any, error) {
 
 // ping writes a PING every health interval, so that a connection that went
 // silent (a partition rather than a reset) fails the read deadline.
-func (t *tracker) ping(conn net.Conn, done <-chan struct{}) {
-	tick := time.NewTicker(t.health)
+func (t *Stream) ping(conn net.Conn, done <-chan struct{}) {
+	tick := time.NewTicker(t.Health)
 	defer tick.Stop()
 	ping := appendCommand(nil, "PING")
 	for {
@@ -173,7 +184,7 @@ func (t *tracker) ping(conn net.Conn, done <-chan struct{}) {
 		case <-done:
 			return
 		case <-tick.C:
-			conn.SetWriteDeadline(time.Now().Add(t.health))
+			conn.SetWriteDeadline(time.Now().Add(t.Health))
 			if _, err := conn.Write(ping); err != nil {
 				conn.Close()
 				return
@@ -182,28 +193,28 @@ func (t *tracker) ping(conn net.Conn, done <-chan struct{}) {
 	}
 }
 
-func (t *tracker) timeout() time.Duration {
-	if t.opt.DialTimeout > 0 {
-		return t.opt.DialTimeout
+func (t *Stream) timeout() time.Duration {
+	if t.Client.DialTimeout > 0 {
+		return t.Client.DialTimeout
 	}
 	return 5 * time.Second
 }
 
 // dial connects the way the shard's go-redis client does: its Dialer, or
 // TCP (and TLS when configured) with its dial timeout.
-func (t *tracker) dial(ctx context.Context) (net.Conn, error) {
+func (t *Stream) dial(ctx context.Context) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout())
 	defer cancel()
-	if t.opt.Dialer != nil {
-		return t.opt.Dialer(ctx, "tcp", t.opt.Addr)
+	if t.Client.Dialer != nil {
+		return t.Client.Dialer(ctx, "tcp", t.Client.Addr)
 	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", t.opt.Addr)
+	conn, err := d.DialContext(ctx, "tcp", t.Client.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("tracking %s: %w", t.opt.Addr, err)
+		return nil, fmt.Errorf("tracking %s: %w", t.Client.Addr, err)
 	}
-	if t.opt.TLSConfig != nil {
-		tc := tls.Client(conn, t.opt.TLSConfig)
+	if t.Client.TLSConfig != nil {
+		tc := tls.Client(conn, t.Client.TLSConfig)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, err
@@ -227,3 +238,7 @@ func stringsOf(v any) []string {
 	}
 	return keys
 }
+
+// State returns the stream's state (see Up), for a read that started under
+// an earlier one to tell whether it may have missed an invalidation.
+func (t *Stream) State() uint64 { return t.state.Load() }
