@@ -46,7 +46,7 @@ func runBench(args []string) int {
 	svgOut := fs.String("svg", "", "write a plot of requests/s against concurrency to this SVG file")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)

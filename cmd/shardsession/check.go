@@ -43,7 +43,7 @@ func check(ctx context.Context, args []string, out, errOut io.Writer) int {
 	maxLag := fs.Duration("max-lag", 10*time.Second, "warn when a replica lags more than this")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	shardsText, sentinelsText, err := top.resolve()
 	if err != nil {

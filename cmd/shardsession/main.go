@@ -13,7 +13,10 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 )
@@ -28,22 +31,42 @@ type command struct {
 var commands = map[string]command{}
 
 func main() {
-	if len(os.Args) < 2 || commands[os.Args[1]].run == nil {
-		usage()
-		os.Exit(2)
-	}
-	os.Exit(commands[os.Args[1]].run(os.Args[2:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: shardsession <command> [flags]\n\ncommands:")
+// run runs the command line args (without the program name) and returns
+// the exit code: asking for help is a success, a missing or unknown
+// command is a usage error (2).
+func run(args []string, out, errOut io.Writer) int {
+	if len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		usage(out)
+		return 0
+	}
+	if len(args) < 1 || commands[args[0]].run == nil {
+		usage(errOut)
+		return 2
+	}
+	return commands[args[0]].run(args[1:])
+}
+
+// parseFailed is the exit code of a command whose flags did not parse: 0
+// for -h (the flag package has printed the usage), 2 for bad usage.
+func parseFailed(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: shardsession <command> [flags]\n\ncommands:")
 	names := make([]string, 0, len(commands))
 	for name := range commands {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].summary)
+		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
 	}
-	fmt.Fprintln(os.Stderr, "\nrun 'shardsession <command> -h' for a command's flags")
+	fmt.Fprintln(w, "\nrun 'shardsession <command> -h' for a command's flags")
 }

@@ -41,7 +41,7 @@ func reshard(ctx context.Context, args []string, out, errOut io.Writer) int {
 	batch := fs.Int("batch", 100, "keys per SCAN and per MIGRATE")
 	settle := fs.Duration("settle", 0, "how long to wait for every web node to acknowledge a phase (default 2m)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	usage := func(err error) int { fmt.Fprintln(errOut, "reshard:", err); return 2 }
 	shardsText, _, err := top.resolve()
