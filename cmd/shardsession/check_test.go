@@ -46,6 +46,11 @@ func hasLine(lines []string, sub string) bool {
 func TestCheckFlagsSettingsThatLoseSessions(t *testing.T) {
 	good := redistest.NewServer(t, redistest.Options{Name: "good", Persistence: true, Args: []string{"--maxmemory-policy", "noeviction"}})
 	redistest.NewServer(t, redistest.Options{Name: "good-replica", ReplicaOf: good.Addr(), Persistence: true})
+	// check rightly warns about a replica that is still syncing: wait
+	// until the primary lists it online.
+	if err := good.WaitReplicasOnline(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
 	bad := redistest.NewServer(t, redistest.Options{Name: "bad", Args: []string{"--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"}})
 	shards := "good=" + good.Addr() + ",bad=" + bad.Addr()
 

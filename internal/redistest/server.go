@@ -166,6 +166,28 @@ func (s *Server) WaitReplicaUp(ctx context.Context) error {
 	return nil
 }
 
+// WaitReplicasOnline polls this primary's INFO replication until n
+// replicas are in state online (a replica whose link is up may still be
+// listed as wait_bgsave by its primary for a moment), or ctx ends.
+func (s *Server) WaitReplicasOnline(ctx context.Context, n int) error {
+	c := redis.NewClient(&redis.Options{Addr: s.addr, DisableIdentity: true, MaxRetries: -1})
+	defer c.Close()
+	err := poll(ctx, func(ctx context.Context) error {
+		info, err := c.Info(ctx, "replication").Result()
+		if err != nil {
+			return err
+		}
+		if got := strings.Count(info, ",state=online,"); got < n {
+			return fmt.Errorf("%d of %d replicas online", got, n)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redistest: %s: wait for replicas: %w", s.Name, err)
+	}
+	return nil
+}
+
 // waitReplicaUp polls INFO replication on addr until the link is up.
 func waitReplicaUp(ctx context.Context, addr string) error {
 	c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1})
