@@ -11,6 +11,7 @@
 // signed (and, given an encryption key, encrypted) with
 // github.com/gorilla/securecookie; the values live in one field of the
 // session's Redis hash on the shard that owns the ID, gob-encoded by the same
-// codecs, and expire with Options.MaxAge. It lives in its own package so that
+// codecs, and expire with Options.MaxAge. Sessions are bounded by
+// MaxLength (default 64 KiB, not securecookie's 4 KiB cookie limit). It lives in its own package so that
 // the core of shardsession does not depend on gorilla.
 package gorillastore

@@ -60,7 +60,29 @@ func New(c store.Store, keyPairs ...[]byte) (*Store, error) {
 		c:      c,
 	}
 	s.MaxAge(s.Options.MaxAge)
+	s.MaxLength(DefaultMaxLength)
 	return s, nil
+}
+
+// DefaultMaxLength is the default bound on a session's encoded values, in
+// bytes: the values live in Redis, not in the cookie, so the bound is the
+// one of a session in Redis (session.Manager's MaxSize), not
+// securecookie's 4096-byte cookie limit. The encoding (gob, signed, base64
+// twice) is about 1.8 times the size of the values: 64 KiB holds some 36 KiB
+// of strings.
+const DefaultMaxLength = 64 << 10
+
+// MaxLength bounds the encoded length of a session's values to l bytes, as
+// gorilla's FilesystemStore.MaxLength does; Save of a larger session fails
+// and writes nothing. 0 means no bound: use with caution, a session is
+// read whole on every request. Default DefaultMaxLength. Call it before the
+// Store serves requests.
+func (s *Store) MaxLength(l int) {
+	for _, codec := range s.Codecs {
+		if sc, ok := codec.(*securecookie.SecureCookie); ok {
+			sc.MaxLength(l)
+		}
+	}
 }
 
 // MaxAge sets the default lifetime of sessions and of the cookie signatures,

@@ -1,10 +1,12 @@
 package gorillastore_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gorilla/sessions"
@@ -114,5 +116,72 @@ func TestShardDown(t *testing.T) {
 	}
 	if code, _ := b.Get(srv.URL + "/whoami"); code != http.StatusServiceUnavailable {
 		t.Fatalf("whoami with the shard down = %d, want 503", code)
+	}
+}
+
+// gorilla/sessions v1.4.0's TestGH2MaxLength (store_test.go), run against
+// this Store: only the set-up lines differ. The FilesystemStore it was
+// written for starts with a 4096-byte limit; this Store's default is
+// DefaultMaxLength, so the set-up sets 4096 to reach the same start.
+func TestGH2MaxLength(t *testing.T) {
+	c, _ := clustertest.New(t, redistest.TopologyOptions{Shards: 1})
+	store, err := gorillastore.New(c, []byte("some key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.MaxLength(4096)
+	req, err := http.NewRequest("GET", "http://www.example.com", nil)
+	if err != nil {
+		t.Fatal("failed to create request", err)
+	}
+	w := httptest.NewRecorder()
+
+	session, err := store.New(req, "my session")
+	if err != nil {
+		t.Fatal("failed to create session", err)
+	}
+
+	session.Values["big"] = make([]byte, base64.StdEncoding.DecodedLen(4096*2))
+	err = session.Save(req, w)
+	if err == nil {
+		t.Fatal("expected an error, got nil")
+	}
+
+	store.MaxLength(4096 * 3) // A bit more than the value size to account for encoding overhead.
+	err = session.Save(req, w)
+	if err != nil {
+		t.Fatal("failed to Save:", err)
+	}
+}
+
+// The default bound suits sessions kept in Redis: a value of a few KiB
+// (over securecookie's 4096-byte cookie default) saves and loads back.
+func TestDefaultMaxLengthHoldsLargeSessions(t *testing.T) {
+	store, _ := newStore(t, key)
+	for _, tt := range []struct {
+		size int
+		ok   bool
+	}{{2300, true}, {30 << 10, true}, {gorillastore.DefaultMaxLength, false}} {
+		t.Run(fmt.Sprint(tt.size), func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			s, _ := store.New(r, name)
+			s.Values["big"] = strings.Repeat("x", tt.size)
+			w := httptest.NewRecorder()
+			err := s.Save(r, w)
+			if (err == nil) != tt.ok {
+				t.Fatalf("Save of %d bytes: %v, want ok %v", tt.size, err, tt.ok)
+			}
+			if !tt.ok {
+				return
+			}
+			r = httptest.NewRequest("GET", "/", nil)
+			for _, ck := range w.Result().Cookies() {
+				r.AddCookie(ck)
+			}
+			back, err := store.New(r, name)
+			if err != nil || back.IsNew || back.Values["big"] != s.Values["big"] {
+				t.Fatalf("load back: err %v, IsNew %v", err, back.IsNew)
+			}
+		})
 	}
 }
