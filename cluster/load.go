@@ -27,8 +27,8 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt st
 		if rc, isReplica := sh.Reads().Pick(ctx); isReplica {
 			fields, err := rc.HGetAll(ctx, key).Result()
 			switch {
-			case err != nil && ctx.Err() != nil:
-				return nil, false, sh.Wrap(err)
+			case err != nil && (ctx.Err() != nil || wrongType(err) != err):
+				return nil, false, sh.Wrap(err) // a WRONGTYPE key is no fault of the replica's
 			case err != nil:
 				sh.Reads().MarkDown(rc, err)
 				c.reads.replicaErrors.Add(1)

@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -43,8 +45,9 @@ if ARGV[3] ~= "0" and (redis.call("HGET", KEYS[1], "` + store.VersionField + `")
   return -3
 end
 local n = tonumber(ARGV[5])
-if n > 0 then redis.call("HDEL", KEYS[1], unpack(ARGV, 6, 5 + n)) end
-if #ARGV > 5 + n then redis.call("HSET", KEYS[1], unpack(ARGV, 6 + n)) end
+-- In slices: unpack of thousands of arguments overflows Lua's stack.
+for i = 6, 5 + n, 1000 do redis.call("HDEL", KEYS[1], unpack(ARGV, i, math.min(i + 999, 5 + n))) end
+for i = 6 + n, #ARGV, 1000 do redis.call("HSET", KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
 redis.call("HSET", KEYS[1], "` + store.WriteField + `", ARGV[4])
 local v
 if ARGV[1] == "t" then
@@ -64,9 +67,20 @@ var modeArg = map[store.WriteMode]string{store.Create: "c", store.Update: "u", s
 // the answer must be (see LoadOptions).
 func (c *Cluster) Load(ctx context.Context, id string, opt store.LoadOptions) (fields map[string]string, found bool, err error) {
 	if s := c.snap.Load(); s.move.slow {
-		return c.loadMoving(ctx, s, id, opt)
+		fields, found, err = c.loadMoving(ctx, s, id, opt)
+	} else {
+		fields, found, err = c.loadOn(ctx, c.ShardFor(id), id, opt)
 	}
-	return c.loadOn(ctx, c.ShardFor(id), id, opt)
+	return fields, found, wrongType(err)
+}
+
+// wrongType marks err as store.ErrCorrupt when Redis answered WRONGTYPE.
+func wrongType(err error) error {
+	var re redis.Error
+	if errors.As(err, &re) && strings.HasPrefix(re.Error(), "WRONGTYPE") && !errors.Is(err, store.ErrCorrupt) {
+		return fmt.Errorf("%w: %w", store.ErrCorrupt, err)
+	}
+	return err
 }
 
 // Save applies w to the session id atomically and returns the record's

@@ -28,3 +28,9 @@ var ErrNotReplicated = errors.New("shardsession: write not confirmed by enough r
 // operation may succeed when retried later: the data is not known to be
 // gone.
 var ErrUnavailable = errors.New("shardsession: shard unavailable")
+
+// ErrCorrupt is returned by Load when a record cannot be a session (its key
+// holds something other than a record, or a field the contract defines is
+// malformed): the record is unusable, the node is fine. Delete removes it
+// like any record.
+var ErrCorrupt = errors.New("shardsession: stored session is corrupt")
