@@ -122,17 +122,32 @@ func (c *Cluster) existsMoving(ctx context.Context, s *snapshot, id string) (boo
 	return c.existsOn(ctx, to, id)
 }
 
-// existEach is existAll during a topology change: one Exists per ID.
-func (c *Cluster) existEach(ctx context.Context, ids []string) (map[string]bool, error) {
-	exists := make(map[string]bool, len(ids))
+// fieldsEach is fieldsAll during a topology change: one Exists per ID, and
+// a Load of those that exist when fields are asked for.
+func (c *Cluster) fieldsEach(ctx context.Context, ids, names []string) (map[string]map[string]string, error) {
+	found := make(map[string]map[string]string, len(ids))
 	for _, id := range ids {
 		ok, err := c.Exists(ctx, id)
-		if err != nil {
-			return nil, err
+		var fields map[string]string
+		if ok && len(names) > 0 {
+			fields, ok, err = c.Load(ctx, id, store.LoadOptions{Primary: true})
 		}
-		exists[id] = ok
+		switch {
+		case errors.Is(err, store.ErrCorrupt):
+			found[id] = map[string]string{}
+		case err != nil:
+			return nil, err
+		case ok:
+			f := make(map[string]string, len(names))
+			for _, n := range names {
+				if v, ok := fields[n]; ok {
+					f[n] = v
+				}
+			}
+			found[id] = f
+		}
 	}
-	return exists, nil
+	return found, nil
 }
 
 // placeFor returns the shard on which to work on key, a record placed on the

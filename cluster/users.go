@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 // The per-user index: for each user, a sorted set on the user's shard (the
@@ -27,28 +29,50 @@ func (c *Cluster) userShard(ctx context.Context, user string) (*shard.Shard, err
 	return c.placeFor(ctx, userID(user), c.userKey(user))
 }
 
-// indexScript adds a session to a user index.
+// indexScript adds a session to a user index and, beyond ARGV[4] members,
+// removes the members with the lowest scores (other than the one added) and
+// returns them.
 //
 // KEYS[1] index key
 // ARGV[1] the session's absolute expiry, unix ms; ARGV[2] session ID;
-// ARGV[3] now, unix ms.
+// ARGV[3] now, unix ms; ARGV[4] the most members to keep, 0 for no bound.
 var indexScript = redis.NewScript(`
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", ARGV[3])
 redis.call("ZADD", KEYS[1], ARGV[1], ARGV[2])
+local evicted = {}
+local over = redis.call("ZCARD", KEYS[1]) - tonumber(ARGV[4])
+if tonumber(ARGV[4]) > 0 and over > 0 then
+  for _, id in ipairs(redis.call("ZRANGE", KEYS[1], 0, over)) do
+    if id ~= ARGV[2] and #evicted < over then
+      evicted[#evicted + 1] = id
+      redis.call("ZREM", KEYS[1], id)
+    end
+  end
+end
 local last = redis.call("ZRANGE", KEYS[1], -1, -1, "WITHSCORES")
 redis.call("PEXPIREAT", KEYS[1], last[2])
-return redis.call("ZCARD", KEYS[1])
+return evicted
 `)
 
 // IndexUser records session id, which expires at expireAt at the latest, in
 // user's index.
 func (c *Cluster) IndexUser(ctx context.Context, user, id string, expireAt time.Time) error {
+	_, err := c.IndexUserCapped(ctx, user, id, expireAt, 0)
+	return err
+}
+
+// IndexUserCapped is IndexUser for an index of at most limit sessions
+// (limit ≤ 0: no bound): when id makes one too many, the sessions with the earliest
+// expiries (the oldest logins) leave the index, and are returned for the
+// caller to end with Delete.
+func (c *Cluster) IndexUserCapped(ctx context.Context, user, id string, expireAt time.Time, limit int) (evicted []string, err error) {
 	sh, err := c.userShard(ctx, user)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := time.Now().UnixMilli()
-	return sh.Wrap(indexScript.Run(ctx, sh.Primary(), []string{c.userKey(user)}, expireAt.UnixMilli(), id, now).Err())
+	evicted, err = indexScript.Run(ctx, sh.Primary(), []string{c.userKey(user)}, expireAt.UnixMilli(), id, now, max(limit, 0)).StringSlice()
+	return evicted, sh.Wrap(err)
 }
 
 // UnindexUser removes session ids from user's index.
@@ -72,32 +96,41 @@ func (c *Cluster) UnindexUser(ctx context.Context, user string, ids ...string) e
 // removes from the index those that do not. It fails, rather than return a
 // partial list, if a shard holding one of them cannot answer.
 func (c *Cluster) UserSessions(ctx context.Context, user string) ([]string, error) {
+	ids, _, err := c.UserSessionFields(ctx, user)
+	return ids, err
+}
+
+// UserSessionFields is UserSessions that also reads the named fields of each
+// live session (not its values): fields has an entry per ID returned,
+// holding the named fields its record has; a key that is not a hash has an
+// empty entry. The reads are one HMGET per session, pipelined per shard.
+func (c *Cluster) UserSessionFields(ctx context.Context, user string, names ...string) (ids []string, fields map[string]map[string]string, err error) {
 	sh, err := c.userShard(ctx, user)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c.pruneIndex(ctx, sh, c.userKey(user))
+	return c.pruneIndex(ctx, sh, c.userKey(user), names)
 }
 
 // pruneIndex drops the stale members of the index at key on sh and returns
-// the live ones.
-func (c *Cluster) pruneIndex(ctx context.Context, sh *shard.Shard, key string) ([]string, error) {
+// the live ones, with their fields of the given names.
+func (c *Cluster) pruneIndex(ctx context.Context, sh *shard.Shard, key string, names []string) ([]string, map[string]map[string]string, error) {
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	p := sh.Primary().TxPipeline()
 	p.ZRemRangeByScore(ctx, key, "-inf", now)
 	rng := p.ZRange(ctx, key, 0, -1)
 	if _, err := p.Exec(ctx); err != nil {
-		return nil, sh.Wrap(err)
+		return nil, nil, sh.Wrap(err)
 	}
 	ids := rng.Val()
-	exists, err := c.existAll(ctx, ids)
+	fields, err := c.fieldsAll(ctx, ids, names)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	live := ids[:0:0]
 	var stale []any
 	for _, id := range ids {
-		if exists[id] {
+		if _, ok := fields[id]; ok {
 			live = append(live, id)
 		} else {
 			stale = append(stale, id)
@@ -105,35 +138,51 @@ func (c *Cluster) pruneIndex(ctx context.Context, sh *shard.Shard, key string) (
 	}
 	if len(stale) > 0 {
 		if err := sh.Primary().ZRem(ctx, key, stale...).Err(); err != nil {
-			return nil, sh.Wrap(err)
+			return nil, nil, sh.Wrap(err)
 		}
 	}
-	return live, nil
+	return live, fields, nil
 }
 
-// existAll reports which of ids are stored, with one pipeline per shard.
-func (c *Cluster) existAll(ctx context.Context, ids []string) (map[string]bool, error) {
+// fieldsAll reads the named fields of the records of ids, with one pipeline
+// of HMGET per shard. The map has an entry for each record that exists
+// (every record has a VersionField), holding the named fields it has; an
+// empty one for a key that is not a hash.
+func (c *Cluster) fieldsAll(ctx context.Context, ids, names []string) (map[string]map[string]string, error) {
 	if c.snap.Load().move.slow {
-		return c.existEach(ctx, ids) // a session may be on its previous owner
+		return c.fieldsEach(ctx, ids, names) // a session may be on its previous owner
 	}
 	byShard := map[*shard.Shard][]string{}
 	for _, id := range ids {
 		sh := c.ShardFor(id)
 		byShard[sh] = append(byShard[sh], id)
 	}
-	exists := make(map[string]bool, len(ids))
+	read := append([]string{store.VersionField}, names...)
+	found := make(map[string]map[string]string, len(ids))
 	for sh, ids := range byShard {
 		p := sh.Primary().Pipeline()
-		cmds := make([]*redis.IntCmd, len(ids))
+		cmds := make([]*redis.SliceCmd, len(ids))
 		for i, id := range ids {
-			cmds[i] = p.Exists(ctx, c.Key(id))
+			cmds[i] = p.HMGet(ctx, c.Key(id), read...)
 		}
-		if _, err := p.Exec(ctx); err != nil {
-			return nil, sh.Wrap(err)
-		}
+		_, _ = p.Exec(ctx) // each command carries its own error
 		for i, cmd := range cmds {
-			exists[ids[i]] = cmd.Val() == 1
+			vals, err := cmd.Result()
+			switch {
+			case errors.Is(wrongType(err), store.ErrCorrupt):
+				found[ids[i]] = map[string]string{}
+			case err != nil:
+				return nil, sh.Wrap(err)
+			case vals[0] != nil:
+				f := make(map[string]string, len(names))
+				for j, v := range vals[1:] {
+					if s, ok := v.(string); ok {
+						f[names[j]] = s
+					}
+				}
+				found[ids[i]] = f
+			}
 		}
 	}
-	return exists, nil
+	return found, nil
 }

@@ -40,7 +40,7 @@ func (s *UserSweeper) Sweep(ctx context.Context, budget int) (int, error) {
 				break
 			}
 			for _, k := range keys {
-				if _, err := s.c.pruneIndex(ctx, sh, k); err != nil {
+				if _, _, err := s.c.pruneIndex(ctx, sh, k, nil); err != nil {
 					errs = append(errs, err)
 				}
 			}
