@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/shardsession/shardsession/shard"
@@ -26,6 +27,11 @@ func (c *Cluster) waitFor(ctx context.Context, sh *shard.Shard, n int, op func(r
 		return 0, err
 	}
 	acked, err := conn.Wait(ctx, n, c.durability.Timeout).Result()
+	if err != nil && !shard.IsUnavailable(err) {
+		// An error reply (NOPERM from an ACL, WAIT renamed or unknown) is
+		// configuration, not the primary going away: say so.
+		return 0, fmt.Errorf("WAIT %d after the write was refused (Durability needs it): %w", n, err)
+	}
 	if err != nil {
 		// The write itself is on the primary; WAIT failing means the
 		// primary went away meanwhile, which is the case WAIT is for.

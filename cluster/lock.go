@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/shardsession/shardsession/store"
 )
 
 // TryLock takes session id's lock for owner, a random value unique to the
 // holder, with SET NX PX on the session's shard. It reports false if
-// someone else holds it, and fails with ErrNotFound, writing nothing, if
+// someone else holds it, and fails with store.ErrNotFound, writing nothing, if
 // there is no session id: a client cannot make Redis store locks for
 // sessions that do not exist. The lock frees itself after ttl, so a crashed
 // holder cannot block the session for longer.
@@ -24,16 +25,16 @@ func (c *Cluster) TryLock(ctx context.Context, id, owner string, ttl time.Durati
 	if err != nil {
 		return false, sh.Wrap(err)
 	}
-	if r < 0 && c.snap.Load().slow {
+	if r < 0 && c.snap.Load().move.slow {
 		// During a topology change the session may still be on the other
 		// shard of its pair: ask the Cluster, which knows where to look.
 		if ok, err := c.Exists(ctx, id); err != nil || !ok {
-			return false, cmp.Or(err, fmt.Errorf("shard %s: %w", sh.Name(), ErrNotFound))
+			return false, cmp.Or(err, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrNotFound))
 		}
 		return sh.Primary().SetNX(ctx, c.lockKey(id), owner, ttl).Result()
 	}
 	if r < 0 {
-		return false, fmt.Errorf("shard %s: %w", sh.Name(), ErrNotFound)
+		return false, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrNotFound)
 	}
 	return r == 1, nil
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,6 +85,9 @@ type NearCache struct {
 
 	hits, misses, invalidations, flushes atomic.Uint64
 
+	refusals        sync.Map // *shard.Shard → error: its last refusal of tracking
+	trackingRefused atomic.Uint64
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -115,6 +119,11 @@ type NearCacheStats struct {
 	Flushes       uint64 // whole-cache flushes (lost connection, FLUSHALL)
 	Entries       int    `metric:"gauge"` // a level, not a count (package metrics)
 	Bytes         int64  `metric:"gauge"`
+
+	// TrackingRefused counts connection attempts whose HELLO or CLIENT
+	// TRACKING the server refused (an ACL without CLIENT, a wrong password,
+	// Redis before 6): the shard's sessions are then read uncached.
+	TrackingRefused uint64
 }
 
 // NewNearCache starts a near cache over c: one tracking connection per
@@ -159,6 +168,7 @@ func (nc *NearCache) tracker(sh *shard.Shard) *tracking.Stream {
 		Health:     nc.health,
 		Invalidate: nc.invalidateKeys,
 		Lost:       nc.Flush,
+		Refused:    func(err error) { nc.refused(sh, err) },
 	}
 	nc.trackers.Store(sh, t)
 	sh.OnFailover(func(ev failover.Event) {
@@ -170,8 +180,21 @@ func (nc *NearCache) tracker(sh *shard.Shard) *tracking.Stream {
 	return t
 }
 
+// refused records that sh's server refused tracking, and logs it the first
+// time: the cache keeps retrying, but will not cache sh's sessions until
+// the server's configuration changes.
+func (nc *NearCache) refused(sh *shard.Shard, err error) {
+	nc.trackingRefused.Add(1)
+	if _, seen := nc.refusals.Swap(sh, err); !seen {
+		slog.Warn("near cache: the server refused client tracking; this shard's sessions are read uncached until it accepts",
+			"shard", sh.Name(), "err", err)
+	}
+}
+
 // Ready waits until the invalidation stream of every shard of the cluster
-// is up.
+// is up. It fails at once, naming the shard, when a server refused
+// tracking and no stream of that shard is up (see
+// NearCacheStats.TrackingRefused).
 func (nc *NearCache) Ready(ctx context.Context) error {
 	for {
 		all := true
@@ -179,6 +202,9 @@ func (nc *NearCache) Ready(ctx context.Context) error {
 			if t := nc.tracker(sh); t == nil {
 				return ErrNearCacheClosed
 			} else if _, ok := t.Up(); !ok {
+				if err, refused := nc.refusals.Load(sh); refused {
+					return fmt.Errorf("shardsession: near cache not ready: shard %s refused client tracking: %w", sh.Name(), err.(error))
+				}
 				all = false
 			}
 		}
@@ -393,6 +419,8 @@ func (nc *NearCache) Stats() NearCacheStats {
 		Misses:        nc.misses.Load(),
 		Invalidations: nc.invalidations.Load(),
 		Flushes:       nc.flushes.Load(),
+
+		TrackingRefused: nc.trackingRefused.Load(),
 	}
 	for i := range nc.parts {
 		p := &nc.parts[i]

@@ -50,6 +50,10 @@ type Stream struct {
 	Invalidate func(keys []string)
 	// Lost is called when the stream broke: forget everything cached.
 	Lost func()
+	// Refused, if set, is called when the server refuses HELLO or CLIENT
+	// TRACKING (a wrong password, an ACL without CLIENT, a server before
+	// 6.0); the stream retries with backoff.
+	Refused func(err error)
 }
 
 // Up reports whether the stream is live, and the state to compare later.
@@ -125,8 +129,11 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 		if err != nil {
 			return false
 		}
-		if _, ok := v.(respError); ok {
-			return false // a wrong password or a server before 6.0: retried with backoff
+		if e, ok := v.(respError); ok {
+			if t.Refused != nil {
+				t.Refused(e)
+			} // a wrong password, an ACL without CLIENT, a server before 6.0
+			return false // retried with backoff
 		}
 	}
 	conn.SetDeadline(time.Time{})
