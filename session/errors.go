@@ -48,6 +48,9 @@ var ErrLocked = errors.New("shardsession: session locked by another request")
 // method needs (see IterableStore, UserIndex, Locker, EventStore).
 var ErrNotSupported = errors.New("shardsession: not supported by this store")
 
-// ErrBadKey means one of Manager.SigningKeys is shorter than 32 bytes; every Load
-// and Commit fails until it is fixed.
+// ErrBadKey means one of Manager.SigningKeys is shorter than 32 bytes: the
+// Manager's configuration check fails (see ErrBadConfig).
 var ErrBadKey = errors.New("shardsession: session signing key shorter than 32 bytes")
+
+// ErrBadConfig is wrapped by every configuration error of a Manager.
+var ErrBadConfig = errors.New("shardsession: bad session.Manager configuration")

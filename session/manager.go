@@ -2,21 +2,28 @@ package session
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 )
 
 // Manager loads, changes and saves sessions. Set its fields before it
 // serves requests and do not change them afterwards; the Manager is then safe
-// for concurrent use.
+// for concurrent use. A field left at its zero value gets the default its
+// comment states, so &Manager{Store: s} works like New(s). The
+// configuration is checked once, at LoadAndSave (which panics on a bad one)
+// or at the first Load or Commit (which return the error, wrapping
+// ErrBadConfig and naming the field).
 type Manager struct {
 	// Store holds the sessions, typically a *cluster.Cluster. Required.
 	Store Store
 
 	// IdleTimeout ends a session that has not been used for this long. The
 	// expiry in Redis is pushed forward at most once per IdleTimeout/10, not
-	// on every request. Zero disables it. Default 30 minutes.
+	// on every request. Negative disables it. Default 30 minutes.
 	IdleTimeout time.Duration
 
 	// Lifetime ends a session this long after it was created, however busy
@@ -32,7 +39,7 @@ type Manager struct {
 
 	// MaxSize bounds the encoded size of a session's values, in bytes; a
 	// Commit over it fails with ErrTooLarge and writes nothing. Default
-	// 64 KiB.
+	// 64 KiB; negative: no bound.
 	MaxSize int
 
 	// ErrorFunc answers a request whose session could not be loaded or saved.
@@ -46,7 +53,8 @@ type Manager struct {
 	Logger *slog.Logger
 
 	// MaxFields bounds the number of values in a session; a Commit over it
-	// fails with ErrTooLarge and writes nothing. Default 1024.
+	// fails with ErrTooLarge and writes nothing. Default 1024; negative: no
+	// bound.
 	MaxFields int
 
 	// SaveAlways pushes the idle expiry forward on every request that
@@ -108,8 +116,32 @@ type Manager struct {
 	// primary, whatever the cluster's read policy.
 	SigningKeys [][]byte
 
+	// MaxSessionsPerUser bounds the sessions of one user (SetUser): the
+	// Commit that would list one more ends the user's oldest sessions (the
+	// earliest absolute deadlines) to make room, like a login on a device
+	// beyond the limit. Default 100; negative: no bound.
+	MaxSessionsPerUser int
+
+	// KeepTokenOnSetUser stops SetUser from renewing the token when the
+	// session's user changes. Default false: a change of user is a change of
+	// privilege, and SetUser renews the token (as RenewToken does) so that a
+	// token planted before login is worthless after it (session fixation).
+	KeepTokenOnSetUser bool
+
+	// AcceptUnsignedTokens, with SigningKeys, also accepts a bare token
+	// (one without a signed version, as issued before SigningKeys were set):
+	// it is read from the primary and re-issued signed. Turn it on while
+	// adding keys to a running deployment, off once its bare tokens have
+	// expired. Default false: with SigningKeys, a token without a valid
+	// signature names no session.
+	AcceptUnsignedTokens bool
+
 	// now is the clock; tests replace it.
 	now func() time.Time
+
+	initOnce  sync.Once
+	initErr   error     // the configuration's problems, from validate
+	plainHTTP sync.Once // the warning about Secure cookies over HTTP
 }
 
 // Cookie configures the session cookie. The defaults follow the OWASP
@@ -145,26 +177,116 @@ type Cookie struct {
 // New returns a Manager storing sessions in store, with the defaults
 // documented on each field.
 func New(store Store) *Manager {
-	return &Manager{
-		Store:       store,
-		IdleTimeout: 30 * time.Minute,
-		Lifetime:    24 * time.Hour,
-		Cookie: Cookie{
-			Name:     "__Host-session",
-			Path:     "/",
-			Persist:  true,
-			SameSite: http.SameSiteLaxMode,
-			Secure:   true,
-			HttpOnly: true,
-		},
-		Codec:     GobCodec{},
-		MaxSize:   64 << 10,
-		MaxFields: 1024,
-		Lock:      LockOptions{TTL: 10 * time.Second, Wait: 2 * time.Second},
-		Logger:    slog.Default(),
+	m := &Manager{Store: store}
+	m.setDefaults()
+	return m
+}
 
-		ResponseTokenHeader: "Session-Token",
+// defaultCookie is the cookie of New.
+var defaultCookie = Cookie{
+	Name:     "__Host-session",
+	Path:     "/",
+	Persist:  true,
+	SameSite: http.SameSiteLaxMode,
+	Secure:   true,
+	HttpOnly: true,
+}
+
+// setDefaults gives every field left at its zero value its default.
+func (m *Manager) setDefaults() {
+	if m.IdleTimeout == 0 {
+		m.IdleTimeout = 30 * time.Minute
 	}
+	if m.Lifetime == 0 {
+		m.Lifetime = 24 * time.Hour
+	}
+	if m.Cookie == (Cookie{}) {
+		m.Cookie = defaultCookie
+	}
+	if m.Cookie.Name == "" {
+		m.Cookie.Name = defaultCookie.Name
+	}
+	if m.Cookie.Path == "" {
+		m.Cookie.Path = "/"
+	}
+	if m.Cookie.SameSite == 0 {
+		m.Cookie.SameSite = http.SameSiteLaxMode
+	}
+	if m.Codec == nil {
+		m.Codec = GobCodec{}
+	}
+	if m.MaxSize == 0 {
+		m.MaxSize = 64 << 10
+	}
+	if m.MaxFields == 0 {
+		m.MaxFields = 1024
+	}
+	if m.MaxSessionsPerUser == 0 {
+		m.MaxSessionsPerUser = 100
+	}
+	if m.Lock.TTL == 0 {
+		m.Lock.TTL = 10 * time.Second
+	}
+	if m.Lock.Wait == 0 {
+		m.Lock.Wait = 2 * time.Second
+	}
+	if m.Logger == nil {
+		m.Logger = slog.Default()
+	}
+	if m.ResponseTokenHeader == "" {
+		m.ResponseTokenHeader = "Session-Token"
+	}
+}
+
+// ready fills the defaults and checks the configuration the first time it
+// is called, and returns the check's error every time.
+func (m *Manager) ready() error {
+	m.initOnce.Do(func() {
+		m.setDefaults()
+		m.initErr = m.validate()
+	})
+	return m.initErr
+}
+
+// validate reports every field whose value cannot work, by name.
+func (m *Manager) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrBadConfig}, args...)...))
+	}
+	if m.Store == nil {
+		bad("Store is nil")
+	}
+	if m.Lifetime < 0 || m.Lock.TTL < 0 || m.Lock.Wait < 0 {
+		bad("Lifetime %v, Lock.TTL %v, Lock.Wait %v: durations must not be negative", m.Lifetime, m.Lock.TTL, m.Lock.Wait)
+	}
+	c := m.Cookie
+	if strings.HasPrefix(c.Name, "__Host-") || strings.HasPrefix(c.Name, "__Secure-") {
+		if !c.Secure {
+			bad("Cookie.Name %q needs Cookie.Secure (browsers drop the cookie otherwise); over plain HTTP use another name", c.Name)
+		}
+	}
+	if strings.HasPrefix(c.Name, "__Host-") && (c.Domain != "" || c.Path != "/") {
+		bad("Cookie.Name %q needs no Cookie.Domain (have %q) and Cookie.Path \"/\" (have %q)", c.Name, c.Domain, c.Path)
+	}
+	if err := m.checkKeys(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// warnPlainHTTP logs, once, that the Secure cookie of a plain-HTTP request
+// will not come back: the browser sends it over HTTPS only. A request that
+// a proxy terminated TLS for says so in X-Forwarded-Proto or Forwarded.
+func (m *Manager) warnPlainHTTP(r *http.Request) {
+	if !m.Cookie.Secure || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") ||
+		strings.Contains(strings.ToLower(r.Header.Get("Forwarded")), "proto=https") {
+		return
+	}
+	m.plainHTTP.Do(func() {
+		m.Logger.WarnContext(r.Context(), "session: Cookie.Secure is set but the request came over plain HTTP: the browser will not send the cookie back, so every request gets a new session; serve HTTPS, have the proxy set X-Forwarded-Proto, or set Cookie.Secure false (and a name without __Host-) for local HTTP",
+			"host", r.Host)
+	})
 }
 
 func (m *Manager) clock() time.Time {

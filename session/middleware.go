@@ -18,17 +18,32 @@ const maxCookieLen = 4096
 // next runs and saves it, setting or expiring the cookie, just before the
 // response's header is written (or after next returns, if next writes
 // nothing). If the session cannot be loaded or saved, ErrorFunc answers
-// instead and next's output is discarded.
+// instead and next's output is discarded. It panics if the Manager's
+// configuration is bad (see ErrBadConfig): that is a programming error,
+// better found at start-up than on every request.
 func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 	return m.loadAndSave(next, false)
 }
 
 func (m *Manager) loadAndSave(next http.Handler, locked bool) http.Handler {
+	if err := m.ready(); err != nil {
+		panic(err)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The response depends on the cookie: keep shared caches from
-		// serving one user's page to another.
+		// The response depends on the cookie (and the token header): keep
+		// shared caches from serving one user's page to another.
 		w.Header().Add("Vary", "Cookie")
+		if m.TokenHeader != "" {
+			w.Header().Add("Vary", m.TokenHeader)
+		}
 		token, viaHeader := m.requestToken(r)
+		if viaHeader {
+			// An API response is about the token's user whether or not the
+			// token changed: no cache may keep it.
+			w.Header().Set("Cache-Control", "no-store")
+		} else {
+			m.warnPlainHTTP(r)
+		}
 		unlock, held := func() {}, true
 		if locked {
 			var err error

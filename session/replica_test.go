@@ -157,15 +157,32 @@ func TestForgedVersionGivesFreshSession(t *testing.T) {
 		}
 	}
 	br.must("/user", "ada")
-	// A bare token (no version) is read from the primary and upgraded.
-	req, _ := http.NewRequest("GET", a.srv.URL+"/user", nil)
-	req.AddCookie(&http.Cookie{Name: "session", Value: parts[0]})
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// A bare token (the signed cookie with its version and MAC stripped) is
+	// refused like a forged one while SigningKeys are set...
+	bare := func(url string) *http.Response {
+		req, _ := http.NewRequest("GET", url+"/user", nil)
+		req.AddCookie(&http.Cookie{Name: "session", Value: parts[0]})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
 	}
+	if got := readAll(bare(a.srv.URL)); got != "" {
+		t.Fatalf("stripped token was served the session: %q", got)
+	}
+	// ... unless AcceptUnsignedTokens (moving a deployment to keys): then
+	// it is read from the primary and upgraded.
+	m := session.New(a.c)
+	m.Cookie.Name, m.Cookie.Secure = "session", false
+	m.SigningKeys, m.AcceptUnsignedTokens = [][]byte{testKey}, true
+	migrating := httptest.NewServer(m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, m.GetString(r.Context(), "user"))
+	})))
+	defer migrating.Close()
+	resp := bare(migrating.URL)
 	if got := readAll(resp); got != "ada" {
-		t.Fatalf("bare token: user %q, want ada", got)
+		t.Fatalf("bare token with AcceptUnsignedTokens: user %q, want ada", got)
 	}
 	if sc := resp.Header.Get("Set-Cookie"); !strings.HasPrefix(sc, "session="+good+";") {
 		t.Fatalf("bare token not upgraded to the signed one: Set-Cookie %q", sc)

@@ -36,9 +36,12 @@ import (
 // and every Load reads the primary (LoadOptions.Primary), whatever the
 // cluster's read policy: replica reads need keys.
 //
-// A bare token (no version, as issued without SigningKeys, or by a deployment
-// before keys were added) is still accepted, read from the primary, and
-// upgraded to a signed one in the response.
+// With SigningKeys, a bare token (no version: issued before keys were
+// added, or a signed token with its version and MAC stripped) is refused
+// like a forged one, unless Manager.AcceptUnsignedTokens is set for the
+// time a deployment moves to keys: it is then read from the primary and
+// upgraded to a signed one in the response. Without SigningKeys every token
+// is bare.
 
 // minKeyLen is the shortest key accepted: HMAC-SHA256's block strength.
 const minKeyLen = 32
@@ -54,7 +57,7 @@ const unknownVersion = -1
 func (m *Manager) checkKeys() error {
 	for i, k := range m.SigningKeys {
 		if len(k) < minKeyLen {
-			return fmt.Errorf("%w: SigningKeys[%d] has %d bytes", ErrBadKey, i, len(k))
+			return fmt.Errorf("%w: %w: SigningKeys[%d] has %d bytes", ErrBadConfig, ErrBadKey, i, len(k))
 		}
 	}
 	return nil
@@ -74,13 +77,18 @@ func (m *Manager) clientToken(token string, version int64) string {
 // parseClientToken splits what a client sent into the session token and
 // the version it last saw (unknownVersion for a bare token). ok is false
 // for anything this Manager did not issue: a malformed token, a version
-// without a MAC, a MAC that no key verifies, or any version without SigningKeys.
+// without a MAC, a MAC that no key verifies, any version without
+// SigningKeys, or a bare token with SigningKeys (unless
+// AcceptUnsignedTokens).
 func (m *Manager) parseClientToken(s string) (token string, version int64, ok bool) {
 	token, rest, signed := strings.Cut(s, ".")
 	if !validToken(token) {
 		return "", 0, false
 	}
 	if !signed {
+		if len(m.SigningKeys) > 0 && !m.AcceptUnsignedTokens {
+			return "", 0, false
+		}
 		return token, unknownVersion, true
 	}
 	v, sum, found := strings.Cut(rest, ".")

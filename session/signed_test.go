@@ -25,7 +25,8 @@ func TestClientToken(t *testing.T) {
 	}{
 		{"signed by the first key", signer, signed, 7},
 		{"signed by a rotated-out key still listed", signer, old.clientToken(tok, 3), 3},
-		{"bare token", signer, tok, unknownVersion},
+		{"bare token with keys", signer, tok, -2},
+		{"bare token with keys, accepted", &Manager{SigningKeys: [][]byte{k1}, AcceptUnsignedTokens: true}, tok, unknownVersion},
 		{"bare token without keys", &Manager{}, tok, unknownVersion},
 		{"signed token without keys", &Manager{}, signed, -2},
 		{"signed by an unknown key", signer, (&Manager{SigningKeys: [][]byte{k3}}).clientToken(tok, 7), -2},

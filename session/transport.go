@@ -46,7 +46,7 @@ func parseTokenHeader(name, value string) (string, bool) {
 func (m *Manager) sendToken(w http.ResponseWriter, viaHeader bool, token string, deadline time.Time, persist bool) {
 	if viaHeader {
 		w.Header().Set(m.ResponseTokenHeader, token)
-		w.Header().Add("Cache-Control", "no-store")
+		w.Header().Set("Cache-Control", "no-store")
 		return
 	}
 	m.writeCookie(w, token, deadline, persist)
