@@ -14,6 +14,7 @@ import (
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
 )
 
 // aclCluster is a cluster over top that logs in as a user whose ACL has
@@ -56,7 +57,7 @@ func TestWaitRefusedIsAnError(t *testing.T) {
 	c := aclCluster(t, top, "-wait", cluster.Options{})
 	id := idOn(t, c, top.Shards[0].Name)
 	ctx := context.Background()
-	if _, err := c.Save(ctx, id, cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
+	if _, err := c.Save(ctx, id, store.Write{Mode: store.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	err := c.Delete(ctx, id)
@@ -89,7 +90,7 @@ func TestNearCacheWithoutClientCommand(t *testing.T) {
 		t.Fatalf("refusals not counted: %+v", s)
 	}
 	nd := n(c, nc)
-	nd.write(t, "s1", "v1", cluster.Create)
+	nd.write(t, "s1", "v1", store.Create)
 	if v, ok := nd.read(t, "s1", 0); !ok || v != "v1" {
 		t.Fatalf("uncached read = %q, %v", v, ok)
 	}
@@ -105,17 +106,17 @@ func TestSaveManyFields(t *testing.T) {
 	for i := range 5000 {
 		set[fmt.Sprintf("field-%d", i)] = []byte("v")
 	}
-	if _, err := c.Save(ctx, "many", cluster.Write{Mode: cluster.Create, Set: set, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
+	if _, err := c.Save(ctx, "many", store.Write{Mode: store.Create, Set: set, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatalf("create with %d fields: %v", len(set), err)
 	}
 	del := make([]string, 0, len(set))
 	for f := range set {
 		del = append(del, f)
 	}
-	if _, err := c.Save(ctx, "many", cluster.Write{Mode: cluster.Update, Del: del, Set: map[string][]byte{"x": []byte("1")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
+	if _, err := c.Save(ctx, "many", store.Write{Mode: store.Update, Del: del, Set: map[string][]byte{"x": []byte("1")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatalf("delete of %d fields: %v", len(del), err)
 	}
-	fields, _, err := c.Load(ctx, "many", cluster.LoadOptions{})
+	fields, _, err := c.Load(ctx, "many", store.LoadOptions{})
 	if err != nil || len(fields) != 3 { // x, _v, _w
 		t.Fatalf("after deleting every field: %d fields, %v", len(fields), err)
 	}

@@ -53,13 +53,13 @@ func TestLock(t *testing.T) {
 	c, _ := clustertest.New(t, redistest.TopologyOptions{Shards: 3})
 	ctx := context.Background()
 	// No lock is written for a session that does not exist.
-	if ok, err := c.TryLock(ctx, "id", "me", time.Minute); ok || !errors.Is(err, cluster.ErrNotFound) {
+	if ok, err := c.TryLock(ctx, "id", "me", time.Minute); ok || !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("TryLock of a missing session = %v, %v; want ErrNotFound", ok, err)
 	}
 	if n, err := c.ShardFor("id").Primary().Exists(ctx, c.Key("lock:id")).Result(); err != nil || n != 0 {
 		t.Fatalf("lock key of a missing session: exists %d, %v", n, err)
 	}
-	if _, err := c.Save(ctx, "id", cluster.Write{Mode: cluster.Create, Set: map[string][]byte{"a": []byte("1")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
+	if _, err := c.Save(ctx, "id", store.Write{Mode: store.Create, Set: map[string][]byte{"a": []byte("1")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	ok, err := c.TryLock(ctx, "id", "me", time.Minute)

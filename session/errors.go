@@ -20,13 +20,21 @@ var ErrUnavailable = store.ErrUnavailable
 var ErrNotReplicated = store.ErrNotReplicated
 
 // ErrTooLarge is returned by Commit when the encoded session exceeds
-// Manager.MaxSize or holds more than Manager.MaxFields values; nothing is
-// written.
+// Manager.MaxSize, holds more than Manager.MaxFields values, or belongs to a
+// user ID (SetUser) longer than 512 bytes; nothing is written.
 var ErrTooLarge = errors.New("shardsession: session too large")
 
-// ErrCorrupt means a stored session could not be decoded. The record is left
-// as it is for inspection.
-var ErrCorrupt = errors.New("shardsession: stored session is corrupt")
+// ErrBadValue is returned by Commit when a value cannot be stored: the
+// Codec fails to encode it, or encodes it into something it would refuse to
+// decode (JSON or MessagePack nested deeper than their decoders allow), which
+// would make the session unreadable. Nothing is written.
+var ErrBadValue = errors.New("shardsession: session value cannot be stored")
+
+// ErrCorrupt means a stored session could not be decoded, or its key is
+// not a hash. Load logs it and serves a new, empty session instead; the
+// record is left as it is for inspection until that session's first save
+// or a Destroy deletes it.
+var ErrCorrupt = store.ErrCorrupt
 
 // ErrConflict is returned by Commit under Manager.Optimistic when another
 // request saved the session after this one loaded it (and Merge, if set,

@@ -16,7 +16,11 @@ import (
 // session token and the signed version of its last write (see signed.go).
 // A token that is malformed, unknown, expired or badly signed gives a new,
 // empty session (whose token will be a fresh random one: a client can never
-// choose its session's token). An error means the session could not be read (for example
+// choose its session's token). A record that cannot be decoded (a value the
+// Codec refuses, a malformed bookkeeping field, a key that is not a hash)
+// is logged and also gives a new, empty session: its first save replaces
+// the record, and Destroy deletes it, so logging out always works. Any
+// other error means the session could not be read (for example
 // ErrUnavailable); it is never hidden behind an empty session.
 func (m *Manager) Load(ctx context.Context, token string) (context.Context, error) {
 	if _, ok := ctx.Value(contextKey{m}).(*data); ok {
@@ -30,7 +34,7 @@ func (m *Manager) Load(ctx context.Context, token string) (context.Context, erro
 }
 
 func (m *Manager) load(ctx context.Context, clientToken string, now time.Time) (*data, error) {
-	if err := m.checkKeys(); err != nil {
+	if err := m.ready(); err != nil {
 		return nil, err
 	}
 	token, version, ok := m.parseClientToken(clientToken)
@@ -42,16 +46,16 @@ func (m *Manager) load(ctx context.Context, clientToken string, now time.Time) (
 	if dl, ok := m.Store.(DecodedLoader); ok {
 		var err error
 		if d, err = m.loadShared(ctx, dl, storeID(token), version); err != nil {
-			return nil, err
+			return m.corrupt(ctx, token, now, err)
 		}
 	} else {
 		fields, found, err := m.Store.Load(ctx, storeID(token), loadOptions(version, &read))
 		if err != nil {
-			return nil, err
+			return m.corrupt(ctx, token, now, err)
 		}
 		if found {
 			if d, err = m.decode(fields); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+				return m.corrupt(ctx, token, now, fmt.Errorf("%w: %w", ErrCorrupt, err))
 			}
 		}
 	}
@@ -65,6 +69,20 @@ func (m *Manager) load(ctx context.Context, clientToken string, now time.Time) (
 		return newData(now, m.Lifetime), nil
 	}
 	d.token, d.stored, d.read = token, true, read
+	return d, nil
+}
+
+// corrupt answers a load of token that failed with err: a record that
+// cannot be decoded (ErrCorrupt) is logged and gives a new, empty session
+// holding the old token as the one it replaces, so that its first save or
+// a Destroy deletes the record; any other error is returned.
+func (m *Manager) corrupt(ctx context.Context, token string, now time.Time, err error) (*data, error) {
+	if !errors.Is(err, ErrCorrupt) {
+		return nil, err
+	}
+	m.warn(ctx, "undecodable session replaced by an empty one", fmt.Errorf("session %s: %w", storeID(token), err))
+	d := newData(now, m.Lifetime)
+	d.oldToken = token
 	return d, nil
 }
 
@@ -86,7 +104,7 @@ func (m *Manager) Commit(ctx context.Context) (token string, deadline time.Time,
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := m.checkKeys(); err != nil {
+	if err := m.ready(); err != nil {
 		return "", time.Time{}, err
 	}
 	now := m.clock()
@@ -225,11 +243,16 @@ func (m *Manager) RenewToken(ctx context.Context) error {
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.renew()
+	return nil
+}
+
+// renew makes the session get a new token at Commit; d.mu is held.
+func (d *data) renew() {
 	if d.stored && d.oldToken == "" {
 		d.oldToken = d.token
 	}
 	d.token, d.stored, d.status = "", false, Modified
-	return nil
 }
 
 // reset empties d and sets its status.

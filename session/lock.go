@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/shardsession/shardsession/store"
 )
 
 // LockOptions configure the per-session lock of LoadAndSaveLocked.
@@ -32,8 +34,9 @@ const (
 // on the session's shard, before loading, and frees it (checking that it is
 // still the holder, in a Lua script) after saving. A request that cannot get
 // the lock within Lock.Wait is served read-only rather than waiting
-// forever. New sessions (no valid token yet) need no lock. The Store must
-// be a Locker.
+// forever. New sessions (no valid token yet, or a token that names no
+// stored session) need no lock, and none is written for them. The Store
+// must be a Locker.
 func (m *Manager) LoadAndSaveLocked(next http.Handler) http.Handler {
 	return m.loadAndSave(next, true)
 }
@@ -55,6 +58,9 @@ func (m *Manager) lock(ctx context.Context, clientToken string) (unlock func(), 
 	delay := lockPollMin
 	for {
 		ok, err := lk.TryLock(ctx, id, owner, m.Lock.TTL)
+		if errors.Is(err, store.ErrNotFound) {
+			return noop, true, nil // no such session: the request gets a new one
+		}
 		if err != nil {
 			return noop, false, err
 		}

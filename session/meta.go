@@ -79,14 +79,21 @@ func (d *data) readOnlyErr() error {
 	return fmt.Errorf("%w: %w", ErrReadOnly, d.roCause)
 }
 
-// checkLimits enforces MaxSize and MaxFields on a session about to be
-// written; size is its encoded size.
+// maxUserLen bounds the user ID given to SetUser, in bytes: it is stored in
+// the session and names the user's index key in Redis.
+const maxUserLen = 512
+
+// checkLimits enforces MaxSize, MaxFields and the user ID's length on a
+// session about to be written; size is its encoded size.
 func (m *Manager) checkLimits(d *data, size int) error {
-	if size > m.MaxSize {
-		return fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, size, m.MaxSize)
+	if m.MaxSize >= 0 && size > m.MaxSize {
+		return fmt.Errorf("%w: %d bytes > MaxSize %d", ErrTooLarge, size, m.MaxSize)
 	}
-	if m.MaxFields > 0 && len(d.values) > m.MaxFields {
-		return fmt.Errorf("%w: %d values > %d", ErrTooLarge, len(d.values), m.MaxFields)
+	if m.MaxFields >= 0 && len(d.values) > m.MaxFields {
+		return fmt.Errorf("%w: %d values > MaxFields %d", ErrTooLarge, len(d.values), m.MaxFields)
+	}
+	if len(d.user) > maxUserLen {
+		return fmt.Errorf("%w: user ID of %d bytes > %d", ErrTooLarge, len(d.user), maxUserLen)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -59,6 +61,26 @@ func (m *Manager) decode(fields map[string]string) (*data, error) {
 	return d, nil
 }
 
+// decodes checks that the Codec will decode b, which it encoded: a value
+// that encodes but does not decode (JSON or MessagePack nested deeper than
+// their decoders allow) would make the session unreadable. Gob decodes what
+// it encodes and is not checked; JSON is checked by json.Valid, which
+// enforces the decoder's nesting limit without decoding; other codecs
+// decode.
+func (m *Manager) decodes(b []byte) error {
+	switch m.Codec.(type) {
+	case GobCodec:
+		return nil
+	case JSONCodec:
+		if !json.Valid(b) {
+			return errors.New("invalid JSON (nested too deep?)")
+		}
+		return nil
+	}
+	_, err := m.Codec.Decode(b)
+	return err
+}
+
 // encodeValues encodes the values named by keys into set, and returns the
 // encoded size of the whole session afterwards (values not in keys counted
 // at their loaded size).
@@ -70,7 +92,10 @@ func (m *Manager) encodeValues(d *data, keys func(yield func(string) bool), set 
 		}
 		b, err := m.Codec.Encode(v)
 		if err != nil {
-			return 0, fmt.Errorf("shardsession: encode value %q: %w", k, err)
+			return 0, fmt.Errorf("%w: encode value %q: %w", ErrBadValue, k, err)
+		}
+		if err := m.decodes(b); err != nil {
+			return 0, fmt.Errorf("%w: value %q encodes but would not decode: %w", ErrBadValue, k, err)
 		}
 		set[valuePrefix+k] = b
 		d.sizes[k] = len(b)

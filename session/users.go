@@ -3,18 +3,25 @@ package session
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/shardsession/shardsession/store"
 )
 
-// SetUser records that the session belongs to userID; call it at login,
-// after RenewToken. At Commit the session is added to the user's index (a
-// sorted set on the user's shard), which ListByUser and RevokeByUser read
-// across every shard; a later RenewToken or Destroy keeps the index in
-// step. SetUser("") detaches the session from its user. The Store must be a
-// UserIndex, or Commit fails with ErrNotSupported.
+// SetUser records that the session belongs to userID; call it at login.
+// At Commit the session is added to the user's index (a sorted set on the
+// user's shard), which ListByUser and RevokeByUser read across every shard;
+// a later RenewToken or Destroy keeps the index in step. A user with more
+// than Manager.MaxSessionsPerUser sessions loses the oldest ones. SetUser("")
+// detaches the session from its user. The Store must be a UserIndex, or
+// Commit fails with ErrNotSupported. A user ID longer than 512 bytes makes
+// Commit fail with ErrTooLarge.
+//
+// When the user changes, SetUser also renews the token, as RenewToken does
+// (unless Manager.KeepTokenOnSetUser): a token known before login is
+// worthless after it. Sessions reached through Iterate keep their token.
 func (m *Manager) SetUser(ctx context.Context, userID string) {
 	d := m.data(ctx)
 	d.mu.Lock()
@@ -23,6 +30,9 @@ func (m *Manager) SetUser(ctx context.Context, userID string) {
 		return
 	}
 	d.user, d.metaDirty, d.status = userID, true, Modified
+	if !m.KeepTokenOnSetUser && d.id == "" {
+		d.renew()
+	}
 }
 
 // User returns the user ID given to SetUser, or "".
@@ -48,14 +58,15 @@ type SessionInfo struct {
 
 // ListByUser returns userID's live sessions on every shard. The list is
 // exact: index members whose session expired or was destroyed are checked
-// and removed, not returned. It fails rather than return a partial list if a
+// and removed, not returned. Only the bookkeeping fields of each session are
+// read, never its values. A session whose bookkeeping cannot be parsed is
+// left out and logged. It fails rather than return a partial list if a
 // shard cannot answer.
 func (m *Manager) ListByUser(ctx context.Context, userID string) ([]SessionInfo, error) {
-	ix, ok := storeAs[UserIndex](m.Store)
-	if !ok {
-		return nil, fmt.Errorf("ListByUser: %w", ErrNotSupported)
+	if err := m.ready(); err != nil {
+		return nil, err
 	}
-	ids, err := ix.UserSessions(ctx, userID)
+	ids, records, err := m.userSessionFields(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -63,10 +74,7 @@ func (m *Manager) ListByUser(ctx context.Context, userID string) ([]SessionInfo,
 	loc, _ := m.Store.(Locator)
 	var list []SessionInfo
 	for _, id := range ids {
-		fields, found, err := m.Store.Load(ctx, id, store.LoadOptions{Primary: true})
-		if err != nil {
-			return nil, err
-		}
+		fields, found := records[id]
 		if !found {
 			continue // gone since UserSessions looked
 		}
@@ -75,7 +83,8 @@ func (m *Manager) ListByUser(ctx context.Context, userID string) ([]SessionInfo,
 		info.LastSeen, _ = parseMilli(fields, seenField)
 		info.Deadline, err = parseMilli(fields, deadlineField)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+			m.warn(ctx, "ListByUser: corrupt session left out", fmt.Errorf("session %s: %w: %w", id, ErrCorrupt, err))
+			continue
 		}
 		if !now.Before(m.expireAt(info.LastSeen, info.Deadline)) {
 			continue // expired by our clock, not yet reaped by Redis
@@ -87,6 +96,37 @@ func (m *Manager) ListByUser(ctx context.Context, userID string) ([]SessionInfo,
 		list = append(list, info)
 	}
 	return list, nil
+}
+
+// userSessionFields returns the IDs of userID's live sessions and the
+// bookkeeping fields of each, from a store.UserFieldsIndex or else by loading each
+// session; a session that cannot be read as a hash has no fields.
+func (m *Manager) userSessionFields(ctx context.Context, userID string) ([]string, map[string]map[string]string, error) {
+	names := []string{createdField, seenField, deadlineField}
+	if fi, ok := storeAs[store.UserFieldsIndex](m.Store); ok {
+		return fi.UserSessionFields(ctx, userID, names...)
+	}
+	ix, ok := storeAs[UserIndex](m.Store)
+	if !ok {
+		return nil, nil, fmt.Errorf("ListByUser: %w", ErrNotSupported)
+	}
+	ids, err := ix.UserSessions(ctx, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	records := make(map[string]map[string]string, len(ids))
+	for _, id := range ids {
+		fields, found, err := m.Store.Load(ctx, id, store.LoadOptions{Primary: true})
+		switch {
+		case errors.Is(err, ErrCorrupt):
+			records[id] = map[string]string{}
+		case err != nil:
+			return nil, nil, err
+		case found:
+			records[id] = fields
+		}
+	}
+	return ids, records, nil
 }
 
 // RevokeByUser destroys every session of userID on every shard, or every
@@ -203,10 +243,33 @@ func (m *Manager) reindex(ctx context.Context, d *data, oldID string) error {
 	}
 	d.indexedUser = ""
 	if d.user != "" {
-		if err := ix.IndexUser(ctx, d.user, d.sid(), d.deadline); err != nil {
+		if err := m.indexUser(ctx, ix, d); err != nil {
 			return fmt.Errorf("shardsession: session saved, user index not updated: %w", err)
 		}
 		d.indexedUser = d.user
+	}
+	return nil
+}
+
+// indexUser adds the session d to its user's index, and ends the user's
+// oldest sessions beyond MaxSessionsPerUser (when the Store can bound the
+// index, see store.CappedUserIndex). A session that cannot be ended now is only
+// logged: it has left the index, and its own expiry ends it.
+func (m *Manager) indexUser(ctx context.Context, ix UserIndex, d *data) error {
+	capped, ok := storeAs[store.CappedUserIndex](m.Store)
+	if !ok || m.MaxSessionsPerUser < 0 {
+		return ix.IndexUser(ctx, d.user, d.sid(), d.deadline)
+	}
+	evicted, err := capped.IndexUserCapped(ctx, d.user, d.sid(), d.deadline, m.MaxSessionsPerUser)
+	if err != nil {
+		return err
+	}
+	for _, id := range evicted {
+		if err := m.Store.Delete(ctx, id); err != nil {
+			m.warn(ctx, "session beyond MaxSessionsPerUser not ended", err)
+			continue
+		}
+		m.publish(ctx, Event{Kind: EventDestroyed, ID: id})
 	}
 	return nil
 }

@@ -50,6 +50,20 @@ type UserIndex interface {
 	UserSessions(ctx context.Context, user string) ([]string, error)
 }
 
+// UserFieldsIndex is a UserIndex that also reads the named fields of each
+// of the user's sessions (not its values), for listing them. fields holds an
+// entry per live ID, without the fields the record lacks.
+type UserFieldsIndex interface {
+	UserSessionFields(ctx context.Context, user string, names ...string) (ids []string, fields map[string]map[string]string, err error)
+}
+
+// CappedUserIndex is a UserIndex whose IndexUser keeps at most limit
+// sessions (limit > 0) in the user's index, dropping those with the
+// earliest deadlines, which it returns for the caller to end.
+type CappedUserIndex interface {
+	IndexUserCapped(ctx context.Context, user, id string, expireAt time.Time, limit int) (evicted []string, err error)
+}
+
 // Locker takes and frees a per-record lock held by owner for at most ttl.
 type Locker interface {
 	TryLock(ctx context.Context, id, owner string, ttl time.Duration) (bool, error)
