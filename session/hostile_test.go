@@ -21,6 +21,7 @@ import (
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/session"
+	"github.com/shardsession/shardsession/session/msgpackcodec"
 	"github.com/shardsession/shardsession/store"
 )
 
@@ -43,7 +44,7 @@ func TestUndecodableValueRefused(t *testing.T) {
 		depth int
 	}{
 		{"json", session.JSONCodec{}, 10001},
-		{"msgpack", session.MsgpackCodec{}, 1001},
+		{"msgpack", msgpackcodec.Codec{}, 1001},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
