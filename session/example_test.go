@@ -24,7 +24,7 @@ func ExampleNew() {
 	}
 	defer c.Close()
 	m := session.New(c)
-	m.IdleTimeout = 0 // only the absolute timeout; set fields before serving
+	m.IdleTimeout = -1 // no idle timeout, only the absolute one; set fields before serving
 	_ = m
 }
 
