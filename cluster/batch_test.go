@@ -68,3 +68,43 @@ func TestConcurrentRequestsShareRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// A caller alone on a shard does not wait for the auto-pipeliner: each
+// load and save is sent at once on the client, one round trip on the main
+// pool, and never flushed as a pipeline (whose flusher would hold it for a
+// silence gap first). Counted by the client's pools: a pipeline flush takes
+// a connection from the pipeline pool.
+func TestLoneCallerSendsAtOnce(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
+	c, err := cluster.New(cluster.Options{Shards: clustertest.ShardOptions(top)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute)
+	if _, err := c.Save(ctx, "lone", store.Write{Mode: store.Create, Set: map[string][]byte{"n": []byte("0")}, ExpireAt: exp}); err != nil {
+		t.Fatal(err)
+	}
+	gets := func() (main, pipelined uint32) {
+		st := c.Shards()[0].Primary().PoolStats()
+		if st.PipelineStats == nil {
+			t.Fatal("go-redis has no separate pipeline pool: this test cannot tell a flush from a command")
+		}
+		return st.Hits + st.Misses, st.PipelineStats.Hits + st.PipelineStats.Misses
+	}
+	main0, pipe0 := gets()
+	const n = 50
+	for i := range n {
+		if _, found, err := c.Load(ctx, "lone", store.LoadOptions{}); err != nil || !found {
+			t.Fatalf("load: %v %v", found, err)
+		}
+		if _, err := c.Save(ctx, "lone", store.Write{Mode: store.Update, Set: map[string][]byte{"n": []byte(fmt.Sprint(i))}, ExpireAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	main1, pipe1 := gets()
+	if main1-main0 != 2*n || pipe1 != pipe0 {
+		t.Fatalf("%d lone loads and saves took %d connections from the main pool and %d from the pipeline pool; want %d and 0", n, main1-main0, pipe1-pipe0, 2*n)
+	}
+}

@@ -19,7 +19,9 @@ import (
 // replicas confirmed (n when there was nothing to wait for).
 func (c *Cluster) waitFor(ctx context.Context, sh *shard.Shard, n int, op func(redis.Cmdable) error) (int64, error) {
 	if n <= 0 || !sh.HasReplicas() {
-		return int64(max(n, 0)), op(c.batch.primary(sh))
+		p, done := c.batch.primary(sh)
+		defer done()
+		return int64(max(n, 0)), op(p)
 	}
 	conn := sh.Primary().Conn()
 	defer conn.Close()

@@ -46,15 +46,15 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt st
 	var fields map[string]string
 	var node string
 	degraded := false
-	// Through the auto-pipeliner, as saves are: concurrent loads of a shard
-	// share a round trip and its syscalls.
-	primary := c.batch.primary(sh)
+	// Through the batch, as saves are: concurrent loads of a shard share a
+	// round trip and its syscalls, a lone one goes out at once.
+	primary, done := c.batch.primary(sh)
 	err := sh.ReadVia(ctx, primary, func(ctx context.Context, r redis.Cmdable) (err error) {
 		if fields, err = r.HGetAll(ctx, key).Result(); err != nil {
 			return err
 		}
 		// The pipeliner has no address of its own: it sends to the
-		// primary client's node.
+		// primary client's node (as the client does).
 		degraded, node = r != primary, sh.Addr(sh.Primary())
 		if degraded {
 			node = sh.Addr(r)
@@ -67,6 +67,7 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt st
 		}
 		return nil
 	})
+	done()
 	if err != nil {
 		return nil, false, err
 	}
