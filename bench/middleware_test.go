@@ -54,7 +54,7 @@ func serve(b *testing.B, path string) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					req := httptest.NewRequest("GET", path, nil)
-					req.AddCookie(&http.Cookie{Name: m.Cookie.Name, Value: tokens[rand.IntN(len(tokens))]})
+					req.AddCookie(&http.Cookie{Name: bench.CookieName, Value: tokens[rand.IntN(len(tokens))]})
 					rec := httptest.NewRecorder()
 					handler.ServeHTTP(rec, req)
 					if rec.Code != http.StatusOK {

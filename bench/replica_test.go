@@ -45,7 +45,7 @@ func BenchmarkReplicaLoad(b *testing.B) {
 		handler := bench.Handler(m, valueSize)
 		do := func(path, token string) (string, bool) {
 			req := httptest.NewRequest("GET", path, nil)
-			req.AddCookie(&http.Cookie{Name: m.Cookie.Name, Value: token})
+			req.AddCookie(&http.Cookie{Name: bench.CookieName, Value: token})
 			rec := httptest.NewRecorder()
 			handler.ServeHTTP(rec, req)
 			if rec.Code != http.StatusOK {

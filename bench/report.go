@@ -49,32 +49,71 @@ func (r *Report) JSON(w io.Writer) error {
 }
 
 // Table writes the results as a text table: one line per run, with its
-// throughput as a multiple of the baseline (Ring) store's in the same
-// cell.
+// throughput as a multiple of the baseline (Ring) store's and of the
+// no-session limit's (None) in the same cell.
 func (r *Report) Table(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tconcurrency\tstore\treq/s\tvs ring\tp50\tp99\tp99.9\terrors\tcache hits\t")
+	fmt.Fprintln(tw, "workload\tconcurrency\tstore\treq/s\tvs ring\tvs none\tp50\tp99\tp99.9\terrors\tcache hits\t")
 	for _, res := range r.Results {
-		ratio := "-"
-		if base := r.find(Ring, res.Reads, res.Concurrency); base != nil && base.PerSecond > 0 {
-			ratio = fmt.Sprintf("%.2f×", res.PerSecond/base.PerSecond)
-		}
-		hits := ""
-		if res.CacheHitRate > 0 {
-			hits = fmt.Sprintf("%.1f%%", 100*res.CacheHitRate)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t\n", MixName(res.Reads), res.Concurrency, res.Store,
-			res.PerSecond, ratio, micros(res.P50), micros(res.P99), micros(res.P999), res.Errors, hits)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", MixName(res.Reads), res.Concurrency, res.Store,
+			res.PerSecond, r.ratio(res, Ring), r.ratio(res, None), micros(res.P50), micros(res.P99), micros(res.P999), res.Errors, hitRate(res))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	r.firstErrors(w)
+	return nil
+}
+
+// Markdown writes the results as Markdown: a heading with what the
+// numbers were measured on, then one table per workload (read mix), a row
+// per concurrency and store.
+func (r *Report) Markdown(w io.Writer) error {
+	mode := "in process (httptest request and recorder)"
+	if r.Workload.HTTP {
+		mode = "over loopback HTTP (keep-alive)"
+	}
+	fmt.Fprintf(w, "%d shards, %d sessions of %d bytes, %v per run, median of %d round(s), requests %s; Go %s, %d CPUs, load average %s, %s.\n",
+		len(r.Shards), r.Workload.Sessions, r.Workload.ValueSize, r.Workload.Duration, r.Rounds, mode,
+		r.Machine.GoVersion, r.Machine.CPUs, r.Machine.LoadAverage, r.Machine.Time.Format("2006-01-02"))
+	var mix float64 = -1
+	for _, res := range r.Results {
+		if res.Reads != mix {
+			mix = res.Reads
+			fmt.Fprintf(w, "\n**%s**\n\n", MixName(mix))
+			fmt.Fprintln(w, "| in flight | store | req/s | × ring | × none | p50 | p99 | near-cache hits | errors |")
+			fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+		}
+		fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", res.Concurrency, res.Store, res.PerSecond,
+			r.ratio(res, Ring), r.ratio(res, None), micros(res.P50), micros(res.P99), hitRate(res), res.Errors)
+	}
+	r.firstErrors(w)
+	return nil
+}
+
+// ratio is res's throughput over the store base's in the same cell, "-"
+// without one.
+func (r *Report) ratio(res Result, base string) string {
+	if b := r.find(base, res.Reads, res.Concurrency); b != nil && b.PerSecond > 0 && res.Store != base {
+		return fmt.Sprintf("%.2f×", res.PerSecond/b.PerSecond)
+	}
+	return "-"
+}
+
+func hitRate(res Result) string {
+	if res.CacheHitRate > 0 {
+		return fmt.Sprintf("%.1f%%", 100*res.CacheHitRate)
+	}
+	return ""
+}
+
+// firstErrors writes the first error of each run that had some.
+func (r *Report) firstErrors(w io.Writer) {
 	for _, res := range r.Results {
 		if res.FirstError != "" {
 			fmt.Fprintf(w, "%s (%s, %d): first error: %s\n", res.Store, MixName(res.Reads), res.Concurrency, res.FirstError)
 		}
 	}
-	return nil
 }
 
 func (r *Report) find(store string, reads float64, conc int) *Result {

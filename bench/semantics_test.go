@@ -75,7 +75,7 @@ func BenchmarkSaveConcurrency(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					req := httptest.NewRequest("GET", "/write", nil)
-					req.AddCookie(&http.Cookie{Name: m.Cookie.Name, Value: tokens[rand.IntN(len(tokens))]})
+					req.AddCookie(&http.Cookie{Name: bench.CookieName, Value: tokens[rand.IntN(len(tokens))]})
 					rec := httptest.NewRecorder()
 					h.ServeHTTP(rec, req)
 					switch rec.Code {

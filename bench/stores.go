@@ -12,6 +12,9 @@ import (
 
 // The stores the harness compares, by name.
 const (
+	// None is no store at all: the same handler and requests without the
+	// session middleware, the limit no session store can beat.
+	None = "none"
 	// Ring is the baseline, RingStore.
 	Ring = "ring"
 	// Rueidis is RueidisStore: rueidis DoCache loads, DoMulti saves.
@@ -25,8 +28,9 @@ const (
 	NearCache = "shardsession+nearcache"
 )
 
-// StoreNames lists every store the harness knows, baseline first.
-var StoreNames = []string{Ring, Rueidis, Cluster, Unbatched, NearCache}
+// StoreNames lists every store the harness knows: the limit, the
+// baseline, then the others.
+var StoreNames = []string{None, Ring, Rueidis, Cluster, Unbatched, NearCache}
 
 // Stores are session stores open over the same shards, each under its own
 // key prefix so that they never see each other's sessions.
@@ -73,6 +77,8 @@ func (s *Stores) open(ctx context.Context, name string, base cluster.Options, ad
 		return c, err
 	}
 	switch name {
+	case None:
+		s.byName[name] = nil
 	case Ring:
 		r := NewRingStore(addrs)
 		s.closers = append(s.closers, r.Close)
@@ -114,7 +120,7 @@ func (s *Stores) open(ctx context.Context, name string, base cluster.Options, ad
 // Names returns the open stores' names, in the order asked for.
 func (s *Stores) Names() []string { return slices.Clone(s.names) }
 
-// Get returns the store called name, or nil.
+// Get returns the store called name, or nil (for None too).
 func (s *Stores) Get(name string) session.Store { return s.byName[name] }
 
 // Close closes every store, the last opened first.

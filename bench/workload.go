@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +38,10 @@ type Workload struct {
 	ValueSize int `json:"value_size"`
 	// Duration of the measured run. Default 2 s.
 	Duration time.Duration `json:"duration_ns"`
+	// HTTP sends the requests over real loopback connections (an
+	// httptest.Server and a keep-alive client, one connection per request
+	// in flight) instead of calling the handler in process.
+	HTTP bool `json:"http,omitempty"`
 }
 
 func (w *Workload) init() {
@@ -74,11 +80,21 @@ type Result struct {
 // valueKeys are the four values of a benchmark session.
 var valueKeys = []string{"user", "role", "cart", "prefs"}
 
+// CookieName is the session cookie of the harness's Managers.
+const CookieName = "session"
+
 // Seed stores n sessions of size bytes (over four values) in store and
-// returns their cookies' tokens.
+// returns their cookies' tokens. With no Manager (None) the tokens are
+// random strings of a token's length, for the requests to carry.
 func Seed(ctx context.Context, m *session.Manager, n, size int) ([]string, error) {
 	value := strings.Repeat("v", max(1, size/len(valueKeys)))
 	tokens := make([]string, n)
+	if m == nil {
+		for i := range tokens {
+			tokens[i] = strconv.FormatUint(rand.Uint64(), 36) + strings.Repeat("t", 30)
+		}
+		return tokens, nil
+	}
 	for i := range tokens {
 		sctx, err := m.Load(ctx, "")
 		if err != nil {
@@ -95,16 +111,24 @@ func Seed(ctx context.Context, m *session.Manager, n, size int) ([]string, error
 }
 
 // Manager returns a session Manager over store as the harness uses it:
-// defaults, but a cookie that works without TLS.
+// defaults, but a cookie that works without TLS. No store (None), no
+// Manager.
 func Manager(store session.Store) *session.Manager {
+	if store == nil {
+		return nil
+	}
 	m := session.New(store)
-	m.Cookie.Name, m.Cookie.Secure = "session", false
+	m.Cookie.Name, m.Cookie.Secure = CookieName, false
 	return m
 }
 
 // Handler is the web handler under test: a read request fails unless its
-// session is there; a write request changes the "cart" value.
+// session is there; a write request changes the "cart" value. With no
+// Manager (None) it is the same handler without sessions: it answers 200.
 func Handler(m *session.Manager, size int) http.Handler {
+	if m == nil {
+		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	}
 	cart := strings.Repeat("c", max(1, size/len(valueKeys)))
 	return m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/write" {
@@ -117,16 +141,20 @@ func Handler(m *session.Manager, size int) http.Handler {
 	}))
 }
 
-// Run runs w against m (its sessions seeded as tokens) and measures it.
+// Run runs w against m (its sessions seeded as tokens) and measures it. A
+// nil m (None) runs the same requests with no session middleware.
 func Run(ctx context.Context, name string, m *session.Manager, tokens []string, w Workload) (Result, error) {
 	w.init()
 	if len(tokens) == 0 {
 		return Result{}, errors.New("bench: no sessions to use")
 	}
-	h := Handler(m, w.ValueSize)
+	send, closeSend := sender(Handler(m, w.ValueSize), w)
+	defer closeSend()
 	var stats func() cluster.NearCacheStats
-	if nc, ok := m.Store.(*cluster.NearCache); ok {
-		stats = nc.Stats
+	if m != nil {
+		if nc, ok := m.Store.(*cluster.NearCache); ok {
+			stats = nc.Stats
+		}
 	}
 	var before cluster.NearCacheStats
 	if stats != nil {
@@ -147,23 +175,24 @@ func Run(ctx context.Context, name string, m *session.Manager, tokens []string, 
 		wg.Go(func() {
 			own := newHistogram()
 			rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
-			cookie := &http.Cookie{Name: m.Cookie.Name}
 			for ctx.Err() == nil {
 				path := "/read"
 				if rng.Float64() >= w.Reads {
 					path = "/write"
 				}
-				req := httptest.NewRequest("GET", path, nil)
-				cookie.Value = tokens[rng.IntN(len(tokens))]
-				req.AddCookie(cookie)
-				rec := httptest.NewRecorder()
 				t0 := time.Now()
-				h.ServeHTTP(rec, req)
+				code, body, err := send(ctx, path, tokens[rng.IntN(len(tokens))])
+				if err != nil && ctx.Err() != nil {
+					break // the run ended while the request was on the wire
+				}
 				own.RecordValue(max(1, time.Since(t0).Microseconds()))
 				requests.Add(1)
-				if rec.Code != http.StatusOK {
+				if err != nil || code != http.StatusOK {
 					errs.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("%s: %d %s", path, rec.Code, strings.TrimSpace(rec.Body.String())))
+					if err != nil {
+						body = err.Error()
+					}
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%s: %d %s", path, code, strings.TrimSpace(body)))
 				}
 			}
 			mu.Lock()
@@ -191,6 +220,45 @@ func Run(ctx context.Context, name string, m *session.Manager, tokens []string, 
 		}
 	}
 	return r, nil
+}
+
+// sendFunc sends one request for path with the session cookie token and
+// returns the answer's status and body.
+type sendFunc func(ctx context.Context, path, token string) (code int, body string, err error)
+
+// sender returns how w's requests reach h: in process (an httptest request
+// and recorder, no sockets), or with w.HTTP over loopback connections to a
+// server it starts (stopped by the returned func).
+func sender(h http.Handler, w Workload) (sendFunc, func()) {
+	if !w.HTTP {
+		return func(_ context.Context, path, token string) (int, string, error) {
+			req := httptest.NewRequest("GET", path, nil)
+			req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec.Code, rec.Body.String(), nil
+		}, func() {}
+	}
+	srv := httptest.NewServer(h)
+	tr := &http.Transport{MaxIdleConns: w.Concurrency, MaxIdleConnsPerHost: w.Concurrency}
+	client := &http.Client{Transport: tr}
+	return func(ctx context.Context, path, token string) (int, string, error) {
+			req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+path, nil)
+			if err != nil {
+				return 0, "", err
+			}
+			req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+			resp, err := client.Do(req)
+			if err != nil {
+				return 0, "", err
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b), err
+		}, func() {
+			tr.CloseIdleConnections()
+			srv.Close()
+		}
 }
 
 // newHistogram records latencies from 1 µs to 60 s at 3 significant digits.

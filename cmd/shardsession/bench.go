@@ -33,7 +33,7 @@ func runBench(args []string) int {
 	shardsFlag := fs.String("shards", "", "shards to use, as host:port,... or name=host:port,... (default: start a local topology of redis-server processes)")
 	localShards := fs.Int("local-shards", 3, "shards of the local topology")
 	replicas := fs.Int("replicas", 0, "replicas per shard of the local topology")
-	storesFlag := fs.String("stores", strings.Join(bench.StoreNames, ","), "stores to compare ("+strings.Join(bench.StoreNames, ", ")+"); "+bench.Ring+" is the baseline")
+	storesFlag := fs.String("stores", strings.Join(bench.StoreNames, ","), "stores to compare ("+strings.Join(bench.StoreNames, ", ")+"); "+bench.Ring+" is the baseline, "+bench.None+" the same requests with no sessions")
 	cache := fs.Bool("cache", true, "include shardsession with its near cache ("+bench.NearCache+")")
 	sessions := fs.Int("sessions", 1000, "sessions stored and used")
 	concurrency := fs.String("concurrency", "1,16,64", "requests in flight, one run per value")
@@ -42,7 +42,9 @@ func runBench(args []string) int {
 	duration := fs.Duration("duration", time.Second, "length of each run")
 	rounds := fs.Int("rounds", 1, "repeat each run, stores taking turns; the median is kept")
 	policy := fs.String("read-policy", "primary-only", "replica read policy of the shardsession stores: primary-only, replica-preferred, lowest-latency (with --replicas or replicas in --shards)")
+	httpMode := fs.Bool("http", false, "send requests over loopback HTTP connections (keep-alive) instead of calling the handler in process")
 	jsonOut := fs.String("json", "", "write the results as JSON to this file (- for stdout)")
+	mdOut := fs.String("markdown", "", "write the results as Markdown tables, one per workload, to this file (- for stdout)")
 	svgOut := fs.String("svg", "", "write a plot of requests/s against concurrency to this SVG file")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
@@ -57,6 +59,7 @@ func runBench(args []string) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 2
 	}
+	sweep.Base.HTTP = *httpMode
 	names := splitList(*storesFlag)
 	if !*cache {
 		names = slices.DeleteFunc(names, func(n string) bool { return n == bench.NearCache })
@@ -109,6 +112,9 @@ func runBench(args []string) int {
 	fmt.Printf("\n%d shards, %d sessions of %d bytes, %v per run, %d round(s); %d CPUs, load average %s\n\n",
 		len(shards), *sessions, *valueSize, *duration, *rounds, rep.Machine.CPUs, rep.Machine.LoadAverage)
 	rep.Table(os.Stdout)
+	if err := writeOut(*mdOut, rep.Markdown); err != nil {
+		return fail(err)
+	}
 	if err := writeOut(*jsonOut, rep.JSON); err != nil {
 		return fail(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,14 +12,25 @@ import (
 )
 
 // A short run of `shardsession bench` on its own local topology writes the
-// JSON and the plot, with a result for every store, mix and concurrency.
+// JSON, the Markdown and the plot, with a result for every store, mix and
+// concurrency, in process and over loopback HTTP.
 func TestBenchShortRun(t *testing.T) {
+	for _, mode := range []string{"in-process", "http"} {
+		t.Run(mode, func(t *testing.T) { benchShortRun(t, mode == "http") })
+	}
+}
+
+func benchShortRun(t *testing.T, httpMode bool) {
 	dir := t.TempDir()
-	jsonPath, svgPath := filepath.Join(dir, "b.json"), filepath.Join(dir, "b.svg")
+	jsonPath, svgPath, mdPath := filepath.Join(dir, "b.json"), filepath.Join(dir, "b.svg"), filepath.Join(dir, "b.md")
 	code := runBench([]string{"--duration", "100ms", "--sessions", "20", "--concurrency", "1,4", "--reads", "1,0.5",
-		"--quiet", "--json", jsonPath, "--svg", svgPath})
+		"--quiet", "--json", jsonPath, "--svg", svgPath, "--markdown", mdPath, "--http=" + strconv.FormatBool(httpMode)})
 	if code != 0 {
 		t.Fatalf("bench exited %d", code)
+	}
+	md, err := os.ReadFile(mdPath)
+	if err != nil || !strings.Contains(string(md), "| 4 | "+bench.NearCache+" |") || !strings.Contains(string(md), "**50% reads**") {
+		t.Fatalf("markdown: %v\n%s", err, md)
 	}
 	b, err := os.ReadFile(jsonPath)
 	if err != nil {
@@ -27,6 +39,9 @@ func TestBenchShortRun(t *testing.T) {
 	var rep bench.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
+	}
+	if rep.Workload.HTTP != httpMode {
+		t.Errorf("report says HTTP %v, want %v", rep.Workload.HTTP, httpMode)
 	}
 	if want := len(bench.StoreNames) * 2 * 2; len(rep.Results) != want {
 		t.Fatalf("%d results, want %d", len(rep.Results), want)
