@@ -15,9 +15,10 @@
 // writes.
 //
 // A NearCache in front of a Cluster keeps decoded sessions in the web
-// node's memory, kept coherent by Redis's broadcast invalidations (RESP3
-// CLIENT TRACKING, one connection per shard): see NearCache for what it
-// guarantees and what it does not.
+// node's memory, kept coherent by Redis's invalidations (RESP3 CLIENT
+// TRACKING in default mode, one connection per shard, which only the nodes
+// holding a session hear of): see NearCache for what it guarantees and
+// what it does not.
 //
 // # The methods of a Cluster, by use
 //

@@ -2,14 +2,18 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/internal/tracking"
@@ -51,20 +55,27 @@ const nearParts = 64
 const entryOverhead = 96
 
 // NearCache is a coherent per-node cache of decoded sessions in front of a
-// Cluster. It is a session.Store (reads and writes go to the Cluster, and
-// this node's own writes drop its entries at once) that also serves
-// LoadDecoded: a session decoded by one request is handed, still decoded,
-// to the next, with no network round trip and no decode.
+// Cluster. It is a session.Store (reads and writes go to the Cluster) that
+// also serves LoadDecoded: a session decoded by one request is handed,
+// still decoded, to the next, with no network round trip and no decode.
 //
-// Coherence: for every shard the cache holds one RESP3 connection in
-// broadcast tracking mode on the session key prefix (see tracking.Stream). A write,
-// delete, expiry or eviction of a session by any node makes Redis push its
-// key to every node, which drops the entry. A read races with invalidations
-// by reserving its entry before going to Redis: an invalidation in between
-// removes the reservation and the read's result is not cached. While a
+// Coherence: for every shard the cache holds one RESP3 connection to the
+// primary in Redis's default tracking mode (tracking.Stream), and reads
+// the sessions it caches on that connection, so Redis remembers that this
+// node holds them. A write, delete, expiry or eviction of a held session by
+// any other connection makes Redis push its key to the nodes that hold it,
+// which drop the entry; a node that never read a session hears nothing of
+// it. Replies and pushes arrive in order on the connection: a read's answer
+// is cached only if no write of this node and no loss of the connection
+// came in between, and a write pushed after the read drops it. While a
 // shard's connection is down nothing of that shard is cached, and every
 // loss of a connection flushes the whole cache. Entries also expire on
 // their own at the key's TTL, measured from before the read.
+//
+// Write-through: this node's saves go on the same connection where they
+// can (see saveThrough), and the cache keeps the record as written, so the
+// writer's next read is a hit; the tracking is NOLOOP, so Redis does not
+// report those writes back to it.
 //
 // What remains is the delivery delay: a node serves its entry until the
 // invalidation reaches it, typically well under a millisecond after the
@@ -102,11 +113,10 @@ type nearPart struct {
 // immutable once in the map: they are replaced, never changed.
 type nearEntry struct {
 	pending bool
-	state   uint64 // the tracker's state when the read started
-	shard   *tracking.Stream
 
 	owner   any
-	value   any
+	value   any               // decoded by owner's decode; nil until a read decodes fields
+	fields  map[string]string // the record as stored, to decode or write through
 	version int64
 	size    int64
 	expires time.Time // zero: no TTL
@@ -164,7 +174,6 @@ func (nc *NearCache) tracker(sh *shard.Shard) *tracking.Stream {
 	}
 	t := &tracking.Stream{
 		Client:     sh.Primary().Options(),
-		Prefix:     nc.c.prefix,
 		Health:     nc.health,
 		Invalidate: nc.invalidateKeys,
 		Lost:       nc.Flush,
@@ -247,10 +256,17 @@ func (nc *NearCache) LoadDecoded(ctx context.Context, id string, owner any, minV
 	p.mu.RLock()
 	e := p.m[id]
 	p.mu.RUnlock()
-	if e != nil && !e.pending && e.owner == owner && e.version >= minVersion &&
-		(e.expires.IsZero() || time.Now().Before(e.expires)) {
-		nc.hits.Add(1)
-		return e.value, true, nil
+	if e != nil && !e.pending && e.version >= minVersion && (e.expires.IsZero() || time.Now().Before(e.expires)) {
+		if e.owner == owner && e.value != nil {
+			nc.hits.Add(1)
+			return e.value, true, nil
+		}
+		if e.fields != nil {
+			// Written through by this node, or decoded by another owner:
+			// the record is here, only its decoding is not.
+			nc.hits.Add(1)
+			return nc.decodeCached(p, id, e, owner, decode)
+		}
 	}
 	nc.misses.Add(1)
 	if s := nc.c.snap.Load(); s.move.slow && (s.move.prev != nil || nc.c.checkLease(s) != nil) {
@@ -263,8 +279,9 @@ func (nc *NearCache) LoadDecoded(ctx context.Context, id string, owner any, minV
 	return nc.fetch(ctx, p, id, owner, minVersion, decode)
 }
 
-// fetch reads id from its shard's primary and caches it, unless an
-// invalidation or a change of the tracking stream came in meanwhile.
+// fetch reads id from its shard's primary on the shard's tracking stream
+// (so that Redis tracks the key for this node) and caches it, unless an
+// invalidation or a loss of the stream came in meanwhile.
 func (nc *NearCache) fetch(ctx context.Context, p *nearPart, id string, owner any, minVersion int64,
 	decode func(fields map[string]string) (v any, size int, err error)) (v any, found bool, err error) {
 	// While shards are being added or removed, a record may still be on
@@ -273,51 +290,84 @@ func (nc *NearCache) fetch(ctx context.Context, p *nearPart, id string, owner an
 	if s := nc.c.snap.Load(); s.move.prev != nil {
 		return nc.loadUncached(ctx, id, minVersion, decode)
 	}
-	sh := nc.c.ShardFor(id)
-	t := nc.tracker(sh)
-	state, up := uint64(0), false
-	if t != nil {
-		state, up = t.Up()
-	}
-	if !up {
+	t := nc.tracker(nc.c.ShardFor(id))
+	if t == nil {
 		return nc.loadUncached(ctx, id, minVersion, decode)
 	}
-	// Reserve the entry before asking Redis: an invalidation from now on
-	// removes the reservation, and the answer is then not cached.
-	hold := &nearEntry{pending: true, state: state, shard: t}
+	// Reserve the entry before asking Redis: this node's own write of the
+	// session, or a flush, removes the reservation, and the answer is then
+	// not cached. Other nodes' writes are ordered by the stream itself:
+	// those before the read are applied before its reply, those after it
+	// are pushed after it (afterFetch).
+	hold := &nearEntry{pending: true}
 	p.mu.Lock()
 	p.replaceLocked(id, hold)
 	p.mu.Unlock()
 
 	start := time.Now()
-	pipe := sh.Primary().Pipeline()
-	all := pipe.HGetAll(ctx, nc.c.Key(id))
-	ttl := pipe.PTTL(ctx, nc.c.Key(id))
-	if _, err = pipe.Exec(ctx); err != nil {
-		// The primary failed (and its stream with it, soon): read the way
-		// the Cluster does, replicas included, and cache nothing.
+	key := nc.c.Key(id)
+	var e *nearEntry
+	_, err = t.DoMulti(ctx, func(r []any) { e = nc.afterFetch(p, id, hold, r, start) },
+		[]string{"HGETALL", key}, []string{"PTTL", key})
+	if err != nil || e == nil {
+		// The stream is down or failed (the primary with it, likely), or
+		// the record is unknown, expired or just moved away by a topology
+		// change: read the way the Cluster does, replicas included, and
+		// cache nothing.
 		nc.release(p, id, hold)
 		return nc.loadUncached(ctx, id, minVersion, decode)
 	}
-	fields := all.Val()
-	if len(fields) == 0 {
-		// Unknown, expired, or just moved away by a topology change that
-		// started after the check above: the Cluster's Load settles it.
-		nc.release(p, id, hold)
-		return nc.loadUncached(ctx, id, minVersion, decode)
+	return nc.decodeCached(p, id, e, owner, decode)
+}
+
+// afterFetch runs when the stream reads the replies of fetch's HGETALL and
+// PTTL of id: it puts the record in hold's place, if hold is still there,
+// and returns it; nil when there is no record.
+func (nc *NearCache) afterFetch(p *nearPart, id string, hold *nearEntry, r []any, start time.Time) *nearEntry {
+	flat, _ := r[0].([]any)
+	ttl, _ := r[1].(int64)
+	if len(flat) == 0 || len(flat)%2 != 0 || ttl == -2 {
+		return nil
 	}
-	v, size, err := decode(fields)
-	if err != nil || ttl.Val() == -2 {
-		nc.release(p, id, hold)
-		return v, err == nil, err
+	fields := make(map[string]string, len(flat)/2)
+	size := len(id) + entryOverhead
+	for i := 0; i < len(flat); i += 2 {
+		f, _ := flat[i].(string)
+		v, _ := flat[i+1].(string)
+		fields[f] = v
+		size += len(f) + len(v)
 	}
-	e := &nearEntry{owner: owner, value: v, version: store.Version(fields), size: int64(size+len(id)) + entryOverhead}
-	if d := ttl.Val(); d > 0 {
-		e.expires = start.Add(d)
+	e := &nearEntry{fields: fields, version: store.Version(fields), size: int64(size)}
+	if ttl > 0 {
+		e.expires = start.Add(time.Duration(ttl) * time.Millisecond)
 	}
 	p.mu.Lock()
-	if p.m[id] == hold && hold.shard.State() == hold.state {
+	if p.m[id] == hold {
 		p.replaceLocked(id, e)
+		nc.evictLocked(p, id)
+	}
+	p.mu.Unlock()
+	return e
+}
+
+// decodeCached decodes the cached record of e for owner and keeps the
+// result in e's place, unless e was replaced meanwhile.
+func (nc *NearCache) decodeCached(p *nearPart, id string, e *nearEntry, owner any,
+	decode func(fields map[string]string) (v any, size int, err error)) (any, bool, error) {
+	v, size, err := decode(e.fields)
+	if err != nil {
+		p.mu.Lock()
+		if p.m[id] == e {
+			p.replaceLocked(id, nil) // not a session this owner can read
+		}
+		p.mu.Unlock()
+		return nil, false, err
+	}
+	d := &nearEntry{owner: owner, value: v, fields: e.fields, version: e.version, expires: e.expires,
+		size: int64(size+len(id)) + entryOverhead}
+	p.mu.Lock()
+	if p.m[id] == e {
+		p.replaceLocked(id, d)
 		nc.evictLocked(p, id)
 	}
 	p.mu.Unlock()
@@ -442,12 +492,143 @@ func (nc *NearCache) Load(ctx context.Context, id string, opt store.LoadOptions)
 	return nc.c.Load(ctx, id, opt)
 }
 
-// Save implements session.Store: it writes through the Cluster, then drops
-// this node's entry at once rather than waiting for Redis's invalidation.
+// Save implements session.Store. Where it can, it writes on the shard's
+// tracking stream and keeps what it wrote (write-through, see saveThrough):
+// this node's next read of the session is a hit. Otherwise it writes
+// through the Cluster and drops this node's entry at once rather than
+// waiting for Redis's invalidation.
 func (nc *NearCache) Save(ctx context.Context, id string, w store.Write) (int64, error) {
+	if v, err, sent := nc.saveThrough(ctx, id, w); sent {
+		return v, err
+	}
 	v, err := nc.c.Save(ctx, id, w)
 	nc.Invalidate(id)
 	return v, err
+}
+
+// saveThrough runs the save script on the tracking stream of id's shard,
+// and reports whether it did (sent false: nothing was sent, use the
+// Cluster). It does not when the stream is down, while the topology
+// changes, or when Durability.SaveReplicas asks for WAIT (which would hold
+// the stream).
+//
+// Why the stream: its tracking is NOLOOP, so Redis does not report this
+// write back to this node, and the reply comes in order with the
+// invalidations. When the reply is read, every invalidation of a write
+// that ran before this one has been applied, and none after it: if the
+// entry this write was made against is still in place, nothing else wrote
+// the record in between, and the entry's fields with this write applied
+// are exactly the record Redis now holds (afterSave). A write by anyone
+// after it is pushed later and drops the new entry as usual.
+func (nc *NearCache) saveThrough(ctx context.Context, id string, w store.Write) (int64, error, bool) {
+	if nc.c.durability.SaveReplicas > 0 || nc.c.snap.Load().move.slow {
+		return 0, nil, false
+	}
+	sh := nc.c.ShardFor(id)
+	t := nc.tracker(sh)
+	if t == nil {
+		return 0, nil, false
+	}
+	args, err := saveArgs(w)
+	if err != nil {
+		return 0, err, true
+	}
+	p := nc.part(id)
+	p.mu.RLock()
+	base := p.m[id]
+	p.mu.RUnlock()
+	cmd := make([]string, 0, 4+len(args))
+	cmd = append(cmd, "EVALSHA", saveScript.Hash(), "1", nc.c.Key(id))
+	for _, a := range args {
+		cmd = append(cmd, argString(a))
+	}
+	after := func(reply any) { nc.afterSave(p, id, w, base, reply) }
+	reply, err := t.Do(ctx, after, cmd...)
+	if err != nil && isNoScript(err) {
+		// The script is not in this server's cache yet (a new or
+		// restarted primary): load it once, then send again.
+		if err = sh.Wrap(saveScript.Load(ctx, sh.Primary()).Err()); err == nil {
+			reply, err = t.Do(ctx, after, cmd...)
+		}
+	}
+	switch {
+	case errors.Is(err, tracking.ErrDown):
+		return 0, nil, false
+	case errors.Is(err, tracking.ErrLost):
+		// It may or may not have run: send it again the usual way. Its
+		// write ID makes a second run report the first one's version.
+		v, err := nc.c.saveOn(ctx, sh, id, args)
+		nc.Invalidate(id)
+		return v, err, true
+	case err != nil:
+		nc.Invalidate(id)
+		return 0, sh.Fail(err), true
+	}
+	version, ok := reply.(int64)
+	if !ok {
+		nc.Invalidate(id)
+		return 0, fmt.Errorf("shard %s: save answered %v", sh.Name(), reply), true
+	}
+	v, err := savedVersion(sh, version)
+	return v, err, true
+}
+
+// afterSave runs when the stream reads the reply of a save of id made
+// against the entry base (see saveThrough): it puts the record as written
+// in the cache, or drops the entry when it cannot know the record.
+func (nc *NearCache) afterSave(p *nearPart, id string, w store.Write, base *nearEntry, reply any) {
+	version, _ := reply.(int64)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cur := p.m[id]
+	var fields map[string]string
+	switch {
+	case version <= 0:
+		// Refused (gone, exists, conflict) or failed: nothing written.
+	case w.Mode == store.Create:
+		fields = make(map[string]string, len(w.Set)+1)
+	case cur != nil && cur == base && cur.fields != nil && !cur.pending:
+		fields = maps.Clone(cur.fields)
+		for _, f := range w.Del {
+			delete(fields, f)
+		}
+	}
+	if fields == nil {
+		p.replaceLocked(id, nil)
+		return
+	}
+	size := len(id) + entryOverhead
+	for f, v := range w.Set {
+		fields[f] = string(v)
+	}
+	fields[store.VersionField] = strconv.FormatInt(version, 10)
+	for f, v := range fields {
+		size += len(f) + len(v)
+	}
+	p.replaceLocked(id, &nearEntry{fields: fields, version: version, expires: w.ExpireAt, size: int64(size)})
+	nc.evictLocked(p, id)
+}
+
+// isNoScript reports whether err is Redis saying it does not know a
+// script's SHA.
+func isNoScript(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOSCRIPT")
+}
+
+// argString is a save script argument as the stream sends it.
+func argString(a any) string {
+	switch a := a.(type) {
+	case string:
+		return a
+	case []byte:
+		return string(a)
+	case int:
+		return strconv.Itoa(a)
+	case int64:
+		return strconv.FormatInt(a, 10)
+	}
+	return fmt.Sprint(a)
 }
 
 // Delete implements session.Store, like Save.

@@ -298,3 +298,129 @@ func TestNearCacheBounds(t *testing.T) {
 		t.Fatal("a negative bound was accepted")
 	}
 }
+
+// The writer keeps what it wrote: after a save on A, A's next read of the
+// session is a hit with the new value (no round trip), round after round,
+// while writes on B in between still reach A.
+func TestNearCacheWriterKeepsItsWrite(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	a, b := newNode(t, top), newNode(t, top)
+	const rounds = 500
+	id := "session-own"
+	a.write(t, id, "0", store.Create)
+	a.cached(t, id, "0")
+	for i := 1; i <= rounds; i++ {
+		want := fmt.Sprint(i)
+		if i%5 == 0 {
+			// Another node writes: A's entry must go, and A then reads B's
+			// value (from Redis, then cached).
+			inval := a.nc.Stats().Invalidations
+			b.write(t, id, want, store.Update)
+			eventually(t, func() error {
+				if a.nc.Stats().Invalidations == inval {
+					return fmt.Errorf("round %d: A got no invalidation of B's write", i)
+				}
+				return nil
+			})
+			if got, _ := a.read(t, id, 0); got != want {
+				t.Fatalf("round %d: A read %q after B wrote %q", i, got, want)
+			}
+			continue
+		}
+		v := a.write(t, id, want, store.Update)
+		before := a.nc.Stats()
+		if got, _ := a.read(t, id, v); got != want {
+			t.Fatalf("round %d: A read %q after writing %q", i, got, want)
+		}
+		if after := a.nc.Stats(); after.Hits != before.Hits+1 || after.Misses != before.Misses {
+			t.Fatalf("round %d: A's read of its own write was not a hit (%+v, then %+v)", i, before, after)
+		}
+	}
+	t.Logf("A: %+v", a.nc.Stats())
+}
+
+// Writers and readers on both nodes at once, on the same sessions: once the
+// writes stop, each node's cache converges to what Redis holds. A
+// write-through entry made against a record another node had changed would
+// stay stale for good.
+func TestNearCacheWriteThroughRacesConverge(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	nodes := []*node{newNode(t, top), newNode(t, top)}
+	ids := []string{"w0", "w1", "w2", "w3"}
+	for _, id := range ids {
+		nodes[0].write(t, id, "0", store.Create)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for ni, nd := range nodes {
+		for w := range 3 {
+			wg.Go(func() {
+				for i := 0; ctx.Err() == nil; i++ {
+					id := ids[(w+i)%len(ids)]
+					nd.nc.Save(context.Background(), id, store.Write{Mode: store.Update, Set: map[string][]byte{"a": []byte(fmt.Sprintf("%d-%d-%d", ni, w, i))}, ExpireAt: time.Now().Add(time.Minute)})
+				}
+			})
+		}
+		for r := range 4 {
+			wg.Go(func() {
+				for i := 0; ctx.Err() == nil; i++ {
+					nd.nc.LoadDecoded(context.Background(), ids[(r+i)%len(ids)], owner{}, 0, func(f map[string]string) (any, int, error) { return f["a"], 1, nil })
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for _, id := range ids {
+		fields, _, err := nodes[0].c.Load(context.Background(), id, store.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ni, nd := range nodes {
+			eventually(t, func() error {
+				if got, _ := nd.read(t, id, 0); got != fields["a"] {
+					return fmt.Errorf("%s: node %d serves %q, Redis holds %q", id, ni, got, fields["a"])
+				}
+				return nil
+			})
+		}
+	}
+	for ni, nd := range nodes {
+		t.Logf("node %d: %+v", ni, nd.nc.Stats())
+	}
+}
+
+// Only nodes that hold a key hear of its writes: B, which never read the
+// session, gets no invalidation however often A writes it; once B has read
+// it, B hears of the next write.
+func TestNearCacheOnlyHoldersAreTold(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	a, b := newNode(t, top), newNode(t, top)
+	id := "session-not-on-b"
+	a.write(t, id, "0", store.Create)
+	for i := range 100 {
+		a.write(t, id, fmt.Sprint(i), store.Update)
+	}
+	// A marker that B does read, written last: once B has heard of it, it
+	// would have heard of the writes before it too.
+	b.write(t, "marker", "0", store.Create)
+	b.read(t, "marker", 0)
+	a.write(t, "marker", "1", store.Update)
+	eventually(t, func() error {
+		if b.nc.Stats().Invalidations == 0 {
+			return fmt.Errorf("B got no invalidation of the marker it read")
+		}
+		return nil
+	})
+	if n := b.nc.Stats().Invalidations; n != 1 {
+		t.Fatalf("B got %d invalidations; want 1 (the marker): writes of a session B never read reached it", n)
+	}
+	b.read(t, id, 0)
+	a.write(t, id, "read", store.Update)
+	eventually(t, func() error {
+		if got, _ := b.read(t, id, 0); got != "read" {
+			return fmt.Errorf("B reads %q after A's write of a session B holds", got)
+		}
+		return nil
+	})
+}

@@ -24,6 +24,12 @@ import (
 // again, so a create that did succeed is not reported as ErrExists, nor an
 // update as ErrConflict, and the version is not bumped twice.
 //
+// The EXISTS at the end reads the key after writing it: a write ends
+// Redis's tracking of the key for every connection, and this read tracks it
+// again for the connection that ran the script, so that a near cache that
+// saved on its tracking stream hears of the next write by anyone else
+// (NearCache.saveThrough). On any other connection it costs a lookup.
+//
 // KEYS[1] session key
 // ARGV[1] mode: "c" create, "u" update, "t" touch
 // ARGV[2] absolute expiry, unix milliseconds
@@ -56,6 +62,7 @@ else
   v = redis.call("HINCRBY", KEYS[1], "` + store.VersionField + `", 1)
 end
 redis.call("PEXPIREAT", KEYS[1], ARGV[2])
+redis.call("EXISTS", KEYS[1])
 return v
 `)
 
@@ -88,9 +95,21 @@ func wrongType(err error) error {
 // fewer replicas confirmed returns its version and an error wrapping
 // ErrNotReplicated: it is on the primary, not yet safe from a failover.
 func (c *Cluster) Save(ctx context.Context, id string, w store.Write) (version int64, err error) {
+	args, err := saveArgs(w)
+	if err != nil {
+		return 0, err
+	}
+	if s := c.snap.Load(); s.move.slow {
+		return c.saveMoving(ctx, s, id, w.Mode, args)
+	}
+	return c.saveOn(ctx, c.ShardFor(id), id, args)
+}
+
+// saveArgs returns the save script's ARGV for w, with a new write ID.
+func saveArgs(w store.Write) ([]any, error) {
 	mode, ok := modeArg[w.Mode]
 	if !ok {
-		return 0, fmt.Errorf("shardsession: unknown write mode %d", w.Mode)
+		return nil, fmt.Errorf("shardsession: unknown write mode %d", w.Mode)
 	}
 	ifVersion := w.IfVersion
 	if w.Mode == store.Create {
@@ -104,10 +123,7 @@ func (c *Cluster) Save(ctx context.Context, id string, w store.Write) (version i
 	for f, v := range w.Set {
 		args = append(args, f, v)
 	}
-	if s := c.snap.Load(); s.move.slow {
-		return c.saveMoving(ctx, s, id, w.Mode, args)
-	}
-	return c.saveOn(ctx, c.ShardFor(id), id, args)
+	return args, nil
 }
 
 // saveOn runs the save script with args on the shard sh.
@@ -116,17 +132,28 @@ func (c *Cluster) saveOn(ctx context.Context, sh *shard.Shard, id string, args [
 		version, err = saveScript.Run(ctx, p, []string{c.Key(id)}, args...).Int64()
 		return err
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return 0, sh.Fail(err)
-	case version == -1:
-		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrNotFound)
-	case version == -2:
-		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrExists)
-	case version == -3:
-		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrConflict)
-	case acked < int64(c.durability.SaveReplicas):
+	}
+	if version, err = savedVersion(sh, version); err != nil {
+		return 0, err
+	}
+	if acked < int64(c.durability.SaveReplicas) {
 		return version, fmt.Errorf("shard %s: %w: %d of %d replicas confirmed within %v", sh.Name(), store.ErrNotReplicated, acked, c.durability.SaveReplicas, c.durability.Timeout)
+	}
+	return version, nil
+}
+
+// savedVersion turns the save script's answer on sh into the record's
+// version, or the error its negative codes stand for.
+func savedVersion(sh *shard.Shard, version int64) (int64, error) {
+	switch version {
+	case -1:
+		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrNotFound)
+	case -2:
+		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrExists)
+	case -3:
+		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrConflict)
 	}
 	return version, nil
 }

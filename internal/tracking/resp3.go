@@ -8,16 +8,22 @@ import (
 	"strconv"
 )
 
-// The tracking connection (tracking.go) speaks RESP3 itself: go-redis's
+// The tracking connection (stream.go) speaks RESP3 itself: go-redis's
 // client-side cache keeps raw replies per pooled connection and does not
-// hand out its invalidation stream, while the near cache needs one
-// broadcast stream per shard whose loss it notices at once. The subset of
-// RESP3 below is all that connection ever receives.
+// hand out its invalidation stream, while the near cache needs one stream
+// per shard, with its reads and writes in order with the invalidations,
+// whose loss it notices at once. The subset of RESP3 below is all that
+// connection ever receives.
 
-// respError is an error reply ("-ERR ...").
+// respError is an error reply ("-ERR ..."). Like go-redis's, it is a
+// redis.Error whose message is the reply's text, so that package shard
+// classifies it the same way.
 type respError string
 
-func (e respError) Error() string { return "redis: " + string(e) }
+func (e respError) Error() string { return string(e) }
+
+// RedisError marks respError as a redis.Error.
+func (respError) RedisError() {}
 
 // respPush is an out-of-band push message (">").
 type respPush []any

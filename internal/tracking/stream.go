@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -16,13 +17,19 @@ import (
 // trackingName is the client name of tracking connections (CLIENT LIST).
 const trackingName = "shardsession-tracking"
 
-// Stream keeps one shard's invalidation stream: a dedicated RESP3
-// connection to the shard's primary in broadcast tracking mode
-// (CLIENT TRACKING ON BCAST PREFIX <key prefix>), on which Redis pushes the
-// name of every key with the prefix that is written, deleted, expired or
-// evicted, whoever changed it. One connection per shard and node, whatever
-// the number of cached sessions; the price is that every node hears of
-// every write to the prefix.
+// Stream is one shard's invalidation stream: a RESP3 connection to the
+// shard's primary in Redis's default tracking mode (CLIENT TRACKING ON
+// NOLOOP). Redis remembers the keys read on the connection and pushes the
+// name of each when it is next written, deleted, expired or evicted by
+// another connection; a key this node never read costs it nothing, so a
+// write reaches only the nodes that hold the key.
+//
+// The near cache therefore reads the records it caches on the stream
+// itself (Do, DoMulti), and writes there too where it can: NOLOOP keeps a
+// node's own writes from coming back to it (a script's as well: Redis
+// compares the connection that sent it), and every reply arrives in order
+// with the invalidations, so a caller knows exactly which invalidations
+// came before its command and which after.
 //
 // state is generation<<1 | up. It changes on every connect and every loss,
 // so a read that started under one state and finishes under another is
@@ -34,8 +41,6 @@ type Stream struct {
 	// Client is the primary's go-redis options: address, credentials,
 	// TLS, dialer and dial timeout are taken from it.
 	Client *redis.Options
-	// Prefix is the key prefix tracked.
-	Prefix string
 	// Health is the interval of the PINGs that tell a silent stream from
 	// a dead one.
 	Health time.Duration
@@ -44,6 +49,11 @@ type Stream struct {
 
 	mu   sync.Mutex
 	conn net.Conn // the live connection, for reset
+
+	wmu     sync.Mutex // orders writes to the connection with pending
+	wconn   net.Conn   // the connection Do writes to; nil while down
+	wbuf    []byte
+	pending []*call // commands sent, oldest first, awaiting replies
 
 	// Invalidate is called with the keys Redis says changed; keys == nil
 	// means everything (FLUSHALL).
@@ -118,7 +128,7 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 		hello = append(hello[:2], "AUTH", user, t.Client.Password, "SETNAME", trackingName)
 	}
 	req := appendCommand(nil, hello...)
-	req = appendCommand(req, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", t.Prefix)
+	req = appendCommand(req, "CLIENT", "TRACKING", "ON", "NOLOOP")
 	conn.SetDeadline(time.Now().Add(t.timeout()))
 	if _, err := conn.Write(req); err != nil {
 		return false
@@ -137,24 +147,149 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 		}
 	}
 	conn.SetDeadline(time.Time{})
+	t.wmu.Lock()
+	t.wconn = conn
+	t.wmu.Unlock()
+	defer t.failPending()
 	t.setUp(true)
 
 	done := make(chan struct{})
 	defer close(done)
-	go t.ping(conn, done)
+	go t.ping(done)
 	for {
 		conn.SetReadDeadline(time.Now().Add(3 * t.Health))
 		v, err := readRESP(r)
 		if err != nil {
 			return true
 		}
-		switch v := v.(type) {
-		case respPush:
-			if len(v) == 2 && v[0] == "invalidate" {
-				t.Invalidate(stringsOf(v[1]))
+		if p, ok := v.(respPush); ok {
+			if len(p) == 2 && p[0] == "invalidate" {
+				t.Invalidate(stringsOf(p[1]))
 			}
-		case respError:
-			return true
+			continue
+		}
+		if !t.deliver(v) {
+			return true // a reply nobody asked for: the stream is out of step
+		}
+	}
+}
+
+// ErrDown is returned by Do when the stream is not up: the caller sends
+// its command another way.
+var ErrDown = errors.New("tracking: stream not up")
+
+// ErrLost is wrapped by Do's error when the connection broke after the
+// command was sent and before its reply: whether it ran is not known.
+var ErrLost = errors.New("tracking: connection lost before the reply")
+
+// call is commands sent on the stream, waiting for their n replies; a
+// PING's has neither after nor done.
+type call struct {
+	n       int
+	replies []any
+	after   func(replies []any)
+	done    chan result
+}
+
+type result struct {
+	replies []any
+	err     error
+}
+
+// Do sends args as one command on the stream's connection and waits for
+// its reply or the end of ctx; an error reply is returned as the error.
+// after, if not nil, is called with the reply as DoMulti says.
+func (t *Stream) Do(ctx context.Context, after func(reply any), args ...string) (any, error) {
+	var each func([]any)
+	if after != nil {
+		each = func(r []any) { after(r[0]) }
+	}
+	replies, err := t.DoMulti(ctx, each, args)
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := replies[0].(respError); ok {
+		return nil, e
+	}
+	return replies[0], nil
+}
+
+// DoMulti sends cmds in one write on the stream's connection and waits for
+// their replies (error replies among them as values) or the end of ctx.
+// after, if not nil, is called with the replies by the goroutine that reads
+// the stream: after every invalidation Redis pushed before the last reply,
+// before any pushed after it. DoMulti fails with ErrDown, sending nothing,
+// while the stream is down, and with an error wrapping ErrLost when the
+// connection broke before the replies; commands whose ctx ends first may
+// still run, and after still sees their replies.
+func (t *Stream) DoMulti(ctx context.Context, after func(replies []any), cmds ...[]string) ([]any, error) {
+	c := &call{n: len(cmds), replies: make([]any, 0, len(cmds)), after: after, done: make(chan result, 1)}
+	if err := t.send(c, cmds...); err != nil {
+		return nil, err
+	}
+	select {
+	case r := <-c.done:
+		return r.replies, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// send writes cmds and queues c for the replies, in one step so that the
+// queue's order is the connection's.
+func (t *Stream) send(c *call, cmds ...[]string) error {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if t.wconn == nil {
+		return ErrDown
+	}
+	t.wbuf = t.wbuf[:0]
+	for _, args := range cmds {
+		t.wbuf = appendCommand(t.wbuf, args...)
+	}
+	t.pending = append(t.pending, c)
+	t.wconn.SetWriteDeadline(time.Now().Add(t.timeout()))
+	if _, err := t.wconn.Write(t.wbuf); err != nil {
+		t.wconn.Close() // the reader fails every pending call, c included
+	}
+	return nil
+}
+
+// deliver hands a reply to the oldest pending call; false if there is none.
+func (t *Stream) deliver(v any) bool {
+	t.wmu.Lock()
+	if len(t.pending) == 0 {
+		t.wmu.Unlock()
+		return false
+	}
+	c := t.pending[0]
+	if c.n > 1 && len(c.replies) < c.n-1 {
+		c.replies = append(c.replies, v) // more to come
+		t.wmu.Unlock()
+		return true
+	}
+	t.pending[0] = nil
+	t.pending = t.pending[1:]
+	t.wmu.Unlock()
+	c.replies = append(c.replies, v)
+	if c.after != nil {
+		c.after(c.replies)
+	}
+	if c.done != nil {
+		c.done <- result{c.replies, nil}
+	}
+	return true
+}
+
+// failPending ends every call still waiting when the connection is gone.
+func (t *Stream) failPending() {
+	t.wmu.Lock()
+	pending := t.pending
+	t.pending, t.wconn = nil, nil
+	t.wmu.Unlock()
+	for _, c := range pending {
+		if c.done != nil {
+			c.done <- result{nil, ErrLost}
 		}
 	}
 }
@@ -180,20 +315,17 @@ func readReply(r *bufio.Reader) (any, error) {
 	}
 }
 
-// ping writes a PING every health interval, so that a connection that went
+// ping sends a PING every health interval, so that a connection that went
 // silent (a partition rather than a reset) fails the read deadline.
-func (t *Stream) ping(conn net.Conn, done <-chan struct{}) {
+func (t *Stream) ping(done <-chan struct{}) {
 	tick := time.NewTicker(t.Health)
 	defer tick.Stop()
-	ping := appendCommand(nil, "PING")
 	for {
 		select {
 		case <-done:
 			return
 		case <-tick.C:
-			conn.SetWriteDeadline(time.Now().Add(t.Health))
-			if _, err := conn.Write(ping); err != nil {
-				conn.Close()
+			if t.send(&call{n: 1}, []string{"PING"}) != nil {
 				return
 			}
 		}
