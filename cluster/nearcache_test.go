@@ -69,6 +69,18 @@ func (nd *node) cached(t *testing.T, id, want string) {
 	})
 }
 
+// invalidatedSince waits until nd has counted more invalidations than
+// before (what says which, for the failure message).
+func (nd *node) invalidatedSince(t *testing.T, before uint64, what string) {
+	t.Helper()
+	eventually(t, func() error {
+		if nd.nc.Stats().Invalidations == before {
+			return fmt.Errorf("no invalidation of %s", what)
+		}
+		return nil
+	})
+}
+
 // eventually polls check until it returns nil, failing after a generous
 // deadline (the machine is shared and slow).
 func eventually(t *testing.T, check func() error) {
@@ -112,12 +124,7 @@ func TestNearCacheWriteOnAReadOnB(t *testing.T) {
 		if got, _ := b.read(t, id, 0); got != want {
 			stale++
 		}
-		eventually(t, func() error {
-			if b.nc.Stats().Invalidations == inval {
-				return fmt.Errorf("round %d: B got no invalidation", i)
-			}
-			return nil
-		})
+		b.invalidatedSince(t, inval, fmt.Sprintf("A's write of round %d on B", i))
 		if got, _ := b.read(t, id, 0); got != want {
 			t.Fatalf("round %d: B read %q after the invalidation, want %q", i, got, want)
 		}
@@ -230,42 +237,57 @@ func TestNearCacheKilledConnectionFlushes(t *testing.T) {
 func TestNearCacheRacingWritesConverge(t *testing.T) {
 	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
 	a, b := newNode(t, top), newNode(t, top)
-	ids := []string{"r0", "r1", "r2", "r3"}
+	raceAndConverge(t, a, []*node{a}, []*node{b}, []string{"r0", "r1", "r2", "r3"}, time.Second)
+}
+
+// raceAndConverge creates ids on first, then has 3 goroutines per writer
+// save them and 4 per reader read them through the near cache for d; once
+// the writes stop, every reader's cache must converge to what Redis holds.
+func raceAndConverge(t *testing.T, first *node, writers, readers []*node, ids []string, d time.Duration) {
+	t.Helper()
 	for _, id := range ids {
-		a.write(t, id, "0", store.Create)
+		first.write(t, id, "0", store.Create)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Go(func() {
-			for i := 0; ctx.Err() == nil; i++ {
-				id := ids[(w+i)%len(ids)]
-				a.nc.Save(context.Background(), id, store.Write{Mode: store.Update, Set: map[string][]byte{"a": []byte(fmt.Sprintf("%d-%d", w, i))}, ExpireAt: time.Now().Add(time.Minute)})
-			}
-		})
+	for ni, nd := range writers {
+		for w := range 3 {
+			wg.Go(func() {
+				for i := 0; ctx.Err() == nil; i++ {
+					id := ids[(w+i)%len(ids)]
+					nd.nc.Save(context.Background(), id, store.Write{Mode: store.Update, Set: map[string][]byte{"a": []byte(fmt.Sprintf("%d-%d-%d", ni, w, i))}, ExpireAt: time.Now().Add(time.Minute)})
+				}
+			})
+		}
 	}
-	for r := range 8 {
-		wg.Go(func() {
-			for i := 0; ctx.Err() == nil; i++ {
-				b.nc.LoadDecoded(context.Background(), ids[(r+i)%len(ids)], owner{}, 0, func(f map[string]string) (any, int, error) { return f["a"], 1, nil })
-			}
-		})
+	for _, nd := range readers {
+		for r := range 4 {
+			wg.Go(func() {
+				for i := 0; ctx.Err() == nil; i++ {
+					nd.nc.LoadDecoded(context.Background(), ids[(r+i)%len(ids)], owner{}, 0, func(f map[string]string) (any, int, error) { return f["a"], 1, nil })
+				}
+			})
+		}
 	}
 	wg.Wait()
 	for _, id := range ids {
-		fields, _, err := a.c.Load(context.Background(), id, store.LoadOptions{})
+		fields, _, err := first.c.Load(context.Background(), id, store.LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, func() error {
-			if got, _ := b.read(t, id, 0); got != fields["a"] {
-				return fmt.Errorf("%s: B serves %q, Redis holds %q", id, got, fields["a"])
-			}
-			return nil
-		})
+		for ni, nd := range readers {
+			eventually(t, func() error {
+				if got, _ := nd.read(t, id, 0); got != fields["a"] {
+					return fmt.Errorf("%s: reader %d serves %q, Redis holds %q", id, ni, got, fields["a"])
+				}
+				return nil
+			})
+		}
 	}
-	t.Logf("B: %+v", b.nc.Stats())
+	for ni, nd := range readers {
+		t.Logf("reader %d: %+v", ni, nd.nc.Stats())
+	}
 }
 
 func TestNearCacheBounds(t *testing.T) {
@@ -316,12 +338,7 @@ func TestNearCacheWriterKeepsItsWrite(t *testing.T) {
 			// value (from Redis, then cached).
 			inval := a.nc.Stats().Invalidations
 			b.write(t, id, want, store.Update)
-			eventually(t, func() error {
-				if a.nc.Stats().Invalidations == inval {
-					return fmt.Errorf("round %d: A got no invalidation of B's write", i)
-				}
-				return nil
-			})
+			a.invalidatedSince(t, inval, fmt.Sprintf("B's write of round %d on A", i))
 			if got, _ := a.read(t, id, 0); got != want {
 				t.Fatalf("round %d: A read %q after B wrote %q", i, got, want)
 			}
@@ -346,48 +363,7 @@ func TestNearCacheWriterKeepsItsWrite(t *testing.T) {
 func TestNearCacheWriteThroughRacesConverge(t *testing.T) {
 	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
 	nodes := []*node{newNode(t, top), newNode(t, top)}
-	ids := []string{"w0", "w1", "w2", "w3"}
-	for _, id := range ids {
-		nodes[0].write(t, id, "0", store.Create)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for ni, nd := range nodes {
-		for w := range 3 {
-			wg.Go(func() {
-				for i := 0; ctx.Err() == nil; i++ {
-					id := ids[(w+i)%len(ids)]
-					nd.nc.Save(context.Background(), id, store.Write{Mode: store.Update, Set: map[string][]byte{"a": []byte(fmt.Sprintf("%d-%d-%d", ni, w, i))}, ExpireAt: time.Now().Add(time.Minute)})
-				}
-			})
-		}
-		for r := range 4 {
-			wg.Go(func() {
-				for i := 0; ctx.Err() == nil; i++ {
-					nd.nc.LoadDecoded(context.Background(), ids[(r+i)%len(ids)], owner{}, 0, func(f map[string]string) (any, int, error) { return f["a"], 1, nil })
-				}
-			})
-		}
-	}
-	wg.Wait()
-	for _, id := range ids {
-		fields, _, err := nodes[0].c.Load(context.Background(), id, store.LoadOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for ni, nd := range nodes {
-			eventually(t, func() error {
-				if got, _ := nd.read(t, id, 0); got != fields["a"] {
-					return fmt.Errorf("%s: node %d serves %q, Redis holds %q", id, ni, got, fields["a"])
-				}
-				return nil
-			})
-		}
-	}
-	for ni, nd := range nodes {
-		t.Logf("node %d: %+v", ni, nd.nc.Stats())
-	}
+	raceAndConverge(t, nodes[0], nodes, nodes, []string{"w0", "w1", "w2", "w3"}, 2*time.Second)
 }
 
 // Only nodes that hold a key hear of its writes: B, which never read the
@@ -406,12 +382,7 @@ func TestNearCacheOnlyHoldersAreTold(t *testing.T) {
 	b.write(t, "marker", "0", store.Create)
 	b.read(t, "marker", 0)
 	a.write(t, "marker", "1", store.Update)
-	eventually(t, func() error {
-		if b.nc.Stats().Invalidations == 0 {
-			return fmt.Errorf("B got no invalidation of the marker it read")
-		}
-		return nil
-	})
+	b.invalidatedSince(t, 0, "the marker B read")
 	if n := b.nc.Stats().Invalidations; n != 1 {
 		t.Fatalf("B got %d invalidations; want 1 (the marker): writes of a session B never read reached it", n)
 	}
