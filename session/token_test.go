@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -65,4 +66,21 @@ func TestCodecRoundTrip(t *testing.T) {
 			t.Errorf("%T.Decode accepted garbage", c)
 		}
 	}
+}
+
+// validToken accepts exactly the strings of a token's length that decode as
+// base64url to a token's bytes; unlike the decoder, it also refuses CR and
+// LF, which the decoder skips.
+func FuzzValidTokenMatchesDecoding(f *testing.F) {
+	f.Add(newToken())
+	f.Add(strings.Repeat("-", tokenLen))
+	f.Add(strings.Repeat("=", tokenLen))
+	f.Add(strings.Repeat("0", 18) + "\r" + strings.Repeat("0", 24))
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		decodes := len(s) == tokenLen && err == nil && len(b) == tokenBytes && !strings.ContainsAny(s, "\r\n")
+		if validToken(s) != decodes {
+			t.Fatalf("validToken(%q) = %v, want %v", s, !decodes, decodes)
+		}
+	})
 }
