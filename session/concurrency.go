@@ -61,12 +61,12 @@ func (m *Manager) merge(ctx context.Context, d *data) error {
 	clear(d.changed)
 	for k, v := range merged {
 		if old, ok := stored.values[k]; !ok || !reflect.DeepEqual(old, v) {
-			d.changed[k] = true
+			d.markChanged(k)
 		}
 	}
 	for k := range stored.values {
 		if _, ok := merged[k]; !ok {
-			d.changed[k] = true
+			d.markChanged(k)
 		}
 	}
 	d.values, d.sizes, d.version = merged, stored.sizes, stored.version

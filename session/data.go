@@ -32,7 +32,7 @@ type data struct {
 
 	values  map[string]any
 	sizes   map[string]int  // encoded sizes of values as loaded
-	changed map[string]bool // keys Put or removed since Load
+	changed map[string]bool // keys Put or removed since Load; nil until one is
 
 	created  time.Time
 	deadline time.Time
@@ -54,6 +54,15 @@ func newData(now time.Time, lifetime time.Duration) *data {
 		deadline: now.Add(lifetime),
 		seen:     now,
 	}
+}
+
+// markChanged records that key was Put or removed. The map is made on the
+// first change: most requests only read.
+func (d *data) markChanged(key string) {
+	if d.changed == nil {
+		d.changed = map[string]bool{}
+	}
+	d.changed[key] = true
 }
 
 type contextKey struct{ m *Manager }
@@ -92,7 +101,7 @@ func (m *Manager) Put(ctx context.Context, key string, val any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.values[key] = val
-	d.changed[key] = true
+	d.markChanged(key)
 	d.status = Modified
 }
 
@@ -126,7 +135,7 @@ func (m *Manager) Remove(ctx context.Context, key string) {
 
 func (d *data) removeLocked(key string) {
 	delete(d.values, key)
-	d.changed[key] = true
+	d.markChanged(key)
 	d.status = Modified
 }
 

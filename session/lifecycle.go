@@ -42,17 +42,19 @@ func (m *Manager) load(ctx context.Context, clientToken string, now time.Time) (
 		return newData(now, m.Lifetime), nil
 	}
 	var d *data
-	var read store.ReadInfo
+	var read store.ReadInfo // which node answered: a Store's Load says, a cache does not
 	if dl, ok := m.Store.(DecodedLoader); ok {
 		var err error
 		if d, err = m.loadShared(ctx, dl, storeID(token), version); err != nil {
 			return m.corrupt(ctx, token, now, err)
 		}
 	} else {
-		fields, found, err := m.Store.Load(ctx, storeID(token), loadOptions(version, &read))
+		info := new(store.ReadInfo) // escapes into the Store: made only on this path
+		fields, found, err := m.Store.Load(ctx, storeID(token), loadOptions(version, info))
 		if err != nil {
 			return m.corrupt(ctx, token, now, err)
 		}
+		read = *info
 		if found {
 			if d, err = m.decode(fields); err != nil {
 				return m.corrupt(ctx, token, now, fmt.Errorf("%w: %w", ErrCorrupt, err))

@@ -139,6 +139,10 @@ type Manager struct {
 	// now is the clock; tests replace it.
 	now func() time.Time
 
+	// decodeSharedFn is m.decodeShared, made once: a method value made on
+	// every load would be an allocation per request.
+	decodeSharedFn func(fields map[string]string) (any, int, error)
+
 	initOnce  sync.Once
 	initErr   error     // the configuration's problems, from validate
 	plainHTTP sync.Once // the warning about Secure cookies over HTTP
@@ -243,6 +247,7 @@ func (m *Manager) setDefaults() {
 func (m *Manager) ready() error {
 	m.initOnce.Do(func() {
 		m.setDefaults()
+		m.decodeSharedFn = m.decodeShared
 		m.initErr = m.validate()
 	})
 	return m.initErr

@@ -44,7 +44,7 @@ type sharedValue struct {
 // client's last version; unknownVersion when it is not known); nil when
 // there is none.
 func (m *Manager) loadShared(ctx context.Context, dl DecodedLoader, id string, minVersion int64) (*data, error) {
-	v, found, err := dl.LoadDecoded(ctx, id, m, minVersion, m.decodeShared)
+	v, found, err := dl.LoadDecoded(ctx, id, m, minVersion, m.decodeSharedFn)
 	if err != nil || !found {
 		return nil, err
 	}
@@ -52,7 +52,6 @@ func (m *Manager) loadShared(ctx context.Context, dl DecodedLoader, id string, m
 	d := &data{
 		values:   make(map[string]any, len(s.values)),
 		sizes:    make(map[string]int, len(s.values)),
-		changed:  map[string]bool{},
 		created:  s.created,
 		deadline: s.deadline,
 		seen:     s.seen,
