@@ -26,8 +26,9 @@ type Machine struct {
 	GoVersion  string    `json:"go_version"`
 	CPUs       int       `json:"cpus"`
 	GOMAXPROCS int       `json:"gomaxprocs"`
-	// LoadAverage is /proc/loadavg when the report was made: on a shared
-	// machine, numbers taken under load are not comparable with others.
+	// LoadAverage is /proc/loadavg when the measurement started (the CLI
+	// reads it before the first run): on a shared machine, numbers taken
+	// under load are not comparable with others.
 	LoadAverage string `json:"load_average,omitempty"`
 }
 
@@ -73,7 +74,7 @@ func (r *Report) Markdown(w io.Writer) error {
 	if r.Workload.HTTP {
 		mode = "over loopback HTTP (keep-alive)"
 	}
-	fmt.Fprintf(w, "%d shards, %d sessions of %d bytes, %v per run, median of %d round(s), requests %s; Go %s, %d CPUs, load average %s, %s.\n",
+	fmt.Fprintf(w, "%d shards, %d sessions of %d bytes, %v per run, median of %d round(s), requests %s; Go %s, %d CPUs, load average %s before the run, %s.\n",
 		len(r.Shards), r.Workload.Sessions, r.Workload.ValueSize, r.Workload.Duration, r.Rounds, mode,
 		r.Machine.GoVersion, r.Machine.CPUs, r.Machine.LoadAverage, r.Machine.Time.Format("2006-01-02"))
 	var mix float64 = -1

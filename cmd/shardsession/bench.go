@@ -93,6 +93,9 @@ func runBench(args []string) int {
 			progressbar.OptionSetDescription("seeding"), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
 		bar.RenderBlank()
 	}
+	// The machine as the run starts: its load average then is other work's,
+	// where at the end it is mostly the benchmark's own.
+	machine := bench.ThisMachine()
 	results, err := sweep.Run(ctx, stores, func(r bench.Result) {
 		if bar != nil {
 			bar.Describe(fmt.Sprintf("%s c=%d %s", bench.MixName(r.Reads), r.Concurrency, r.Store))
@@ -105,7 +108,7 @@ func runBench(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	rep := &bench.Report{Machine: bench.ThisMachine(), Workload: sweep.Base, Rounds: *rounds, Results: results}
+	rep := &bench.Report{Machine: machine, Workload: sweep.Base, Rounds: *rounds, Results: results}
 	for _, s := range shards {
 		rep.Shards = append(rep.Shards, s.Name+"="+s.Addr)
 	}
