@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/shardsession/shardsession/internal/scripts"
 	"github.com/shardsession/shardsession/store"
 )
 
@@ -47,20 +48,11 @@ if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 1 end
 return 0
 `)
 
-// unlockScript deletes a lock only if its holder is still ARGV[1], so a
-// holder whose lock expired cannot free the next holder's.
-var unlockScript = redis.NewScript(`
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return redis.call("DEL", KEYS[1])
-end
-return 0
-`)
-
 // Unlock frees session id's lock if owner still holds it.
 func (c *Cluster) Unlock(ctx context.Context, id, owner string) error {
 	sh, err := c.placeFor(ctx, id, c.lockKey(id))
 	if err != nil {
 		return err
 	}
-	return sh.Wrap(unlockScript.Run(ctx, sh.Primary(), []string{c.lockKey(id)}, owner).Err())
+	return sh.Wrap(scripts.Unlock.Run(ctx, sh.Primary(), []string{c.lockKey(id)}, owner).Err())
 }

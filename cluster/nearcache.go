@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/failover"
+	"github.com/shardsession/shardsession/internal/scripts"
 	"github.com/shardsession/shardsession/internal/tracking"
 	"github.com/shardsession/shardsession/shard"
 	"github.com/shardsession/shardsession/store"
@@ -529,7 +530,7 @@ func (nc *NearCache) saveThrough(ctx context.Context, id string, w store.Write) 
 	if t == nil {
 		return 0, nil, false
 	}
-	args, err := saveArgs(w)
+	args, err := scripts.SaveArgs(w)
 	if err != nil {
 		return 0, err, true
 	}
@@ -538,7 +539,7 @@ func (nc *NearCache) saveThrough(ctx context.Context, id string, w store.Write) 
 	base := p.m[id]
 	p.mu.RUnlock()
 	cmd := make([]string, 0, 4+len(args))
-	cmd = append(cmd, "EVALSHA", saveScript.Hash(), "1", nc.c.Key(id))
+	cmd = append(cmd, "EVALSHA", scripts.Save.Hash(), "1", nc.c.Key(id))
 	for _, a := range args {
 		cmd = append(cmd, argString(a))
 	}
@@ -547,7 +548,7 @@ func (nc *NearCache) saveThrough(ctx context.Context, id string, w store.Write) 
 	if err != nil && isNoScript(err) {
 		// The script is not in this server's cache yet (a new or
 		// restarted primary): load it once, then send again.
-		if err = sh.Wrap(saveScript.Load(ctx, sh.Primary()).Err()); err == nil {
+		if err = sh.Wrap(scripts.Save.Load(ctx, sh.Primary()).Err()); err == nil {
 			reply, err = t.Do(ctx, after, cmd...)
 		}
 	}

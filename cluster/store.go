@@ -4,69 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shardsession/shardsession/internal/scripts"
 	"github.com/shardsession/shardsession/shard"
 	"github.com/shardsession/shardsession/store"
 )
-
-// saveScript applies a Write. It returns the new version, -1 when an update
-// finds no record, -2 when a create finds one, -3 when the record's version
-// is not the expected one.
-//
-// Every write carries a random write ID, kept in the record's WriteField.
-// go-redis resends a command whose reply timed out; the resent script finds
-// its own ID and returns the record's version instead of applying the write
-// again, so a create that did succeed is not reported as ErrExists, nor an
-// update as ErrConflict, and the version is not bumped twice.
-//
-// The EXISTS at the end reads the key after writing it: a write ends
-// Redis's tracking of the key for every connection, and this read tracks it
-// again for the connection that ran the script, so that a near cache that
-// saved on its tracking stream hears of the next write by anyone else
-// (NearCache.saveThrough). On any other connection it costs a lookup.
-//
-// KEYS[1] session key
-// ARGV[1] mode: "c" create, "u" update, "t" touch
-// ARGV[2] absolute expiry, unix milliseconds
-// ARGV[3] expected version, "0" for any
-// ARGV[4] write ID
-// ARGV[5] n, the number of fields to delete; ARGV[6..5+n] those fields;
-// the rest are field, value pairs to set.
-var saveScript = redis.NewScript(`
-if redis.call("HGET", KEYS[1], "` + store.WriteField + `") == ARGV[4] then
-  return tonumber(redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0")
-end
-local exists = redis.call("EXISTS", KEYS[1]) == 1
-if ARGV[1] == "c" then
-  if exists then return -2 end
-elseif not exists then
-  return -1
-end
-if ARGV[3] ~= "0" and (redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0") ~= ARGV[3] then
-  return -3
-end
-local n = tonumber(ARGV[5])
--- In slices: unpack of thousands of arguments overflows Lua's stack.
-for i = 6, 5 + n, 1000 do redis.call("HDEL", KEYS[1], unpack(ARGV, i, math.min(i + 999, 5 + n))) end
-for i = 6 + n, #ARGV, 1000 do redis.call("HSET", KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
-redis.call("HSET", KEYS[1], "` + store.WriteField + `", ARGV[4])
-local v
-if ARGV[1] == "t" then
-  v = tonumber(redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0")
-else
-  v = redis.call("HINCRBY", KEYS[1], "` + store.VersionField + `", 1)
-end
-redis.call("PEXPIREAT", KEYS[1], ARGV[2])
-redis.call("EXISTS", KEYS[1])
-return v
-`)
-
-var modeArg = map[store.WriteMode]string{store.Create: "c", store.Update: "u", store.Touch: "t"}
 
 // Load returns the fields of the session id. A missing record is
 // found == false with a nil error; err is only for failures, and wraps
@@ -95,7 +40,7 @@ func wrongType(err error) error {
 // fewer replicas confirmed returns its version and an error wrapping
 // ErrNotReplicated: it is on the primary, not yet safe from a failover.
 func (c *Cluster) Save(ctx context.Context, id string, w store.Write) (version int64, err error) {
-	args, err := saveArgs(w)
+	args, err := scripts.SaveArgs(w)
 	if err != nil {
 		return 0, err
 	}
@@ -105,31 +50,10 @@ func (c *Cluster) Save(ctx context.Context, id string, w store.Write) (version i
 	return c.saveOn(ctx, c.ShardFor(id), id, args)
 }
 
-// saveArgs returns the save script's ARGV for w, with a new write ID.
-func saveArgs(w store.Write) ([]any, error) {
-	mode, ok := modeArg[w.Mode]
-	if !ok {
-		return nil, fmt.Errorf("shardsession: unknown write mode %d", w.Mode)
-	}
-	ifVersion := w.IfVersion
-	if w.Mode == store.Create {
-		ifVersion = 0
-	}
-	args := make([]any, 0, 5+len(w.Del)+2*len(w.Set))
-	args = append(args, mode, w.ExpireAt.UnixMilli(), ifVersion, strconv.FormatUint(rand.Uint64(), 36), len(w.Del))
-	for _, f := range w.Del {
-		args = append(args, f)
-	}
-	for f, v := range w.Set {
-		args = append(args, f, v)
-	}
-	return args, nil
-}
-
 // saveOn runs the save script with args on the shard sh.
 func (c *Cluster) saveOn(ctx context.Context, sh *shard.Shard, id string, args []any) (version int64, err error) {
 	acked, err := c.waitFor(ctx, sh, c.durability.SaveReplicas, func(p redis.Cmdable) (err error) {
-		version, err = saveScript.Run(ctx, p, []string{c.Key(id)}, args...).Int64()
+		version, err = scripts.Save.Run(ctx, p, []string{c.Key(id)}, args...).Int64()
 		return err
 	})
 	if err != nil {
@@ -145,17 +69,13 @@ func (c *Cluster) saveOn(ctx context.Context, sh *shard.Shard, id string, args [
 }
 
 // savedVersion turns the save script's answer on sh into the record's
-// version, or the error its negative codes stand for.
+// version, or the error its negative codes stand for (scripts.SaveReply).
 func savedVersion(sh *shard.Shard, version int64) (int64, error) {
-	switch version {
-	case -1:
-		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrNotFound)
-	case -2:
-		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrExists)
-	case -3:
-		return 0, fmt.Errorf("shard %s: %w", sh.Name(), store.ErrConflict)
+	v, err := scripts.SaveReply(version)
+	if err != nil {
+		return 0, fmt.Errorf("shard %s: %w", sh.Name(), err)
 	}
-	return version, nil
+	return v, nil
 }
 
 // Delete removes the session id. Deleting a missing record is not an error.

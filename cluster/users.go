@@ -3,11 +3,11 @@ package cluster
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shardsession/shardsession/internal/scripts"
 	"github.com/shardsession/shardsession/shard"
 	"github.com/shardsession/shardsession/store"
 )
@@ -29,31 +29,6 @@ func (c *Cluster) userShard(ctx context.Context, user string) (*shard.Shard, err
 	return c.placeFor(ctx, userID(user), c.userKey(user))
 }
 
-// indexScript adds a session to a user index and, beyond ARGV[4] members,
-// removes the members with the lowest scores (other than the one added) and
-// returns them.
-//
-// KEYS[1] index key
-// ARGV[1] the session's absolute expiry, unix ms; ARGV[2] session ID;
-// ARGV[3] now, unix ms; ARGV[4] the most members to keep, 0 for no bound.
-var indexScript = redis.NewScript(`
-redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", ARGV[3])
-redis.call("ZADD", KEYS[1], ARGV[1], ARGV[2])
-local evicted = {}
-local over = redis.call("ZCARD", KEYS[1]) - tonumber(ARGV[4])
-if tonumber(ARGV[4]) > 0 and over > 0 then
-  for _, id in ipairs(redis.call("ZRANGE", KEYS[1], 0, over)) do
-    if id ~= ARGV[2] and #evicted < over then
-      evicted[#evicted + 1] = id
-      redis.call("ZREM", KEYS[1], id)
-    end
-  end
-end
-local last = redis.call("ZRANGE", KEYS[1], -1, -1, "WITHSCORES")
-redis.call("PEXPIREAT", KEYS[1], last[2])
-return evicted
-`)
-
 // IndexUser records session id, which expires at expireAt at the latest, in
 // user's index.
 func (c *Cluster) IndexUser(ctx context.Context, user, id string, expireAt time.Time) error {
@@ -70,8 +45,7 @@ func (c *Cluster) IndexUserCapped(ctx context.Context, user, id string, expireAt
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now().UnixMilli()
-	evicted, err = indexScript.Run(ctx, sh.Primary(), []string{c.userKey(user)}, expireAt.UnixMilli(), id, now, max(limit, 0)).StringSlice()
+	evicted, err = scripts.Index.Run(ctx, sh.Primary(), []string{c.userKey(user)}, scripts.IndexArgs(id, expireAt, limit)...).StringSlice()
 	return evicted, sh.Wrap(err)
 }
 
@@ -84,11 +58,7 @@ func (c *Cluster) UnindexUser(ctx context.Context, user string, ids ...string) e
 	if err != nil {
 		return err
 	}
-	members := make([]any, len(ids))
-	for i, id := range ids {
-		members[i] = id
-	}
-	return sh.Wrap(sh.Primary().ZRem(ctx, c.userKey(user), members...).Err())
+	return sh.Wrap(sh.Primary().ZRem(ctx, c.userKey(user), scripts.Members(ids)...).Err())
 }
 
 // UserSessions returns the IDs of user's live sessions, across shards. It is
@@ -115,9 +85,8 @@ func (c *Cluster) UserSessionFields(ctx context.Context, user string, names ...s
 // pruneIndex drops the stale members of the index at key on sh and returns
 // the live ones, with their fields of the given names.
 func (c *Cluster) pruneIndex(ctx context.Context, sh *shard.Shard, key string, names []string) ([]string, map[string]map[string]string, error) {
-	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	p := sh.Primary().TxPipeline()
-	p.ZRemRangeByScore(ctx, key, "-inf", now)
+	p.ZRemRangeByScore(ctx, key, "-inf", scripts.Now())
 	rng := p.ZRange(ctx, key, 0, -1)
 	if _, err := p.Exec(ctx); err != nil {
 		return nil, nil, sh.Wrap(err)

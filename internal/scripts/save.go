@@ -1,0 +1,110 @@
+package scripts
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/store"
+)
+
+// Save applies a store.Write. It returns the new version, or one of the
+// negative codes below (SaveReply turns them into errors).
+//
+// Every write carries a random write ID, kept in the record's WriteField.
+// go-redis resends a command whose reply timed out; the resent script finds
+// its own ID and returns the record's version instead of applying the write
+// again, so a create that did succeed is not reported as ErrExists, nor an
+// update as ErrConflict, and the version is not bumped twice.
+//
+// The EXISTS at the end reads the key after writing it: a write ends
+// Redis's tracking of the key for every connection, and this read tracks it
+// again for the connection that ran the script, so that a near cache that
+// saved on its tracking stream hears of the next write by anyone else
+// (cluster.NearCache's write-through). On any other connection it costs a
+// lookup.
+//
+// KEYS[1] session key
+// ARGV[1] mode: "c" create, "u" update, "t" touch
+// ARGV[2] absolute expiry, unix milliseconds
+// ARGV[3] expected version, "0" for any
+// ARGV[4] write ID
+// ARGV[5] n, the number of fields to delete; ARGV[6..5+n] those fields;
+// the rest are field, value pairs to set.
+var Save = redis.NewScript(`
+if redis.call("HGET", KEYS[1], "` + store.WriteField + `") == ARGV[4] then
+  return tonumber(redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0")
+end
+local exists = redis.call("EXISTS", KEYS[1]) == 1
+if ARGV[1] == "c" then
+  if exists then return -2 end
+elseif not exists then
+  return -1
+end
+if ARGV[3] ~= "0" and (redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0") ~= ARGV[3] then
+  return -3
+end
+local n = tonumber(ARGV[5])
+-- In slices: unpack of thousands of arguments overflows Lua's stack.
+for i = 6, 5 + n, 1000 do redis.call("HDEL", KEYS[1], unpack(ARGV, i, math.min(i + 999, 5 + n))) end
+for i = 6 + n, #ARGV, 1000 do redis.call("HSET", KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+redis.call("HSET", KEYS[1], "` + store.WriteField + `", ARGV[4])
+local v
+if ARGV[1] == "t" then
+  v = tonumber(redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0")
+else
+  v = redis.call("HINCRBY", KEYS[1], "` + store.VersionField + `", 1)
+end
+redis.call("PEXPIREAT", KEYS[1], ARGV[2])
+redis.call("EXISTS", KEYS[1])
+return v
+`)
+
+// The replies of Save that are not a version.
+const (
+	saveNotFound = -1 // an update or touch found no record
+	saveExists   = -2 // a create found one
+	saveConflict = -3 // the record's version is not IfVersion
+)
+
+var modeArg = map[store.WriteMode]string{store.Create: "c", store.Update: "u", store.Touch: "t"}
+
+// SaveArgs encodes w as the ARGV of Save, with a fresh random write ID.
+// The same args must be used if the caller resends the script itself, so
+// that the resent write is recognised.
+func SaveArgs(w store.Write) ([]any, error) {
+	mode, ok := modeArg[w.Mode]
+	if !ok {
+		return nil, fmt.Errorf("shardsession: unknown write mode %d", w.Mode)
+	}
+	ifVersion := w.IfVersion
+	if w.Mode == store.Create {
+		ifVersion = 0
+	}
+	args := make([]any, 0, 5+len(w.Del)+2*len(w.Set))
+	args = append(args, mode, w.ExpireAt.UnixMilli(), ifVersion, strconv.FormatUint(rand.Uint64(), 36), len(w.Del))
+	for _, f := range w.Del {
+		args = append(args, f)
+	}
+	for f, v := range w.Set {
+		args = append(args, f, v)
+	}
+	return args, nil
+}
+
+// SaveReply turns Save's reply into the record's version or the store
+// error it stands for (store.ErrNotFound, store.ErrExists,
+// store.ErrConflict), unwrapped: the caller adds the shard or node name.
+func SaveReply(reply int64) (int64, error) {
+	switch reply {
+	case saveNotFound:
+		return 0, store.ErrNotFound
+	case saveExists:
+		return 0, store.ErrExists
+	case saveConflict:
+		return 0, store.ErrConflict
+	}
+	return reply, nil
+}
