@@ -13,7 +13,7 @@ const (
 )
 
 // InstallHint is the command that installs the binaries this package needs.
-const InstallHint = "apt-get install -y redis-server redis-sentinel"
+const InstallHint = "apt-get install -y redis-server redis-sentinel redis-tools"
 
 // ErrNotInstalled is wrapped by the errors returned when redis-server or
 // redis-sentinel is not found on PATH.

@@ -36,6 +36,11 @@ type Options struct {
 	// Name labels the server in errors and in its temp dir name, e.g.
 	// "s0-primary". Default "redis".
 	Name string
+	// ClusterNodeTimeout, when > 0, starts the server in Redis Cluster
+	// mode (--cluster-enabled yes, its node table in nodes-PORT.conf in
+	// Dir) with this cluster-node-timeout. Default 0: not a cluster node.
+	// StartRedisCluster sets it.
+	ClusterNodeTimeout time.Duration
 }
 
 // Server is one redis-server process on 127.0.0.1. Its port and dir stay
@@ -96,6 +101,12 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 		}
 		if opt.ReplicaOf != "" {
 			args = append(args, "--replicaof", replHost, replPort)
+		}
+		if opt.ClusterNodeTimeout > 0 {
+			args = append(args,
+				"--cluster-enabled", "yes",
+				"--cluster-config-file", "nodes-"+strconv.Itoa(port)+".conf",
+				"--cluster-node-timeout", strconv.FormatInt(opt.ClusterNodeTimeout.Milliseconds(), 10))
 		}
 		return append(args, opt.Args...), nil
 	}

@@ -52,3 +52,22 @@ func NewTopology(t testing.TB, opt TopologyOptions) *Topology {
 	})
 	return top
 }
+
+// NewRedisCluster starts a Redis Cluster for a test and closes it in
+// t.Cleanup. It fails the test (never skips) if redis-server or redis-cli
+// is not installed, or if the start fails.
+func NewRedisCluster(t testing.TB, opt RedisClusterOptions) *RedisCluster {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
+	defer cancel()
+	rc, err := StartRedisCluster(ctx, opt)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() {
+		if err := rc.Close(); err != nil {
+			t.Errorf("%v", err)
+		}
+	})
+	return rc
+}
