@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shardsession/shardsession/internal/keyspace"
 	"github.com/shardsession/shardsession/shard"
 	"github.com/shardsession/shardsession/store"
 )
@@ -18,29 +18,13 @@ import (
 // node to see. Expired events need no publishing: Redis emits them.
 func (c *Cluster) Publish(ctx context.Context, e store.Event) error {
 	sh := c.ShardFor(e.ID)
-	msg := string(e.Kind) + " " + e.ID
-	if e.OldID != "" {
-		msg += " " + e.OldID
-	}
-	return sh.Wrap(sh.Primary().Publish(ctx, c.eventChannel(), msg).Err())
+	return sh.Wrap(sh.Primary().Publish(ctx, c.eventChannel(), keyspace.FormatEvent(e)).Err())
 }
 
-// ensureKeyspaceEvents makes the shard's primary emit expired-key events by
-// adding "Ex" to its notify-keyspace-events setting with CONFIG SET, keeping
-// the flags already there. The setting is not persisted by Redis (no CONFIG
-// REWRITE), so Watch calls this again every time it (re)subscribes, e.g.
-// after a restart or a failover. It fails if CONFIG is disabled or renamed;
-// then set notify-keyspace-events to include "Ex" in redis.conf instead.
+// ensureKeyspaceEvents turns on expired-key events on sh's primary (see
+// keyspace.EnableExpiredEvents).
 func ensureKeyspaceEvents(ctx context.Context, sh *shard.Shard) error {
-	cur, err := sh.Primary().ConfigGet(ctx, "notify-keyspace-events").Result()
-	if err != nil {
-		return sh.Wrap(err)
-	}
-	flags := cur["notify-keyspace-events"]
-	if strings.Contains(flags, "E") && strings.ContainsAny(flags, "xA") {
-		return nil // already on ("A" includes "x")
-	}
-	return sh.Wrap(sh.Primary().ConfigSet(ctx, "notify-keyspace-events", flags+"Ex").Err())
+	return sh.Wrap(keyspace.EnableExpiredEvents(ctx, sh.Primary()))
 }
 
 // Watch calls fn for every event on every shard until ctx ends, then returns
@@ -146,34 +130,13 @@ func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(store
 // messages that are not about sessions of this cluster.
 func (c *Cluster) parseEvent(msg *redis.Message) (e store.Event, ok bool) {
 	if msg.Channel == expiredChannel {
-		id, ok := strings.CutPrefix(msg.Payload, c.prefix)
-		if !ok || !validID(id) {
-			return store.Event{}, false
-		}
-		return store.Event{Kind: store.Expired, ID: id}, true
+		return keyspace.ParseExpired(c.prefix, msg.Payload)
 	}
 	return ParseEvent(msg.Payload)
 }
 
 // ParseEvent parses the payload Publish sends: "kind id [oldID]".
-func ParseEvent(payload string) (store.Event, bool) {
-	parts := strings.Split(payload, " ")
-	if len(parts) < 2 || len(parts) > 3 || !validID(parts[1]) {
-		return store.Event{}, false
-	}
-	e := store.Event{Kind: store.EventKind(parts[0]), ID: parts[1]}
-	switch e.Kind {
-	case store.Created, store.Destroyed:
-		return e, len(parts) == 2
-	case store.Renewed:
-		if len(parts) != 3 || !validID(parts[2]) {
-			return store.Event{}, false
-		}
-		e.OldID = parts[2]
-		return e, true
-	}
-	return store.Event{}, false
-}
+func ParseEvent(payload string) (store.Event, bool) { return keyspace.ParseEvent(payload) }
 
 func isTimeout(err error) bool {
 	var te interface{ Timeout() bool }

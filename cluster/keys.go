@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shardsession/shardsession/internal/keyspace"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -72,7 +73,7 @@ func (c *Cluster) eventChannel() string { return c.prefix + "events" }
 
 // expiredChannel is where Redis announces expired keys of DB 0 once
 // notify-keyspace-events includes "Ex".
-const expiredChannel = "__keyevent@0__:expired"
+const expiredChannel = keyspace.ExpiredChannel
 
 // placement returns the ID by which the ring places the key whose part
 // after KeyPrefix is id, and false for keys the migrator leaves alone: the
@@ -93,6 +94,4 @@ func placement(id string) (string, bool) {
 // ':' that separates the cluster's other key spaces (user indexes, locks,
 // revocation journals) from session keys, and not one of the cluster's own
 // records (reservedMark).
-func validID(id string) bool {
-	return id != "" && len(id) <= 256 && !strings.ContainsAny(id, ": ") && !strings.HasPrefix(id, reservedMark)
-}
+func validID(id string) bool { return keyspace.ValidID(id) }

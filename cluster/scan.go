@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/shardsession/shardsession/internal/keyspace"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -44,13 +45,4 @@ func (c *Cluster) scan(ctx context.Context, idPrefix string, fn func(sh *shard.S
 
 // globEscape quotes the characters that SCAN's MATCH pattern treats as
 // special, so a prefix matches only itself.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[]\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+func globEscape(s string) string { return keyspace.GlobEscape(s) }

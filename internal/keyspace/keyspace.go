@@ -1,0 +1,99 @@
+// Package keyspace holds what the Redis backends (package cluster, package
+// rediscluster) agree on about keys and channels, so that a record written
+// by one reads the same in the other: which IDs can be sessions, the
+// payload of a session event on the events channel, Redis's expired-key
+// channel, and the escaping of a SCAN pattern.
+package keyspace
+
+import (
+	"context"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/store"
+)
+
+// ValidID reports whether id can be a session ID: non-empty, at most 256
+// bytes, free of the ':' that separates the backends' other key spaces
+// (user indexes, locks, adapters' records) from session keys and of
+// spaces, and not one of a backend's own records (which start with '~').
+func ValidID(id string) bool {
+	return id != "" && len(id) <= 256 && !strings.ContainsAny(id, ": ") && !strings.HasPrefix(id, "~")
+}
+
+// GlobEscape quotes the characters that SCAN's MATCH pattern treats as
+// special, so a prefix matches only itself.
+func GlobEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// ExpiredChannel is where Redis announces expired keys of DB 0 once
+// notify-keyspace-events includes "Ex". The announcements are local to the
+// node whose key expired, also on Redis Cluster.
+const ExpiredChannel = "__keyevent@0__:expired"
+
+// FormatEvent is the payload Publish sends for e: "kind id [oldID]".
+func FormatEvent(e store.Event) string {
+	msg := string(e.Kind) + " " + e.ID
+	if e.OldID != "" {
+		msg += " " + e.OldID
+	}
+	return msg
+}
+
+// ParseEvent parses a payload made by FormatEvent; ok is false for
+// anything else.
+func ParseEvent(payload string) (store.Event, bool) {
+	parts := strings.Split(payload, " ")
+	if len(parts) < 2 || len(parts) > 3 || !ValidID(parts[1]) {
+		return store.Event{}, false
+	}
+	e := store.Event{Kind: store.EventKind(parts[0]), ID: parts[1]}
+	switch e.Kind {
+	case store.Created, store.Destroyed:
+		return e, len(parts) == 2
+	case store.Renewed:
+		if len(parts) != 3 || !ValidID(parts[2]) {
+			return store.Event{}, false
+		}
+		e.OldID = parts[2]
+		return e, true
+	}
+	return store.Event{}, false
+}
+
+// ParseExpired turns the payload of ExpiredChannel, an expired key, into
+// an Expired event when the key is a session key under prefix.
+func ParseExpired(prefix, key string) (store.Event, bool) {
+	id, ok := strings.CutPrefix(key, prefix)
+	if !ok || !ValidID(id) {
+		return store.Event{}, false
+	}
+	return store.Event{Kind: store.Expired, ID: id}, true
+}
+
+// EnableExpiredEvents makes the node behind c emit expired-key events by
+// adding "Ex" to its notify-keyspace-events setting with CONFIG SET,
+// keeping the flags already there. Redis does not persist the setting (no
+// CONFIG REWRITE) and a promoted replica does not inherit it, so call it
+// on every (re)subscription. It fails if CONFIG is disabled or renamed;
+// then set notify-keyspace-events to include "Ex" in redis.conf instead.
+func EnableExpiredEvents(ctx context.Context, c redis.Cmdable) error {
+	cur, err := c.ConfigGet(ctx, "notify-keyspace-events").Result()
+	if err != nil {
+		return err
+	}
+	flags := cur["notify-keyspace-events"]
+	if strings.Contains(flags, "E") && strings.ContainsAny(flags, "xA") {
+		return nil // already on ("A" includes "x")
+	}
+	return c.ConfigSet(ctx, "notify-keyspace-events", flags+"Ex").Err()
+}
