@@ -1,0 +1,140 @@
+package rediscluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/shard"
+	"github.com/shardsession/shardsession/store"
+)
+
+// Cluster is a session store on a Redis Cluster. Create it with New; it
+// is safe for concurrent use.
+type Cluster struct {
+	client     *redis.ClusterClient
+	prefix     string
+	durability Durability
+	moveRetry  time.Duration
+}
+
+// The capabilities a Cluster offers, checked at compile time.
+var (
+	_ store.Store          = (*Cluster)(nil)
+	_ store.Iterable       = (*Cluster)(nil)
+	_ store.PrefixIterable = (*Cluster)(nil)
+	_ store.UserIndex      = (*Cluster)(nil)
+	_ store.Locker         = (*Cluster)(nil)
+	_ store.EventPublisher = (*Cluster)(nil)
+	_ store.Locator        = (*Cluster)(nil)
+)
+
+// New returns a Cluster over the Redis Cluster that Options.Addrs lead
+// to. It validates opt (errors wrap ErrBadOptions) but does not contact
+// the cluster: the client connects on first use.
+func New(opt Options) (*Cluster, error) {
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
+	opt.init()
+	return &Cluster{
+		client:     redis.NewClusterClient(opt.clientOptions()),
+		prefix:     opt.KeyPrefix,
+		durability: opt.Durability,
+		moveRetry:  opt.MoveRetry,
+	}, nil
+}
+
+// Client returns the go-redis cluster client, for commands of the
+// application's own.
+func (c *Cluster) Client() *redis.ClusterClient { return c.client }
+
+// Close closes the client's connections.
+func (c *Cluster) Close() error { return c.client.Close() }
+
+// Locate returns the address of the master that owns session id's slot,
+// as the client's slot table says, or "" if the client cannot tell.
+func (c *Cluster) Locate(id string) string {
+	m, err := c.client.MasterForKey(context.Background(), c.Key(id))
+	if err != nil {
+		return ""
+	}
+	return m.Options().Addr
+}
+
+// wrap classifies err, the failure of a command about key (or "") on node
+// (the master's address, or "" when the client routed it): shard.IsUnavailable's
+// list, plus the redirections go-redis gave up following, become
+// store.ErrUnavailable.
+func wrap(node, key string, err error) error {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return err
+	}
+	switch {
+	case node == "" && key != "":
+		node = "slot of " + key
+	case node == "":
+		node = "cluster"
+	}
+	if isRedirect(err) && !shard.IsUnavailable(err) {
+		err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return shard.Wrap(node, err)
+}
+
+// isRedirect reports a MOVED or ASK reply, which go-redis returns when it
+// has followed Client.MaxRedirects of them: the slot is in motion.
+func isRedirect(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := re.Error()
+	return strings.HasPrefix(msg, "MOVED ") || strings.HasPrefix(msg, "ASK ")
+}
+
+// isMoving reports a reply that a retry may cure: the slot is being
+// migrated (ASK, TRYAGAIN for a multi-key command during a move, MOVED
+// before the slot table is refreshed) or the cluster is electing a new
+// master (CLUSTERDOWN).
+func isMoving(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := re.Error()
+	return isRedirect(err) || strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "CLUSTERDOWN")
+}
+
+// retry runs op until it returns nil or an error that is not a slot move
+// (isMoving), or until ctx's deadline (Options.MoveRetry when ctx has
+// none). Between attempts it asks the client to reload its slot table and
+// waits, 10 ms doubling up to 200 ms. op must be safe to repeat: every
+// write of this package is (the save script recognises its own write ID).
+func (c *Cluster) retry(ctx context.Context, op func(ctx context.Context) error) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.moveRetry)
+		defer cancel()
+	}
+	wait := 10 * time.Millisecond
+	for {
+		err := op(ctx)
+		if err == nil || !isMoving(err) {
+			return err
+		}
+		c.client.ReloadState(ctx)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}

@@ -1,0 +1,29 @@
+// Package rediscluster keeps session records in a Redis Cluster: a
+// *Cluster implements store.Store and every optional capability of package
+// store, so session.Manager and the scs and gorilla adapters run on it
+// unchanged.
+//
+// The engine does the distribution: Redis Cluster splits the key space
+// into 16384 hash slots owned by masters, promotes a replica when a master
+// fails, and moves slots between masters when an operator reshards. A
+// *Cluster routes every command by the key's slot through a go-redis
+// ClusterClient, which follows MOVED and ASK redirections and refreshes
+// its slot table on its own; this package has no ring and no resharding of
+// its own. What it adds is the session semantics shared with package
+// cluster, with the very same Lua scripts (internal/scripts): atomic
+// writes with versions, write IDs that make a resent write harmless,
+// compare-and-set, WAIT-confirmed deletes and saves on the connection that
+// wrote, the per-user index, locks, iteration across masters, and events
+// from every master.
+//
+// Every key a Cluster writes is listed in keys.go. Each operation touches
+// one key, so no key needs a hash tag.
+//
+// Errors: a node that cannot answer (network failure, timeout, LOADING,
+// CLUSTERDOWN, TRYAGAIN after the retries, a MOVED or ASK loop) gives an
+// error wrapping store.ErrUnavailable with the address of the node or the
+// slot; a command refused with TRYAGAIN or ASK while its slot moves is
+// retried until the context's deadline (or Options.MoveRetry).
+//
+// Concurrency: every method of *Cluster is safe for concurrent use.
+package rediscluster

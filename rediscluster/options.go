@@ -1,0 +1,103 @@
+package rediscluster
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Options configures New. Only Addrs is required; every other zero value
+// is a working default.
+type Options struct {
+	// Addrs are "host:port" seeds: some nodes of the cluster (masters or
+	// replicas); the client learns the rest from CLUSTER SLOTS. Required.
+	Addrs []string
+
+	// Client is a template for the go-redis cluster client: every field
+	// set here is passed through (Username, Password, CredentialsProvider,
+	// CredentialsProviderContext, StreamingCredentialsProvider, TLSConfig,
+	// Dialer, PoolSize, timeouts, MaxRedirects, ...), except Addrs, which
+	// comes from Options.Addrs. ContextTimeoutEnabled is always turned on,
+	// so that a request's deadline bounds its commands. Default nil: the
+	// go-redis defaults.
+	Client *redis.ClusterOptions
+
+	// KeyPrefix is put before every session ID to make its Redis key.
+	// Default "shardsession:", as in package cluster.
+	KeyPrefix string
+
+	// Durability says how many replicas must confirm writes.
+	Durability Durability
+
+	// MoveRetry bounds how long a command refused with TRYAGAIN or ASK (its
+	// slot is being moved) is retried when the context has no deadline.
+	// Default 2 s.
+	MoveRetry time.Duration
+}
+
+// Durability asks for writes confirmed by replicas, with WAIT sent on the
+// connection to the key's master that wrote, as in package cluster.
+type Durability struct {
+	// DeleteReplicas is how many replicas must confirm a Delete (logout,
+	// revoke, the old ID of a renewal), so that a failover does not bring
+	// the session back. Default 1; negative: do not wait. A delete that
+	// fewer replicas confirmed within Timeout returns an error wrapping
+	// store.ErrNotReplicated (the key is gone from the master). On a
+	// cluster without replicas set it to -1.
+	DeleteReplicas int
+	// SaveReplicas is how many replicas must confirm a Save. Default 0:
+	// do not wait. A Save that fewer confirmed still returns its version,
+	// with an error wrapping store.ErrNotReplicated.
+	SaveReplicas int
+	// Timeout bounds each WAIT. Default 250 ms.
+	Timeout time.Duration
+}
+
+// init applies the defaults.
+func (o *Options) init() {
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = "shardsession:"
+	}
+	if o.MoveRetry <= 0 {
+		o.MoveRetry = 2 * time.Second
+	}
+	switch {
+	case o.Durability.DeleteReplicas == 0:
+		o.Durability.DeleteReplicas = 1
+	case o.Durability.DeleteReplicas < 0:
+		o.Durability.DeleteReplicas = 0
+	}
+	if o.Durability.SaveReplicas < 0 {
+		o.Durability.SaveReplicas = 0
+	}
+	if o.Durability.Timeout <= 0 {
+		o.Durability.Timeout = 250 * time.Millisecond
+	}
+}
+
+// validate checks what init cannot default.
+func (o *Options) validate() error {
+	if len(o.Addrs) == 0 {
+		return fmt.Errorf("%w: no Addrs", ErrBadOptions)
+	}
+	for _, a := range o.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("%w: address %q: %w", ErrBadOptions, a, err)
+		}
+	}
+	return nil
+}
+
+// clientOptions is the go-redis cluster client's options: the template,
+// with Addrs and ContextTimeoutEnabled set.
+func (o *Options) clientOptions() *redis.ClusterOptions {
+	var co redis.ClusterOptions
+	if o.Client != nil {
+		co = *o.Client
+	}
+	co.Addrs = append([]string(nil), o.Addrs...)
+	co.ContextTimeoutEnabled = true
+	return &co
+}
