@@ -1,6 +1,7 @@
 // Package clustertest joins the two halves that tests, the demo and the
 // benchmarks all need: a local topology of real redis-server processes
-// (package redistest) and a cluster.Cluster over it.
+// (package redistest) and a cluster.Cluster over it; and a Redis Cluster
+// with a rediscluster.Cluster over it.
 package clustertest
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/rediscluster"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -144,4 +146,19 @@ func HoldReplicas(t testing.TB, top *redistest.Topology) (release func()) {
 	}
 	t.Cleanup(release)
 	return release
+}
+
+// NewRedisCluster starts a Redis Cluster (package redistest) and a
+// rediscluster.Cluster over it, with opt's settings and the nodes as seeds;
+// both are closed when the test ends.
+func NewRedisCluster(t testing.TB, rcopt redistest.RedisClusterOptions, opt rediscluster.Options) (*rediscluster.Cluster, *redistest.RedisCluster) {
+	t.Helper()
+	rc := redistest.NewRedisCluster(t, rcopt)
+	opt.Addrs = rc.Addrs()
+	c, err := rediscluster.New(opt)
+	if err != nil {
+		t.Fatalf("rediscluster.New: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, rc
 }

@@ -284,3 +284,21 @@ func (rc *RedisCluster) Close() error {
 	})
 	return rc.closeErr
 }
+
+// ReplicasOf returns the running nodes that say (ROLE) they replicate
+// master.
+func (rc *RedisCluster) ReplicasOf(ctx context.Context, master *Server) ([]*Server, error) {
+	var replicas []*Server
+	for _, s := range rc.running() {
+		c := s.Client()
+		role, err := c.Do(ctx, "ROLE").Slice()
+		c.Close()
+		if err != nil {
+			return nil, fmt.Errorf("redistest: %s: role: %w", s.Name, err)
+		}
+		if len(role) >= 3 && role[0] == "slave" && fmt.Sprintf("%v:%v", role[1], role[2]) == master.Addr() {
+			replicas = append(replicas, s)
+		}
+	}
+	return replicas, nil
+}

@@ -24,6 +24,9 @@ func TestRedisClusterRolesAndFailover(t *testing.T) {
 	if role, err := rc.Role(ctx, old); err != nil || role != "master" {
 		t.Fatalf("role of %s = %q, %v", old.Name, role, err)
 	}
+	if reps, err := rc.ReplicasOf(ctx, old); err != nil || len(reps) != 1 {
+		t.Fatalf("replicas of %s = %v, %v; want 1", old.Name, reps, err)
+	}
 	if err := old.Kill(); err != nil {
 		t.Fatal(err)
 	}
