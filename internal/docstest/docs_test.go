@@ -15,6 +15,8 @@ import (
 // imports maps the package names that documentation uses to their paths.
 var imports = map[string]string{
 	"cluster":      "github.com/shardsession/shardsession/cluster",
+	"rediscluster": "github.com/shardsession/shardsession/rediscluster",
+	"redis":        "github.com/redis/go-redis/v9",
 	"session":      "github.com/shardsession/shardsession/session",
 	"shard":        "github.com/shardsession/shardsession/shard",
 	"failover":     "github.com/shardsession/shardsession/failover",
