@@ -2,14 +2,13 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/internal/keyspace"
+	"github.com/shardsession/shardsession/internal/pubsub"
 	"github.com/shardsession/shardsession/shard"
 	"github.com/shardsession/shardsession/store"
 )
@@ -40,39 +39,16 @@ func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(er
 	if onErr == nil {
 		onErr = func(error) {}
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	running := map[*shard.Shard]context.CancelFunc{}
-	defer func() {
-		for _, cancel := range running {
-			cancel()
-		}
-	}()
+	var watchers pubsub.Set[*shard.Shard]
+	defer watchers.Stop()
 	tick := time.NewTicker(watchReconcile)
 	defer tick.Stop()
 	for {
 		// Follow the topology: start a watcher per new shard, stop those
 		// of shards gone.
-		current := map[*shard.Shard]bool{}
-		for _, sh := range c.Shards() {
-			current[sh] = true
-			if _, ok := running[sh]; ok {
-				continue
-			}
-			sctx, cancel := context.WithCancel(ctx)
-			running[sh] = cancel
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c.watchShard(sctx, sh, fn, onErr)
-			}()
-		}
-		for sh, cancel := range running {
-			if !current[sh] {
-				cancel()
-				delete(running, sh)
-			}
-		}
+		watchers.Sync(ctx, c.Shards(), func(ctx context.Context, sh *shard.Shard) {
+			c.watchShard(ctx, sh, fn, onErr)
+		})
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -91,23 +67,10 @@ const watchRetry = 200 * time.Millisecond
 func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(store.Event), onErr func(error)) {
 	ps := sh.Primary().Subscribe(ctx, c.eventChannel(), expiredChannel)
 	defer ps.Close()
-	for ctx.Err() == nil {
-		msg, err := ps.ReceiveTimeout(ctx, 2*time.Second)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if isTimeout(err) {
-				// Quiet: make sure the connection is alive; a dead one is
-				// replaced (and re-subscribed) by the next Receive.
-				if perr := ps.Ping(ctx); perr == nil {
-					continue
-				}
-			}
-			onErr(sh.Wrap(fmt.Errorf("events: %w", err)))
-			pause(ctx, watchRetry)
-			continue
-		}
+	retry := pubsub.Backoff{Min: watchRetry, Max: watchRetry}
+	pubsub.Receive(ctx, ps, retry, func(err error) {
+		onErr(sh.Wrap(fmt.Errorf("events: %w", err)))
+	}, func(msg any) {
 		switch msg := msg.(type) {
 		case *redis.Subscription:
 			// First subscription, or a re-subscription after a reconnect:
@@ -123,7 +86,7 @@ func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(store
 				fn(e)
 			}
 		}
-	}
+	})
 }
 
 // parseEvent turns a Pub/Sub message into an Event; ok is false for
@@ -137,18 +100,3 @@ func (c *Cluster) parseEvent(msg *redis.Message) (e store.Event, ok bool) {
 
 // ParseEvent parses the payload Publish sends: "kind id [oldID]".
 func ParseEvent(payload string) (store.Event, bool) { return keyspace.ParseEvent(payload) }
-
-func isTimeout(err error) bool {
-	var te interface{ Timeout() bool }
-	return errors.As(err, &te) && te.Timeout()
-}
-
-// pause waits d or until ctx ends.
-func pause(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}

@@ -2,15 +2,14 @@ package rediscluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/internal/keyspace"
+	"github.com/shardsession/shardsession/internal/pubsub"
 	"github.com/shardsession/shardsession/store"
 )
 
@@ -29,14 +28,11 @@ const (
 	// watchReconcile is how often Watch looks for masters that appeared
 	// (a promoted replica, a node added by an operator) or went away.
 	watchReconcile = time.Second
-	// watchRetryMin and watchRetryMax bound the pause between attempts to
-	// re-subscribe to a node that is down; it doubles on every failure.
-	watchRetryMin = 50 * time.Millisecond
-	watchRetryMax = 2 * time.Second
-	// watchPing is how long a subscription may stay quiet before Watch
-	// checks it with a PING.
-	watchPing = 2 * time.Second
 )
+
+// watchRetry is the pause between attempts to re-subscribe to a node that
+// is down: 50 ms, doubling on every failure up to 2 s.
+var watchRetry = pubsub.Backoff{Min: 50 * time.Millisecond, Max: 2 * time.Second}
 
 // Watch calls fn for every event until ctx ends, then returns ctx's error.
 // Published events (created, renewed, destroyed) arrive on one
@@ -65,19 +61,19 @@ func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(er
 	wg.Go(func() {
 		ps := c.client.Subscribe(ctx, c.eventChannel())
 		defer ps.Close()
-		c.receive(ctx, ps, "events", onErr, func(msg *redis.Message) {
-			if e, ok := keyspace.ParseEvent(msg.Payload); ok {
-				e.Shard = c.Locate(e.ID)
-				fn(e)
+		pubsub.Receive(ctx, ps, watchRetry, func(err error) {
+			onErr(fmt.Errorf("events: %w", wrap("", "", err)))
+		}, func(msg any) {
+			if m, ok := msg.(*redis.Message); ok {
+				if e, ok := keyspace.ParseEvent(m.Payload); ok {
+					e.Shard = c.Locate(e.ID)
+					fn(e)
+				}
 			}
-		}, nil)
+		})
 	})
-	running := map[string]context.CancelFunc{}
-	defer func() {
-		for _, cancel := range running {
-			cancel()
-		}
-	}()
+	var watchers pubsub.Set[string]
+	defer watchers.Stop()
 	tick := time.NewTicker(watchReconcile)
 	defer tick.Stop()
 	for {
@@ -85,24 +81,16 @@ func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(er
 		if err != nil && ctx.Err() == nil {
 			onErr(fmt.Errorf("events: list masters: %w", wrap("", "", err)))
 		}
-		current := map[string]bool{}
-		for _, m := range masters {
-			addr := m.Options().Addr
-			current[addr] = true
-			if _, ok := running[addr]; ok {
-				continue
-			}
-			mctx, cancel := context.WithCancel(ctx)
-			running[addr] = cancel
-			wg.Go(func() { c.watchExpired(mctx, m, fn, onErr) })
-		}
 		if err == nil {
-			for addr, cancel := range running {
-				if !current[addr] {
-					cancel()
-					delete(running, addr)
-				}
+			byAddr := make(map[string]*redis.Client, len(masters))
+			addrs := make([]string, 0, len(masters))
+			for _, m := range masters {
+				byAddr[m.Options().Addr] = m
+				addrs = append(addrs, m.Options().Addr)
 			}
+			watchers.Sync(ctx, addrs, func(ctx context.Context, addr string) {
+				c.watchExpired(ctx, byAddr[addr], fn, onErr)
+			})
 		}
 		select {
 		case <-ctx.Done():
@@ -118,55 +106,21 @@ func (c *Cluster) watchExpired(ctx context.Context, m *redis.Client, fn func(sto
 	node := m.Options().Addr
 	ps := m.Subscribe(ctx, expiredChannel)
 	defer ps.Close()
-	c.receive(ctx, ps, node, onErr, func(msg *redis.Message) {
-		if e, ok := keyspace.ParseExpired(c.prefix, msg.Payload); ok {
-			e.Shard = node
-			fn(e)
-		}
-	}, func() {
-		if err := keyspace.EnableExpiredEvents(ctx, m); err != nil {
-			onErr(fmt.Errorf("events: %w", wrap(node, "", err)))
-		}
-	})
-}
-
-// receive reads ps until ctx ends, calling handle for each message and
-// subscribed (if not nil) after each (re)subscription. A quiet connection
-// is checked with PING; a failed one is reported to onErr and retried
-// (go-redis re-dials and re-subscribes on the next receive) after a
-// backoff.
-func (c *Cluster) receive(ctx context.Context, ps *redis.PubSub, node string, onErr func(error), handle func(*redis.Message), subscribed func()) {
-	backoff := watchRetryMin
-	for ctx.Err() == nil {
-		msg, err := ps.ReceiveTimeout(ctx, watchPing)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				if perr := ps.Ping(ctx); perr == nil {
-					continue
-				}
-			}
-			onErr(fmt.Errorf("events: %w", wrap(node, "", err)))
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-			}
-			t.Stop()
-			backoff = min(2*backoff, watchRetryMax)
-			continue
-		}
-		backoff = watchRetryMin
+	pubsub.Receive(ctx, ps, watchRetry, func(err error) {
+		onErr(fmt.Errorf("events: %w", wrap(node, "", err)))
+	}, func(msg any) {
 		switch msg := msg.(type) {
 		case *redis.Subscription:
-			if subscribed != nil {
-				subscribed()
+			// First subscription, or a re-subscription: the node may be a
+			// fresh process, or a promoted replica, without the setting.
+			if err := keyspace.EnableExpiredEvents(ctx, m); err != nil {
+				onErr(fmt.Errorf("events: %w", wrap(node, "", err)))
 			}
 		case *redis.Message:
-			handle(msg)
+			if e, ok := keyspace.ParseExpired(c.prefix, msg.Payload); ok {
+				e.Shard = node
+				fn(e)
+			}
 		}
-	}
+	})
 }

@@ -1,0 +1,101 @@
+// Package pubsub keeps Redis Pub/Sub subscriptions alive for the Watch of
+// both Redis backends (package cluster, package rediscluster): a receive
+// loop that checks a quiet connection, reports and backs off after a
+// failure and says when it is (re)subscribed; and a Set of per-node
+// watchers that follows a changing list of nodes.
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// quiet is how long a subscription may stay silent before Receive checks
+// it with a PING.
+const quiet = 2 * time.Second
+
+// Backoff is the pause after a failed receive: Min, doubling after every
+// further failure up to Max, back to Min after a success.
+type Backoff struct {
+	Min, Max time.Duration
+}
+
+// Receive reads ps until ctx ends, calling handle with each
+// *redis.Subscription (the first subscription, or a re-subscription after
+// go-redis re-dialled) and *redis.Message. A quiet connection is checked
+// with PING; a failure is passed to onErr and followed by a pause (b),
+// after which go-redis re-dials and re-subscribes on the next receive.
+func Receive(ctx context.Context, ps *redis.PubSub, b Backoff, onErr func(error), handle func(msg any)) {
+	wait := b.Min
+	for ctx.Err() == nil {
+		msg, err := ps.ReceiveTimeout(ctx, quiet)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			var te interface{ Timeout() bool }
+			if errors.As(err, &te) && te.Timeout() {
+				// Quiet: make sure the connection is alive; a dead one is
+				// replaced (and re-subscribed) by the next receive.
+				if perr := ps.Ping(ctx); perr == nil {
+					continue
+				}
+			}
+			onErr(err)
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+			wait = min(2*wait, b.Max)
+			continue
+		}
+		wait = b.Min
+		handle(msg)
+	}
+}
+
+// Set runs one watcher goroutine per member (a shard, a master) and
+// follows a changing member list. It is used by one goroutine.
+type Set[K comparable] struct {
+	wg      sync.WaitGroup
+	running map[K]context.CancelFunc
+}
+
+// Sync starts watch(ctx, k), in a goroutine under a context derived from
+// ctx, for each member k of current that has no watcher, and cancels the
+// watchers of members not in current.
+func (s *Set[K]) Sync(ctx context.Context, current []K, watch func(ctx context.Context, k K)) {
+	if s.running == nil {
+		s.running = map[K]context.CancelFunc{}
+	}
+	keep := make(map[K]bool, len(current))
+	for _, k := range current {
+		keep[k] = true
+		if _, ok := s.running[k]; ok {
+			continue
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		s.running[k] = cancel
+		s.wg.Go(func() { watch(wctx, k) })
+	}
+	for k, cancel := range s.running {
+		if !keep[k] {
+			cancel()
+			delete(s.running, k)
+		}
+	}
+}
+
+// Stop cancels every watcher and waits for them to return.
+func (s *Set[K]) Stop() {
+	for _, cancel := range s.running {
+		cancel()
+	}
+	s.wg.Wait()
+}
