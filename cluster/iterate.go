@@ -2,10 +2,8 @@ package cluster
 
 import (
 	"context"
-	"errors"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/shardsession/shardsession/internal/keyspace"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -32,34 +30,6 @@ func (c *Cluster) IteratePrefix(ctx context.Context, idPrefix string, fn func(id
 // passes keep.
 func (c *Cluster) iterate(ctx context.Context, idPrefix string, keep func(id string) bool, fn func(id string, fields map[string]string) error) error {
 	return c.scan(ctx, idPrefix, func(sh *shard.Shard, ids []string) error {
-		p := sh.Primary().Pipeline()
-		cmds := make([]*redis.MapStringStringCmd, 0, len(ids))
-		live := make([]string, 0, len(ids))
-		for _, id := range ids {
-			if keep(id) {
-				live = append(live, id)
-				cmds = append(cmds, p.HGetAll(ctx, c.Key(id)))
-			}
-		}
-		if len(cmds) == 0 {
-			return nil
-		}
-		_, _ = p.Exec(ctx) // errors are looked at per command
-		for i, cmd := range cmds {
-			fields, err := cmd.Result()
-			var rerr redis.Error
-			switch {
-			case err != nil && errors.As(err, &rerr) && !shard.IsUnavailable(err):
-				continue // WRONGTYPE: not a session record
-			case err != nil:
-				return sh.Wrap(err)
-			case len(fields) == 0:
-				continue // gone since SCAN saw it
-			}
-			if err := fn(live[i], fields); err != nil {
-				return err
-			}
-		}
-		return nil
+		return keyspace.LoadHashes(ctx, sh.Primary().Pipeline(), c.prefix, ids, keep, shard.IsUnavailable, sh.Wrap, fn)
 	})
 }

@@ -2,7 +2,6 @@ package rediscluster
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 
@@ -64,7 +63,15 @@ func (c *Cluster) iterate(ctx context.Context, idPrefix string, keep func(id str
 			if err != nil {
 				return wrap(node, "", err)
 			}
-			if err := c.loadPage(ctx, node, keys, keep, fn); err != nil {
+			for i, k := range keys {
+				keys[i] = strings.TrimPrefix(k, c.prefix)
+			}
+			// The pipeline goes through the cluster client, which routes
+			// each key by its slot, should it have moved since SCAN.
+			err = keyspace.LoadHashes(ctx, c.client.Pipeline(), c.prefix, keys, keep, unavailable, func(err error) error {
+				return wrap(node, "", err)
+			}, fn)
+			if err != nil {
 				return err
 			}
 			if cursor = next; cursor == 0 {
@@ -75,36 +82,7 @@ func (c *Cluster) iterate(ctx context.Context, idPrefix string, keep func(id str
 	return nil
 }
 
-// loadPage loads the records of one SCAN page with one pipeline (which the
-// client routes by slot) and calls fn with each hash record that is there.
-func (c *Cluster) loadPage(ctx context.Context, node string, keys []string, keep func(id string) bool, fn func(id string, fields map[string]string) error) error {
-	p := c.client.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, 0, len(keys))
-	ids := make([]string, 0, len(keys))
-	for _, k := range keys {
-		if id := strings.TrimPrefix(k, c.prefix); keep(id) {
-			ids = append(ids, id)
-			cmds = append(cmds, p.HGetAll(ctx, k))
-		}
-	}
-	if len(cmds) == 0 {
-		return nil
-	}
-	_, _ = p.Exec(ctx) // errors are looked at per command
-	for i, cmd := range cmds {
-		fields, err := cmd.Result()
-		var rerr redis.Error
-		switch {
-		case err != nil && errors.As(err, &rerr) && !shard.IsUnavailable(err) && !isRedirect(err):
-			continue // WRONGTYPE: not a session record
-		case err != nil:
-			return wrap(node, c.Key(ids[i]), err)
-		case len(fields) == 0:
-			continue // gone since SCAN saw it
-		}
-		if err := fn(ids[i], fields); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// unavailable reports a reply that means the node could not serve, as
+// opposed to a key of another type: shard.IsUnavailable's list and
+// redirections go-redis gave up following.
+func unavailable(err error) bool { return shard.IsUnavailable(err) || isRedirect(err) }

@@ -7,6 +7,7 @@ package keyspace
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -96,4 +97,41 @@ func EnableExpiredEvents(ctx context.Context, c redis.Cmdable) error {
 		return nil // already on ("A" includes "x")
 	}
 	return c.ConfigSet(ctx, "notify-keyspace-events", flags+"Ex").Err()
+}
+
+// LoadHashes loads, with one pipeline on p, the records of the IDs (key =
+// prefix + ID) that pass keep, and calls fn with each one that exists and
+// is a hash, until fn returns an error (returned as is). A reply error for
+// which unavailable is false (WRONGTYPE: not a session record) skips its
+// key; any other error is returned through wrap. It serves Iterate, one
+// SCAN page at a time.
+func LoadHashes(ctx context.Context, p redis.Pipeliner, prefix string, ids []string, keep func(id string) bool, unavailable func(error) bool, wrap func(error) error, fn func(id string, fields map[string]string) error) error {
+	cmds := make([]*redis.MapStringStringCmd, 0, len(ids))
+	live := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if keep(id) {
+			live = append(live, id)
+			cmds = append(cmds, p.HGetAll(ctx, prefix+id))
+		}
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
+	_, _ = p.Exec(ctx) // errors are looked at per command
+	for i, cmd := range cmds {
+		fields, err := cmd.Result()
+		var rerr redis.Error
+		switch {
+		case err != nil && errors.As(err, &rerr) && !unavailable(err):
+			continue // WRONGTYPE: not a session record
+		case err != nil:
+			return wrap(err)
+		case len(fields) == 0:
+			continue // gone since SCAN saw it
+		}
+		if err := fn(live[i], fields); err != nil {
+			return err
+		}
+	}
+	return nil
 }
