@@ -96,15 +96,7 @@ func (c *Cluster) pruneIndex(ctx context.Context, sh *shard.Shard, key string, n
 	if err != nil {
 		return nil, nil, err
 	}
-	live := ids[:0:0]
-	var stale []any
-	for _, id := range ids {
-		if _, ok := fields[id]; ok {
-			live = append(live, id)
-		} else {
-			stale = append(stale, id)
-		}
-	}
+	live, stale := scripts.Live(ids, func(id string) bool { _, ok := fields[id]; return ok })
 	if len(stale) > 0 {
 		if err := sh.Primary().ZRem(ctx, key, stale...).Err(); err != nil {
 			return nil, nil, sh.Wrap(err)

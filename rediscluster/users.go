@@ -37,7 +37,6 @@ func (c *Cluster) IndexUserCapped(ctx context.Context, user, id string, expireAt
 	return evicted, wrap("", key, err)
 }
 
-
 // UnindexUser removes session ids from user's index.
 func (c *Cluster) UnindexUser(ctx context.Context, user string, ids ...string) error {
 	if len(ids) == 0 {
@@ -73,17 +72,12 @@ func (c *Cluster) UserSessions(ctx context.Context, user string) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
-	live := ids[:0:0]
-	var stale []string
-	for _, id := range ids {
-		if exists[id] {
-			live = append(live, id)
-		} else {
-			stale = append(stale, id)
+	live, stale := scripts.Live(ids, func(id string) bool { return exists[id] })
+	if len(stale) > 0 {
+		err := c.retry(ctx, func(ctx context.Context) error { return c.client.ZRem(ctx, key, stale...).Err() })
+		if err != nil {
+			return nil, wrap("", key, err)
 		}
-	}
-	if err := c.UnindexUser(ctx, user, stale...); err != nil {
-		return nil, err
 	}
 	return live, nil
 }

@@ -54,3 +54,17 @@ func Members(ids []string) []any {
 // Now is the current time as the score bound that drops expired index
 // members (ZREMRANGEBYSCORE key -inf Now()).
 func Now() string { return strconv.FormatInt(time.Now().UnixMilli(), 10) }
+
+// Live splits the members of a user index into the sessions that exist and
+// the stale ones (exists says which are stored), to be removed with ZREM.
+func Live(ids []string, exists func(id string) bool) (live []string, stale []any) {
+	live = ids[:0:0]
+	for _, id := range ids {
+		if exists(id) {
+			live = append(live, id)
+		} else {
+			stale = append(stale, id)
+		}
+	}
+	return live, stale
+}
