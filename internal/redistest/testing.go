@@ -14,21 +14,7 @@ const helperTimeout = 60 * time.Second
 // does not start.
 func NewServer(t testing.TB, opt Options) *Server {
 	t.Helper()
-	if err := CheckInstalled(false); err != nil {
-		t.Fatalf("%v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
-	defer cancel()
-	s, err := Start(ctx, opt)
-	if err != nil {
-		t.Fatalf("%v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("%v", err)
-		}
-	})
-	return s
+	return startForTest(t, CheckInstalled(false), func(ctx context.Context) (*Server, error) { return Start(ctx, opt) })
 }
 
 // NewTopology starts a topology for a test and closes it in t.Cleanup.
@@ -36,21 +22,7 @@ func NewServer(t testing.TB, opt Options) *Server {
 // sentinels are asked for, is not installed, or if the start fails.
 func NewTopology(t testing.TB, opt TopologyOptions) *Topology {
 	t.Helper()
-	if err := CheckInstalled(opt.Sentinels > 0); err != nil {
-		t.Fatalf("%v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
-	defer cancel()
-	top, err := StartTopology(ctx, opt)
-	if err != nil {
-		t.Fatalf("%v", err)
-	}
-	t.Cleanup(func() {
-		if err := top.Close(); err != nil {
-			t.Errorf("%v", err)
-		}
-	})
-	return top
+	return startForTest(t, CheckInstalled(opt.Sentinels > 0), func(ctx context.Context) (*Topology, error) { return StartTopology(ctx, opt) })
 }
 
 // NewRedisCluster starts a Redis Cluster for a test and closes it in
@@ -58,16 +30,27 @@ func NewTopology(t testing.TB, opt TopologyOptions) *Topology {
 // is not installed, or if the start fails.
 func NewRedisCluster(t testing.TB, opt RedisClusterOptions) *RedisCluster {
 	t.Helper()
+	return startForTest(t, nil, func(ctx context.Context) (*RedisCluster, error) { return StartRedisCluster(ctx, opt) })
+}
+
+// startForTest fails the test with installed (the result of
+// CheckInstalled) if not nil, else runs start within helperTimeout, fails
+// the test if it fails, and closes what it started in t.Cleanup.
+func startForTest[T interface{ Close() error }](t testing.TB, installed error, start func(context.Context) (T, error)) T {
+	t.Helper()
+	if installed != nil {
+		t.Fatalf("%v", installed)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
 	defer cancel()
-	rc, err := StartRedisCluster(ctx, opt)
+	v, err := start(ctx)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
 	t.Cleanup(func() {
-		if err := rc.Close(); err != nil {
+		if err := v.Close(); err != nil {
 			t.Errorf("%v", err)
 		}
 	})
-	return rc
+	return v
 }
