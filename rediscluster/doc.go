@@ -22,8 +22,12 @@
 // Errors: a node that cannot answer (network failure, timeout, LOADING,
 // CLUSTERDOWN, TRYAGAIN after the retries, a MOVED or ASK loop) gives an
 // error wrapping store.ErrUnavailable with the address of the node or the
-// slot; a command refused with TRYAGAIN or ASK while its slot moves is
-// retried until the context's deadline (or Options.MoveRetry).
+// slot. A command refused while its slot moves (TRYAGAIN, ASK, a MOVED
+// go-redis did not follow) or while the cluster elects a master
+// (CLUSTERDOWN) is retried, with a fresh slot table, until the context's
+// deadline (Options.MoveRetry when it has none). A node that does not
+// answer at all fails at once: go-redis's own retries aside, nothing waits
+// for a failover.
 //
 // Concurrency: every method of *Cluster is safe for concurrent use.
 package rediscluster

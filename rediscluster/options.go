@@ -31,9 +31,9 @@ type Options struct {
 	// Durability says how many replicas must confirm writes.
 	Durability Durability
 
-	// MoveRetry bounds how long a command refused with TRYAGAIN or ASK (its
-	// slot is being moved) is retried when the context has no deadline.
-	// Default 2 s.
+	// MoveRetry bounds how long a command refused with TRYAGAIN, ASK,
+	// MOVED or CLUSTERDOWN (its slot is moving, or a master is being
+	// elected) is retried when the context has no deadline. Default 2 s.
 	MoveRetry time.Duration
 }
 
