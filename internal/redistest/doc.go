@@ -3,9 +3,10 @@
 //
 // It serves the tests of shardsession, and also the CLI demo and the
 // benchmark harness, which are not tests. The core API ([Start],
-// [StartSentinel], [StartTopology]) therefore takes a [context.Context] and
-// no *testing.T; the thin helpers [NewServer] and [NewTopology] wrap it for
-// tests and register t.Cleanup.
+// [StartSentinel], [StartTopology], [StartRedisCluster]) therefore takes a
+// [context.Context] and no *testing.T; the thin helpers [NewServer],
+// [NewTopology] and [NewRedisCluster] wrap it for tests and register
+// t.Cleanup.
 //
 // Every process logs to a file in its own working directory, so tests stay
 // quiet; when a start fails, the tail of that log is part of the error.
@@ -16,11 +17,11 @@
 // process, so do not call Start from a goroutine locked to a thread
 // (runtime.LockOSThread) that exits before the process should.
 //
-// The binaries come from the Debian packages redis-server and
-// redis-sentinel (apt-get install -y redis-server redis-sentinel). When
+// The binaries come from the Debian packages redis-server, redis-sentinel
+// and, for a Redis Cluster, redis-tools (redis-cli). When
 // they are missing, Start returns an error wrapping [ErrNotInstalled] and
 // the test helpers fail the test; they never skip silently.
 //
-// Concurrency: every method of [Server], [Sentinel] and [Topology] is safe
-// for concurrent use.
+// Concurrency: every method of [Server], [Sentinel], [Topology] and
+// [RedisCluster] is safe for concurrent use.
 package redistest
