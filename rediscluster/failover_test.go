@@ -49,6 +49,13 @@ func TestFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
+	// Before the promotion the slot has no master: loads fail closed,
+	// with ErrUnavailable, never "no session".
+	lctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	if _, found, err := c.Load(lctx, "f", store.LoadOptions{}); !errors.Is(err, store.ErrUnavailable) || found {
+		t.Errorf("Load with the master down = found %v, %v; want ErrUnavailable", found, err)
+	}
+	cancel()
 	var promoted *redistest.Server
 	redistest.Eventually(t, 30*time.Second, func(ctx context.Context) error {
 		if err := rc.WaitOK(ctx); err != nil {
@@ -66,13 +73,17 @@ func TestFailover(t *testing.T) {
 	})
 	t.Logf("%s promoted %v after the kill", promoted.Name, time.Since(start).Round(10*time.Millisecond))
 
+	// Until the client reaches the promoted master, loads fail closed too.
 	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
 		fields, found, err := c.Load(ctx, "f", store.LoadOptions{})
 		if err != nil {
+			if !errors.Is(err, store.ErrUnavailable) {
+				t.Errorf("Load during the failover = %v, want ErrUnavailable", err)
+			}
 			return err
 		}
 		if !found || fields["v:user"] != "ada" {
-			return fmt.Errorf("session after failover: %v, found %v", fields, found)
+			t.Errorf("session after failover: %v, found %v", fields, found)
 		}
 		return nil
 	})
