@@ -74,16 +74,22 @@ func wrap(node, key string, err error) error {
 	if err == nil || errors.Is(err, redis.Nil) {
 		return err
 	}
-	switch {
-	case node == "" && key != "":
-		node = "slot of " + key
-	case node == "":
-		node = "cluster"
-	}
 	if isRedirect(err) && !shard.IsUnavailable(err) {
 		err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
-	return shard.Wrap(node, err)
+	return shard.Wrap(where(node, key), err)
+}
+
+// where names, for an error, the node a command about key ran on: its
+// address when known, else the key's slot.
+func where(node, key string) string {
+	switch {
+	case node != "":
+		return node
+	case key != "":
+		return "slot of " + key
+	}
+	return "cluster"
 }
 
 // isRedirect reports a MOVED or ASK reply, which go-redis returns when it

@@ -48,7 +48,7 @@ func (c *Cluster) Save(ctx context.Context, id string, w store.Write) (version i
 		return 0, wrap(node, key, err)
 	}
 	if version, err = scripts.SaveReply(version); err != nil {
-		return 0, fmt.Errorf("node %s: %w", node, err)
+		return 0, fmt.Errorf("%s: %w", where(node, key), err)
 	}
 	if want := c.durability.SaveReplicas; acked < int64(want) {
 		return version, fmt.Errorf("node %s: %w: %d of %d replicas confirmed within %v", node, store.ErrNotReplicated, acked, want, c.durability.Timeout)
