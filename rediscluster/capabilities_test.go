@@ -68,6 +68,15 @@ func TestUserIndexAcrossSlots(t *testing.T) {
 func TestLocks(t *testing.T) {
 	c := newCluster(t, Options{})
 	ctx := context.Background()
+	if ok, err := c.TryLock(ctx, "s", "a", time.Minute); ok || !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("TryLock of a session that does not exist = %v, %v; want store.ErrNotFound", ok, err)
+	}
+	if n := c.Client().Exists(ctx, c.lockKey("s")).Val(); n != 0 {
+		t.Fatal("a lock was written for a session that does not exist")
+	}
+	if _, err := c.Save(ctx, "s", store.Write{Mode: store.Create, Set: map[string][]byte{"a": []byte("1")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	steps := []struct {
 		name  string
 		do    func() (bool, error)
