@@ -2,7 +2,6 @@ package tracking
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -107,5 +106,3 @@ func appendCommand(b []byte, args ...string) []byte {
 	}
 	return b
 }
-
-var errUnexpectedReply = errors.New("resp: unexpected reply")

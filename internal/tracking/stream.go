@@ -31,11 +31,7 @@ const trackingName = "shardsession-tracking"
 // with the invalidations, so a caller knows exactly which invalidations
 // came before its command and which after.
 //
-// state is generation<<1 | up. It changes on every connect and every loss,
-// so a read that started under one state and finishes under another is
-// not cached: it may have missed an invalidation.
-//
-// Set the exported fields, then Run it; Up, State and Reset are safe to
+// Set the exported fields, then Run it; Up, Do, DoMulti and Reset are safe to
 // call from any goroutine meanwhile.
 type Stream struct {
 	// Client is the primary's go-redis options: address, credentials,
@@ -45,7 +41,7 @@ type Stream struct {
 	// a dead one.
 	Health time.Duration
 
-	state atomic.Uint64
+	up atomic.Bool // tracking is on and the connection live
 
 	mu   sync.Mutex
 	conn net.Conn // the live connection, for reset
@@ -66,27 +62,15 @@ type Stream struct {
 	Refused func(err error)
 }
 
-// Up reports whether the stream is live, and the state to compare later.
-func (t *Stream) Up() (state uint64, ok bool) {
-	s := t.state.Load()
-	return s, s&1 == 1
-}
-
-func (t *Stream) setUp(up bool) {
-	gen := t.state.Load()>>1 + 1
-	s := gen << 1
-	if up {
-		s |= 1
-	}
-	t.state.Store(s)
-}
+// Up reports whether the stream is live: tracking on, connection up.
+func (t *Stream) Up() bool { return t.up.Load() }
 
 // Run keeps the stream up until ctx ends, reconnecting with backoff.
 func (t *Stream) Run(ctx context.Context) {
 	backoff := 10 * time.Millisecond
 	for {
 		connected := t.serve(ctx)
-		t.setUp(false)
+		t.up.Store(false)
 		t.Lost()
 		if connected {
 			backoff = 10 * time.Millisecond
@@ -151,7 +135,7 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 	t.wconn = conn
 	t.wmu.Unlock()
 	defer t.failPending()
-	t.setUp(true)
+	t.up.Store(true)
 
 	done := make(chan struct{})
 	defer close(done)
@@ -377,7 +361,3 @@ func stringsOf(v any) []string {
 	}
 	return keys
 }
-
-// State returns the stream's state (see Up), for a read that started under
-// an earlier one to tell whether it may have missed an invalidation.
-func (t *Stream) State() uint64 { return t.state.Load() }
