@@ -211,7 +211,7 @@ func (nc *NearCache) Ready(ctx context.Context) error {
 		for _, sh := range nc.c.Shards() {
 			if t := nc.tracker(sh); t == nil {
 				return ErrNearCacheClosed
-			} else if _, ok := t.Up(); !ok {
+			} else if !t.Up() {
 				if err, refused := nc.refusals.Load(sh); refused {
 					return fmt.Errorf("shardsession: near cache not ready: shard %s refused client tracking: %w", sh.Name(), err.(error))
 				}
@@ -331,14 +331,12 @@ func (nc *NearCache) afterFetch(p *nearPart, id string, hold *nearEntry, r []any
 		return nil
 	}
 	fields := make(map[string]string, len(flat)/2)
-	size := len(id) + entryOverhead
 	for i := 0; i < len(flat); i += 2 {
 		f, _ := flat[i].(string)
 		v, _ := flat[i+1].(string)
 		fields[f] = v
-		size += len(f) + len(v)
 	}
-	e := &nearEntry{fields: fields, version: store.Version(fields), size: int64(size)}
+	e := &nearEntry{fields: fields, version: store.Version(fields), size: recordSize(id, fields)}
 	if ttl > 0 {
 		e.expires = start.Add(time.Duration(ttl) * time.Millisecond)
 	}
@@ -598,16 +596,22 @@ func (nc *NearCache) afterSave(p *nearPart, id string, w store.Write, base *near
 		p.replaceLocked(id, nil)
 		return
 	}
-	size := len(id) + entryOverhead
 	for f, v := range w.Set {
 		fields[f] = string(v)
 	}
 	fields[store.VersionField] = strconv.FormatInt(version, 10)
+	p.replaceLocked(id, &nearEntry{fields: fields, version: version, expires: w.ExpireAt, size: recordSize(id, fields)})
+	nc.evictLocked(p, id)
+}
+
+// recordSize is the size counted for an entry of id holding only the
+// record's fields (no decoded value yet).
+func recordSize(id string, fields map[string]string) int64 {
+	size := len(id) + entryOverhead
 	for f, v := range fields {
 		size += len(f) + len(v)
 	}
-	p.replaceLocked(id, &nearEntry{fields: fields, version: version, expires: w.ExpireAt, size: int64(size)})
-	nc.evictLocked(p, id)
+	return int64(size)
 }
 
 // isNoScript reports whether err is Redis saying it does not know a
