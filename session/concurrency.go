@@ -46,6 +46,7 @@ func (m *Manager) merge(ctx context.Context, d *data) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
+	d.own()
 	theirs := make(map[string]any, len(stored.values))
 	for k, v := range stored.values {
 		theirs[k] = v

@@ -34,6 +34,11 @@ type data struct {
 	sizes   map[string]int  // encoded sizes of values as loaded
 	changed map[string]bool // keys Put or removed since Load; nil until one is
 
+	// shared, when set, is the near cache's decoded session that this
+	// request reads in place of values and sizes (both nil until own):
+	// most requests only read, and a read then copies nothing.
+	shared *sharedSession
+
 	created  time.Time
 	deadline time.Time
 	seen     time.Time
@@ -54,6 +59,55 @@ func newData(now time.Time, lifetime time.Duration) *data {
 		deadline: now.Add(lifetime),
 		seen:     now,
 	}
+}
+
+// value returns the value of key and whether the session has it.
+func (d *data) value(key string) (any, bool) {
+	if d.shared != nil {
+		sv, ok := d.shared.values[key]
+		return sv.v, ok
+	}
+	v, ok := d.values[key]
+	return v, ok
+}
+
+// numValues returns how many values the session holds.
+func (d *data) numValues() int {
+	if d.shared != nil {
+		return len(d.shared.values)
+	}
+	return len(d.values)
+}
+
+// encodedSize returns the encoded size of the session's values as loaded
+// or last encoded, keys included.
+func (d *data) encodedSize() int {
+	size := 0
+	if d.shared != nil {
+		for k, sv := range d.shared.values {
+			size += len(k) + sv.size
+		}
+		return size
+	}
+	for k := range d.values {
+		size += len(k) + d.sizes[k]
+	}
+	return size
+}
+
+// own gives d maps of its own, copied from the shared session it reads,
+// before anything changes them.
+func (d *data) own() {
+	s := d.shared
+	if s == nil {
+		return
+	}
+	d.values = make(map[string]any, len(s.values))
+	d.sizes = make(map[string]int, len(s.values))
+	for k, sv := range s.values {
+		d.values[k], d.sizes[k] = sv.v, sv.size
+	}
+	d.shared = nil
 }
 
 // markChanged records that key was Put or removed. The map is made on the
@@ -80,7 +134,8 @@ func (m *Manager) Get(ctx context.Context, key string) any {
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.values[key]
+	v, _ := d.value(key)
+	return v
 }
 
 // GetString returns the value of key if it is a string, or "".
@@ -100,6 +155,7 @@ func (m *Manager) Put(ctx context.Context, key string, val any) {
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.own()
 	d.values[key] = val
 	d.markChanged(key)
 	d.status = Modified
@@ -110,7 +166,7 @@ func (m *Manager) Pop(ctx context.Context, key string) any {
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	v, ok := d.values[key]
+	v, ok := d.value(key)
 	if ok {
 		d.removeLocked(key)
 	}
@@ -128,12 +184,13 @@ func (m *Manager) Remove(ctx context.Context, key string) {
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.values[key]; ok {
+	if _, ok := d.value(key); ok {
 		d.removeLocked(key)
 	}
 }
 
 func (d *data) removeLocked(key string) {
+	d.own()
 	delete(d.values, key)
 	d.markChanged(key)
 	d.status = Modified
@@ -144,7 +201,7 @@ func (m *Manager) Exists(ctx context.Context, key string) bool {
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	_, ok := d.values[key]
+	_, ok := d.value(key)
 	return ok
 }
 
@@ -153,7 +210,12 @@ func (m *Manager) Keys(ctx context.Context) []string {
 	d := m.data(ctx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	keys := make([]string, 0, len(d.values))
+	keys := make([]string, 0, d.numValues())
+	if d.shared != nil {
+		for k := range d.shared.values {
+			keys = append(keys, k)
+		}
+	}
 	for k := range d.values {
 		keys = append(keys, k)
 	}

@@ -1,6 +1,9 @@
 package session
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -142,6 +145,41 @@ func FuzzParseClientToken(f *testing.F) {
 		}
 		if version < 0 || m.clientToken(token, version) != s {
 			t.Fatalf("accepted %q as version %d: not what the Manager issues", s, version)
+		}
+	})
+}
+
+// The middleware reads its cookie with cookieValue, not Request.Cookie: the
+// two agree on every Cookie header, for every name the Manager accepts.
+func FuzzCookieValue(f *testing.F) {
+	f.Add("session=abc", "session")
+	f.Add(` a=1; session="quoted" ;session=second`, "session")
+	f.Add("session=bad\\value; session=good", "session")
+	f.Add("x=1;;session;session=", "session")
+	f.Add("__Host-s=v\t; y=2", "__Host-s")
+	f.Add("s=\"\"", "s")
+	f.Fuzz(func(t *testing.T, line, name string) {
+		if !cookieName(name) {
+			return
+		}
+		h := http.Header{"Cookie": strings.Split(line, "\n")}
+		got, ok := cookieValue(h, name)
+		c, err := (&http.Request{Header: h}).Cookie(name)
+		if ok != (err == nil) || ok && got != c.Value {
+			t.Fatalf("cookieValue(%q, %q) = %q, %v; Request.Cookie: %v, %v", line, name, got, ok, c, err)
+		}
+	})
+}
+
+// storeID agrees with its plain definition for tokens of any length.
+func FuzzStoreID(f *testing.F) {
+	f.Add(newToken())
+	f.Add(strings.Repeat("x", 64))
+	f.Add(strings.Repeat("y", 65))
+	f.Fuzz(func(t *testing.T, token string) {
+		sum := sha256.Sum256([]byte(token))
+		if want := base64.RawURLEncoding.EncodeToString(sum[:]); storeID(token) != want {
+			t.Fatalf("storeID(%q) = %q, want %q", token, storeID(token), want)
 		}
 	})
 }

@@ -150,6 +150,7 @@ func (m *Manager) create(ctx context.Context, d *data, now time.Time) error {
 		seenField:     unixMilli(now),
 	}
 	d.meta.put(set)
+	d.own()
 	size, err := m.encodeValues(d, maps.Keys(d.values), set)
 	if err != nil {
 		return err
@@ -187,7 +188,7 @@ func (m *Manager) update(ctx context.Context, d *data, now time.Time, mode store
 		w.Del = append(w.Del, d.meta.put(w.Set)...)
 	}
 	for k := range d.changed {
-		if _, ok := d.values[k]; !ok {
+		if _, ok := d.value(k); !ok {
 			w.Del = append(w.Del, valuePrefix+k)
 			delete(d.sizes, k)
 		}
@@ -261,6 +262,9 @@ func (d *data) renew() {
 func (d *data) reset(s Status) {
 	d.token, d.oldToken, d.stored, d.version = "", "", false, 0
 	d.meta = meta{}
+	if d.shared != nil {
+		d.shared, d.values, d.sizes = nil, map[string]any{}, map[string]int{}
+	}
 	clear(d.values)
 	clear(d.sizes)
 	clear(d.changed)

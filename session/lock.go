@@ -99,9 +99,8 @@ func (m *Manager) ReadOnly(ctx context.Context) bool {
 	return d.readOnly
 }
 
-// setReadOnly makes the session in ctx read-only because of cause.
-func (m *Manager) setReadOnly(ctx context.Context, cause error) {
-	d := m.data(ctx)
+// setReadOnly makes the session read-only because of cause.
+func (d *data) setReadOnly(cause error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.readOnly, d.roCause = true, cause
@@ -110,7 +109,7 @@ func (m *Manager) setReadOnly(ctx context.Context, cause error) {
 // failOpen answers a failed Load under FailOpen: an empty read-only session
 // that keeps the request's token (so its cookie is left alone), or err
 // unchanged when FailOpen is off or err is not about availability.
-func (m *Manager) failOpen(r *http.Request, clientToken string, err error) (context.Context, error) {
+func (m *Manager) failOpen(r *http.Request, clientToken string, err error) (*data, error) {
 	if !m.FailOpen || !errors.Is(err, ErrUnavailable) {
 		return nil, err
 	}
@@ -122,5 +121,5 @@ func (m *Manager) failOpen(r *http.Request, clientToken string, err error) (cont
 		d.token, d.version = token, version // Commit gives the client back the same token
 	}
 	d.readOnly, d.roCause = true, err
-	return context.WithValue(r.Context(), contextKey{m}, d), nil
+	return d, nil
 }

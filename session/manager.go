@@ -266,6 +266,9 @@ func (m *Manager) validate() error {
 		bad("Lifetime %v, Lock.TTL %v, Lock.Wait %v: durations must not be negative", m.Lifetime, m.Lock.TTL, m.Lock.Wait)
 	}
 	c := m.Cookie
+	if !cookieName(c.Name) {
+		bad("Cookie.Name %q is not a cookie name (letters, digits and !#$%%&'*+-.^_`|~ only)", c.Name)
+	}
 	if strings.HasPrefix(c.Name, "__Host-") || strings.HasPrefix(c.Name, "__Secure-") {
 		if !c.Secure {
 			bad("Cookie.Name %q needs Cookie.Secure (browsers drop the cookie otherwise); over plain HTTP use another name", c.Name)

@@ -89,8 +89,8 @@ func (m *Manager) checkLimits(d *data, size int) error {
 	if m.MaxSize >= 0 && size > m.MaxSize {
 		return fmt.Errorf("%w: %d bytes > MaxSize %d", ErrTooLarge, size, m.MaxSize)
 	}
-	if m.MaxFields >= 0 && len(d.values) > m.MaxFields {
-		return fmt.Errorf("%w: %d values > MaxFields %d", ErrTooLarge, len(d.values), m.MaxFields)
+	if m.MaxFields >= 0 && d.numValues() > m.MaxFields {
+		return fmt.Errorf("%w: %d values > MaxFields %d", ErrTooLarge, d.numValues(), m.MaxFields)
 	}
 	if len(d.user) > maxUserLen {
 		return fmt.Errorf("%w: user ID of %d bytes > %d", ErrTooLarge, len(d.user), maxUserLen)

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -32,7 +33,7 @@ func (m *Manager) loadAndSave(next http.Handler, locked bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The response depends on the cookie (and the token header): keep
 		// shared caches from serving one user's page to another.
-		w.Header().Add("Vary", "Cookie")
+		addVaryCookie(w.Header())
 		if m.TokenHeader != "" {
 			w.Header().Add("Vary", m.TokenHeader)
 		}
@@ -53,21 +54,44 @@ func (m *Manager) loadAndSave(next http.Handler, locked bool) http.Handler {
 			}
 			defer unlock()
 		}
-		ctx, err := m.Load(r.Context(), token)
-		if err != nil {
-			if ctx, err = m.failOpen(r, token, err); err != nil {
-				m.handleError(w, r, err)
-				return
+		ctx := r.Context()
+		d, loaded := ctx.Value(contextKey{m}).(*data) // by an outer LoadAndSave or Load
+		if !loaded {
+			var err error
+			if d, err = m.load(ctx, token, m.clock()); err != nil {
+				if d, err = m.failOpen(r, token, err); err != nil {
+					m.handleError(w, r, err)
+					return
+				}
 			}
 		}
 		if !held {
-			m.setReadOnly(ctx, ErrLocked)
+			d.setReadOnly(ErrLocked)
 		}
-		r = r.WithContext(ctx)
-		sw := &responseWriter{ResponseWriter: w, m: m, r: r, token: token, viaHeader: viaHeader}
+		st := &requestState{}
+		if !loaded {
+			st.ctx = sessionContext{Context: ctx, key: contextKey{m}, d: d}
+			r = r.WithContext(&st.ctx)
+		}
+		st.w = responseWriter{ResponseWriter: w, m: m, r: r, token: token, viaHeader: viaHeader}
+		sw := &st.w
 		next.ServeHTTP(sw, r)
 		sw.commit()
 	})
+}
+
+// varyCookie is the Vary header of a response that has none yet, shared by
+// all of them: no Header method writes into a value it holds (Add appends
+// past its capacity, so into a copy; Set replaces it).
+var varyCookie = []string{"Cookie"}
+
+// addVaryCookie adds "Vary: Cookie" to h.
+func addVaryCookie(h http.Header) {
+	if v, ok := h["Vary"]; ok {
+		h["Vary"] = append(v, "Cookie")
+		return
+	}
+	h["Vary"] = varyCookie[:1:1]
 }
 
 // writeCookie sets the session cookie to token, or expires it when token
@@ -92,6 +116,28 @@ func (m *Manager) writeCookie(w http.ResponseWriter, token string, deadline time
 	}
 	w.Header().Add("Set-Cookie", c.String())
 	w.Header().Add("Cache-Control", `no-cache="Set-Cookie"`)
+}
+
+// requestState is what LoadAndSave allocates for a request, in one piece:
+// the context that carries the session and the writer that commits it.
+type requestState struct {
+	ctx sessionContext
+	w   responseWriter
+}
+
+// sessionContext is context.WithValue(Context, key, d) in a form that can
+// share an allocation.
+type sessionContext struct {
+	context.Context
+	key contextKey
+	d   *data
+}
+
+func (c *sessionContext) Value(key any) any {
+	if k, ok := key.(contextKey); ok && k == c.key {
+		return c.d
+	}
+	return c.Context.Value(key)
 }
 
 // responseWriter commits the session before the first byte of the response

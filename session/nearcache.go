@@ -22,12 +22,13 @@ type DecodedLoader interface {
 }
 
 // sharedSession is a decoded session as a near cache holds it: read by many
-// requests at once, changed by none. Each request gets its own data, with
-// its own maps, from it (see data); a Put never reaches the shared copy.
+// requests at once, changed by none. A request reads it in place and copies
+// it on its first change (data.own); a Put never reaches the shared copy.
 type sharedSession struct {
 	created, deadline, seen time.Time
 	version                 int64
 	values                  map[string]sharedValue
+	immutable               bool // every value is shared decoded (no raw)
 }
 
 // sharedValue is a session value as decoded (v) when it is immutable, so
@@ -49,14 +50,13 @@ func (m *Manager) loadShared(ctx context.Context, dl DecodedLoader, id string, m
 		return nil, err
 	}
 	s := v.(*sharedSession)
-	d := &data{
-		values:   make(map[string]any, len(s.values)),
-		sizes:    make(map[string]int, len(s.values)),
-		created:  s.created,
-		deadline: s.deadline,
-		seen:     s.seen,
-		version:  s.version,
+	d := &data{created: s.created, deadline: s.deadline, seen: s.seen, version: s.version}
+	if s.immutable {
+		d.shared = s // read in place until the request changes something
+		return d, nil
 	}
+	d.values = make(map[string]any, len(s.values))
+	d.sizes = make(map[string]int, len(s.values))
 	for k, sv := range s.values {
 		val := sv.v
 		if sv.raw != "" {
@@ -77,7 +77,7 @@ func (m *Manager) decodeShared(fields map[string]string) (any, int, error) {
 		return nil, 0, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	s := &sharedSession{created: d.created, deadline: d.deadline, seen: d.seen, version: d.version,
-		values: make(map[string]sharedValue, len(d.values))}
+		values: make(map[string]sharedValue, len(d.values)), immutable: true}
 	size := 0
 	for f, v := range fields {
 		size += len(f) + len(v)
@@ -89,6 +89,7 @@ func (m *Manager) decodeShared(fields map[string]string) (any, int, error) {
 		} else {
 			sv.raw = fields[valuePrefix+k]
 			size += sv.size // it is kept encoded as well
+			s.immutable = false
 		}
 		s.values[k] = sv
 	}

@@ -189,3 +189,59 @@ func TestNearCacheOwners(t *testing.T) {
 		t.Fatal("m2 was handed m's decoded session")
 	}
 }
+
+// Requests read the cached session in place and copy it on their first
+// change: one request's Put, Remove or Destroy reaches neither another
+// request's session nor the cache.
+func TestNearCacheRequestsShareNothing(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
+	m, nc := cachedNode(t, top)
+	ctx := context.Background()
+	c0, err := m.Load(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Put(c0, "a", "1")
+	m.Put(c0, "b", 2)
+	token, _, err := m.Commit(c0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func() context.Context {
+		t.Helper()
+		c, err := m.Load(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	load() // fills the cache
+	hits := nc.Stats().Hits
+	c1, c2 := load(), load()
+	if nc.Stats().Hits < hits+2 {
+		t.Fatalf("the loads were not served from the cache (hits %d → %d)", hits, nc.Stats().Hits)
+	}
+
+	m.Put(c1, "a", "changed")
+	m.Remove(c1, "b")
+	if got, want := fmt.Sprint(m.Keys(c1)), "[a]"; got != want {
+		t.Errorf("changed request's keys %s, want %s", got, want)
+	}
+	if m.GetString(c2, "a") != "1" || m.GetInt(c2, "b") != 2 || !m.Exists(c2, "b") || fmt.Sprint(m.Keys(c2)) != "[a b]" {
+		t.Errorf("another request sees a=%q b=%d keys %v: the change leaked", m.GetString(c2, "a"), m.GetInt(c2, "b"), m.Keys(c2))
+	}
+	c3 := load()
+	if m.GetString(c3, "a") != "1" || m.GetInt(c3, "b") != 2 || m.Status(c3) != session.Unmodified {
+		t.Errorf("the cache was changed by requests that did not commit: a=%q b=%d", m.GetString(c3, "a"), m.GetInt(c3, "b"))
+	}
+	if v := m.Pop(c3, "a"); v != "1" || m.Exists(c3, "a") {
+		t.Errorf("Pop of a shared value: %v, still there %v", v, m.Exists(c3, "a"))
+	}
+	if err := m.Destroy(c2); err != nil {
+		t.Fatal(err)
+	}
+	m.Put(c2, "c", "3") // a destroyed shared session takes new values
+	if got := fmt.Sprint(m.Keys(c2)); got != "[c]" {
+		t.Errorf("after Destroy and Put: keys %s, want [c]", got)
+	}
+}

@@ -86,10 +86,11 @@ func (m *Manager) decodes(b []byte) error {
 // at their loaded size).
 func (m *Manager) encodeValues(d *data, keys func(yield func(string) bool), set map[string][]byte) (int, error) {
 	for k := range keys {
-		v, ok := d.values[k]
+		v, ok := d.value(k)
 		if !ok {
 			continue
 		}
+		d.own()
 		b, err := m.Codec.Encode(v)
 		if err != nil {
 			return 0, fmt.Errorf("%w: encode value %q: %w", ErrBadValue, k, err)
@@ -100,9 +101,5 @@ func (m *Manager) encodeValues(d *data, keys func(yield func(string) bool), set 
 		set[valuePrefix+k] = b
 		d.sizes[k] = len(b)
 	}
-	size := 0
-	for k := range d.values {
-		size += len(k) + d.sizes[k]
-	}
-	return size, nil
+	return d.encodedSize(), nil
 }
