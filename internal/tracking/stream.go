@@ -46,10 +46,12 @@ type Stream struct {
 	mu   sync.Mutex
 	conn net.Conn // the live connection, for reset
 
-	wmu     sync.Mutex // orders writes to the connection with pending
-	wconn   net.Conn   // the connection Do writes to; nil while down
-	wbuf    []byte
-	pending []*call // commands sent, oldest first, awaiting replies
+	wmu      sync.Mutex // orders writes to the connection with pending
+	wconn    net.Conn   // the connection Do writes to; nil while down
+	wbuf     []byte     // commands queued for wconn, in pending's order
+	spare    []byte     // the buffer last written, for reuse
+	flushing bool       // a caller of send is writing wbuf out
+	pending  []*call    // commands queued or sent, oldest first, awaiting replies
 
 	// Invalidate is called with the keys Redis says changed; keys == nil
 	// means everything (FLUSHALL).
@@ -132,7 +134,7 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 	}
 	conn.SetDeadline(time.Time{})
 	t.wmu.Lock()
-	t.wconn = conn
+	t.wconn, t.wbuf = conn, t.wbuf[:0] // what was queued for the last connection failed with it
 	t.wmu.Unlock()
 	defer t.failPending()
 	t.up.Store(true)
@@ -219,23 +221,38 @@ func (t *Stream) DoMulti(ctx context.Context, after func(replies []any), cmds ..
 	}
 }
 
-// send writes cmds and queues c for the replies, in one step so that the
-// queue's order is the connection's.
+// send queues cmds for the connection and c for their replies, in one
+// step so that the queue's order is the connection's. The caller that finds
+// no write in progress writes out what is queued, its own commands and any
+// that others queue meanwhile, until nothing is left: a lone caller's
+// commands go out at once, and callers that arrive during a write share the
+// next one instead of taking turns for a system call each.
 func (t *Stream) send(c *call, cmds ...[]string) error {
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
 	if t.wconn == nil {
 		return ErrDown
 	}
-	t.wbuf = t.wbuf[:0]
 	for _, args := range cmds {
 		t.wbuf = appendCommand(t.wbuf, args...)
 	}
 	t.pending = append(t.pending, c)
-	t.wconn.SetWriteDeadline(time.Now().Add(t.timeout()))
-	if _, err := t.wconn.Write(t.wbuf); err != nil {
-		t.wconn.Close() // the reader fails every pending call, c included
+	if t.flushing {
+		return nil // the writer at work sends them
 	}
+	t.flushing = true
+	for len(t.wbuf) > 0 && t.wconn != nil {
+		buf, conn := t.wbuf, t.wconn
+		t.wbuf = t.spare[:0]
+		t.wmu.Unlock()
+		conn.SetWriteDeadline(time.Now().Add(t.timeout()))
+		if _, err := conn.Write(buf); err != nil {
+			conn.Close() // the reader fails every pending call, c included
+		}
+		t.wmu.Lock()
+		t.spare = buf[:0]
+	}
+	t.flushing = false
 	return nil
 }
 
