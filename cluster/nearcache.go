@@ -508,8 +508,8 @@ func (nc *NearCache) Save(ctx context.Context, id string, w store.Write) (int64,
 // saveThrough runs the save script on the tracking stream of id's shard,
 // and reports whether it did (sent false: nothing was sent, use the
 // Cluster). It does not when the stream is down, while the topology
-// changes, or when Durability.SaveReplicas asks for WAIT (which would hold
-// the stream).
+// changes or this node's topology lease has run out, or when
+// Durability.SaveReplicas asks for WAIT (which would hold the stream).
 //
 // Why the stream: its tracking is NOLOOP, so Redis does not report this
 // write back to this node, and the reply comes in order with the
@@ -520,8 +520,11 @@ func (nc *NearCache) Save(ctx context.Context, id string, w store.Write) (int64,
 // are exactly the record Redis now holds (afterSave). A write by anyone
 // after it is pushed later and drops the new entry as usual.
 func (nc *NearCache) saveThrough(ctx context.Context, id string, w store.Write) (int64, error, bool) {
-	if nc.c.durability.SaveReplicas > 0 || nc.c.snap.Load().move.slow {
+	if nc.c.durability.SaveReplicas > 0 {
 		return 0, nil, false
+	}
+	if s := nc.c.snap.Load(); s.move.slow && (s.move.prev != nil || nc.c.checkLease(s) != nil) {
+		return 0, nil, false // as in LoadDecoded: the Cluster's Save knows what to do
 	}
 	sh := nc.c.ShardFor(id)
 	t := nc.tracker(sh)

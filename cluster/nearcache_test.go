@@ -323,10 +323,24 @@ func TestNearCacheBounds(t *testing.T) {
 
 // The writer keeps what it wrote: after a save on A, A's next read of the
 // session is a hit with the new value (no round trip), round after round,
-// while writes on B in between still reach A.
+// while writes on B in between still reach A. The same holds when A
+// follows the fleet's topology, as the nodes of a fleet do.
 func TestNearCacheWriterKeepsItsWrite(t *testing.T) {
+	for _, follow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("follow=%v", follow), func(t *testing.T) { writerKeepsItsWrite(t, follow) })
+	}
+}
+
+func writerKeepsItsWrite(t *testing.T, follow bool) {
 	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
 	a, b := newNode(t, top), newNode(t, top)
+	if follow {
+		f, err := a.c.Follow(context.Background(), cluster.FollowOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+	}
 	const rounds = 500
 	id := "session-own"
 	a.write(t, id, "0", store.Create)
