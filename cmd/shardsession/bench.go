@@ -47,12 +47,38 @@ func runBench(args []string) int {
 	mdOut := fs.String("markdown", "", "write the results as Markdown tables, one per workload, to this file (- for stdout)")
 	svgOut := fs.String("svg", "", "write a plot of requests/s against concurrency to this SVG file")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	var ff fleetFlags
+	fs.StringVar(&ff.nodes, "nodes", "", "run the fleet simulation instead: these numbers of web nodes in turn (e.g. 1,10,50,200), each a Cluster + NearCache + Follow + Watch + Manager, sharing a fixed total workload, and report what they cost the servers")
+	fs.StringVar(&ff.proxy, "proxy", "round-robin", "fleet simulation: how requests reach the nodes: round-robin, sticky (by session token), or both as a list")
+	fs.IntVar(&ff.rate, "rate", 800, "fleet simulation: requests per second over the whole fleet")
+	fs.Float64Var(&ff.writes, "writes", 0.1, "fleet simulation: fraction of requests that change their session")
+	fs.IntVar(&ff.sentinels, "sentinels", 0, "fleet simulation: sentinels of the local topology (the nodes then find the primaries through them)")
+	fs.DurationVar(&ff.idle, "idle", 5*time.Second, "fleet simulation: quiet window per run, to measure the nodes' idle traffic")
 	if err := fs.Parse(args); err != nil {
 		return parseFailed(err)
 	}
 	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
+	}
+	if ff.nodes != "" {
+		if *shardsFlag != "" {
+			fmt.Fprintln(os.Stderr, "bench: --nodes runs on a local topology it starts; --shards cannot be used with it")
+			return 2
+		}
+		ff.sessions, ff.duration = *sessions, *duration
+		if !flagSet(fs, "sessions") {
+			ff.sessions = 2000
+		}
+		if !flagSet(fs, "duration") {
+			ff.duration = 5 * time.Second
+		}
+		if !flagSet(fs, "replicas") {
+			*replicas = 1
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runFleet(ctx, ff, *localShards, *replicas, *mdOut)
 	}
 	sweep, err := benchSweep(*sessions, *valueSize, *duration, *rounds, *concurrency, *reads)
 	if err != nil {
@@ -130,6 +156,13 @@ func runBench(args []string) int {
 		}
 	}
 	return 0
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // benchSweep builds the sweep from the flags' values.
