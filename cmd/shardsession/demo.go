@@ -32,6 +32,8 @@ func runDemo(args []string) int {
 	nodes := fs.Int("nodes", 3, "number of web nodes")
 	addr := fs.String("addr", "127.0.0.1:8080", "the proxy's listen address (the URL to visit)")
 	sentinel := fs.Bool("sentinel", true, "watch the shards with 3 redis-sentinel processes and follow their failovers (--sentinel=false: fixed addresses, a dead primary stays dead)")
+	proxy := fs.String("proxy", "round-robin", "how the proxy spreads requests: round-robin, or sticky (each session cookie to one node, so that its near cache keeps serving it)")
+	nearCache := fs.Bool("near-cache", false, "give every web node a near cache (sessions it read served from memory until another node changes them)")
 	smoke := fs.Bool("smoke", false, "play a scripted login → whoami on every node → logout (and, with sentinels, a login through the kill of its shard's primary), then exit (non-zero on any mismatch)")
 	fs.Parse(args)
 	sentinels := 0
@@ -41,6 +43,10 @@ func runDemo(args []string) int {
 	policy, err := replica.ParsePolicy(*read)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 2
+	}
+	if *proxy != "round-robin" && *proxy != "sticky" {
+		fmt.Fprintf(os.Stderr, "demo: --proxy %q: want round-robin or sticky\n", *proxy)
 		return 2
 	}
 	if *smoke && *addr == "127.0.0.1:8080" {
@@ -68,7 +74,8 @@ func runDemo(args []string) int {
 		shardOpts = clustertest.SentinelShardOptions(top)
 	}
 
-	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: shardOpts, Replica: replica.Options{Policy: policy}}, Nodes: *nodes, Addr: *addr, Metrics: prometheus.NewRegistry()})
+	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: shardOpts, Replica: replica.Options{Policy: policy}}, Nodes: *nodes, Addr: *addr, Metrics: prometheus.NewRegistry(),
+		NearCache: *nearCache, Sticky: *proxy == "sticky"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
@@ -92,7 +99,7 @@ func runDemo(args []string) int {
 // demoSmoke plays the scripted user against the fleet, and with failover
 // also through the kill of its shard's primary; it returns the exit code.
 func demoSmoke(ctx context.Context, f *fleet.Fleet, top *redistest.Topology, failover bool) int {
-	if err := fleet.Smoke(ctx, f.URL, len(f.Nodes), os.Stdout); err != nil {
+	if err := fleet.Smoke(ctx, f.URL, len(f.Nodes), f.Sticky, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -108,7 +115,11 @@ func demoSmoke(ctx context.Context, f *fleet.Fleet, top *redistest.Topology, fai
 
 // printHowTo tells the reader where to go and what to try.
 func printHowTo(f *fleet.Fleet, top *redistest.Topology, failover bool) {
-	fmt.Printf("\nopen %s — a round-robin proxy over the web nodes; Prometheus metrics at %s/metrics.\n", f.URL, f.URL)
+	kind := "a round-robin proxy"
+	if f.Sticky {
+		kind = "a sticky proxy (by session cookie)"
+	}
+	fmt.Printf("\nopen %s — %s over the web nodes; Prometheus metrics at %s/metrics.\n", f.URL, kind, f.URL)
 	check := "--shards " + shardsFlag(top)
 	if len(top.Sentinels) > 0 {
 		// The sentinels know the primaries after a failover too.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -46,6 +47,17 @@ type Options struct {
 	// web_node) and is served at the proxy's /metrics. Default nil: no
 	// metrics.
 	Metrics *prometheus.Registry
+
+	// NearCache gives every node a cluster.NearCache: sessions it has
+	// read are served from its memory until another node changes them.
+	NearCache bool
+
+	// Sticky makes the proxy send every request that carries a session
+	// cookie to the node its cookie hashes to, as a balancer with sticky
+	// sessions by cookie does, so that a node's near cache keeps serving
+	// the same users; requests without a cookie, and every request when
+	// Sticky is false, go to the nodes in turn.
+	Sticky bool
 }
 
 // Fleet is web nodes on loopback ports behind a round-robin reverse proxy.
@@ -54,9 +66,12 @@ type Fleet struct {
 	URL string
 	// Nodes are the web nodes' URLs, in order.
 	Nodes []string
+	// Sticky says the proxy keeps each session cookie on one node.
+	Sticky bool
 
 	servers  []*http.Server
 	clusters []*cluster.Cluster
+	caches   []*cluster.NearCache
 }
 
 // CookieName is the session cookie's name in the demo, which serves plain
@@ -75,17 +90,30 @@ func Start(opt Options) (*Fleet, error) {
 		opt.SigningKey = make([]byte, 32)
 		rand.Read(opt.SigningKey) // never fails: crypto/rand aborts the program if it cannot read
 	}
-	f := &Fleet{}
+	f := &Fleet{Sticky: opt.Sticky}
 	var backends []*url.URL
 	for i := range opt.Nodes {
 		name := fmt.Sprintf("web-%d", i+1)
-		c, err := newCluster(opt, name)
+		c, col, err := newCluster(opt, name)
 		if err != nil {
 			f.Close()
 			return nil, err
 		}
 		f.clusters = append(f.clusters, c)
-		m := session.New(c)
+		var st session.Store = c
+		if opt.NearCache {
+			nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{})
+			if err != nil {
+				f.Close()
+				return nil, err
+			}
+			f.caches = append(f.caches, nc)
+			if col != nil {
+				col.WatchNearCache(nc)
+			}
+			st = nc
+		}
+		m := session.New(st)
 		m.Cookie.Name, m.Cookie.Secure = CookieName, false
 		m.SigningKeys = [][]byte{opt.SigningKey}
 		if opt.Manager != nil {
@@ -99,7 +127,7 @@ func Start(opt Options) (*Fleet, error) {
 		f.Nodes = append(f.Nodes, u.String())
 		backends = append(backends, u)
 	}
-	var front http.Handler = roundRobin(backends)
+	var front http.Handler = proxy(backends, opt.Sticky)
 	if opt.Metrics != nil {
 		mux := http.NewServeMux()
 		mux.Handle("/", front)
@@ -115,25 +143,26 @@ func Start(opt Options) (*Fleet, error) {
 	return f, nil
 }
 
-// newCluster builds node's Cluster, with a metrics Collector when
-// opt.Metrics is set.
-func newCluster(opt Options, node string) (*cluster.Cluster, error) {
+// newCluster builds node's Cluster, with a metrics Collector (returned)
+// when opt.Metrics is set.
+func newCluster(opt Options, node string) (*cluster.Cluster, *metrics.Collector, error) {
 	if opt.Metrics == nil {
-		return cluster.New(opt.Cluster)
+		c, err := cluster.New(opt.Cluster)
+		return c, nil, err
 	}
 	m := metrics.New(metrics.Options{ConstLabels: prometheus.Labels{"web_node": node}})
 	copt := opt.Cluster
 	copt.Observer = m
 	c, err := cluster.New(copt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m.Watch(c)
 	if err := opt.Metrics.Register(m); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("fleet: metrics of %s: %w", node, err)
+		return nil, nil, fmt.Errorf("fleet: metrics of %s: %w", node, err)
 	}
-	return c, nil
+	return c, m, nil
 }
 
 // serve starts an HTTP server for h on addr and returns its URL.
@@ -148,12 +177,18 @@ func (f *Fleet) serve(addr string, h http.Handler) (*url.URL, error) {
 	return &url.URL{Scheme: "http", Host: l.Addr().String()}, nil
 }
 
-// roundRobin is a reverse proxy sending each request to the next backend, as
-// a load balancer without sticky sessions would.
-func roundRobin(backends []*url.URL) http.Handler {
+// proxy is a reverse proxy sending each request to the next backend, as
+// a load balancer without sticky sessions would, or with sticky, each
+// request with a session cookie to the backend the cookie hashes to.
+func proxy(backends []*url.URL, sticky bool) http.Handler {
 	var next atomic.Uint64
+	seed := maphash.MakeSeed()
 	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(backends[(next.Add(1)-1)%uint64(len(backends))])
+		i := next.Add(1) - 1
+		if c, err := r.In.Cookie(CookieName); sticky && err == nil {
+			i = maphash.String(seed, c.Value)
+		}
+		r.SetURL(backends[i%uint64(len(backends))])
 		r.SetXForwarded()
 	}}
 }
@@ -165,6 +200,9 @@ func (f *Fleet) Close() error {
 	var errs []error
 	for _, s := range f.servers {
 		errs = append(errs, s.Shutdown(ctx))
+	}
+	for _, nc := range f.caches {
+		errs = append(errs, nc.Close())
 	}
 	for _, c := range f.clusters {
 		errs = append(errs, c.Close())

@@ -29,7 +29,7 @@ func TestSmoke(t *testing.T) {
 	}
 	defer f.Close()
 	var out strings.Builder
-	if err := fleet.Smoke(context.Background(), f.URL, len(f.Nodes), &out); err != nil {
+	if err := fleet.Smoke(context.Background(), f.URL, len(f.Nodes), false, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	t.Log("\n" + out.String())
@@ -132,6 +132,38 @@ func TestFailover(t *testing.T) {
 			t.Logf("%+v", *r)
 			if r.FailedReads > r.Reads/2 {
 				t.Errorf("%d of %d reads failed while the primary was away: degraded reads do not work\n%s", r.FailedReads, r.Reads, out.String())
+			}
+		})
+	}
+}
+
+// Behind the sticky proxy a user's requests all reach one node, whose near
+// cache then serves them; behind the round-robin proxy they go round the
+// nodes.
+func TestStickyProxy(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 2})
+	for _, sticky := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sticky=%v", sticky), func(t *testing.T) {
+			f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: clustertest.ShardOptions(top)}, NearCache: true, Sticky: sticky})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			b := webtest.New(t)
+			if code, _ := b.Post(f.URL+"/login", url.Values{"user": {"ada"}}); code != http.StatusOK && code != http.StatusSeeOther {
+				t.Fatalf("login: %d", code)
+			}
+			nodes := map[string]bool{}
+			for range 6 {
+				var w fleet.WhoAmI
+				code, body := b.Get(f.URL + "/whoami")
+				if err := json.Unmarshal([]byte(body), &w); code != 200 || err != nil || w.User != "ada" {
+					t.Fatalf("whoami: %d %s", code, body)
+				}
+				nodes[w.Node] = true
+			}
+			if want := map[bool]int{false: 3, true: 1}[sticky]; len(nodes) != want {
+				t.Errorf("a user's requests reached %d nodes (%v), want %d", len(nodes), nodes, want)
 			}
 		})
 	}

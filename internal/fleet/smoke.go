@@ -10,7 +10,9 @@ import (
 // Smoke plays one user against the fleet at base: log in, ask "who am I"
 // through every node, log out, ask again through every node. It prints each
 // step to out and returns an error at the first answer that is wrong.
-func Smoke(ctx context.Context, base string, nodes int, out io.Writer) error {
+// Behind a sticky proxy (sticky) a logged-in user's requests must all reach
+// one node instead.
+func Smoke(ctx context.Context, base string, nodes int, sticky bool, out io.Writer) error {
 	u := newUser(base, out)
 	// whoami asks through every node and checks the user is want on each.
 	whoami := func(want string) error {
@@ -27,7 +29,12 @@ func Smoke(ctx context.Context, base string, nodes int, out io.Writer) error {
 			seen[w.Node] = true
 			shards[w.Shard] = true
 		}
-		if len(seen) != nodes {
+		switch {
+		case sticky && want != "":
+			if len(seen) != 1 { // the session cookie holds the user to one node
+				return fmt.Errorf("the sticky proxy sent one user's requests to %d nodes", len(seen))
+			}
+		case len(seen) != nodes:
 			return fmt.Errorf("answered by %d distinct nodes, want %d", len(seen), nodes)
 		}
 		if want != "" && (len(shards) != 1 || shards[""]) {
@@ -55,6 +62,10 @@ func Smoke(ctx context.Context, base string, nodes int, out io.Writer) error {
 			return fmt.Errorf("smoke: %w", err)
 		}
 	}
-	fmt.Fprintln(out, "smoke: ok — every node saw the login and the logout")
+	if sticky {
+		fmt.Fprintln(out, "smoke: ok — the sticky proxy kept the logged-in user on one node, which saw the login and the logout")
+	} else {
+		fmt.Fprintln(out, "smoke: ok — every node saw the login and the logout")
+	}
 	return nil
 }
