@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -360,4 +361,31 @@ func TestFollowLease(t *testing.T) {
 	if _, _, err := c.Load(ctx, "id", store.LoadOptions{}); err != nil {
 		t.Fatalf("load after the follower stopped: %v", err)
 	}
+}
+
+// A node's polls of the topology record go round the shards: a fleet's
+// polls are spread over its shards, not all sent to one.
+func TestFollowSpreadsPolls(t *testing.T) {
+	c, top := clustertest.New(t, redistest.TopologyOptions{Shards: 3})
+	ctx := context.Background()
+	fl, err := c.Follow(ctx, cluster.FollowOptions{Interval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+		for _, s := range top.Shards {
+			rdb := redis.NewClient(&redis.Options{Addr: s.Primary.Addr()})
+			stats, err := rdb.Info(ctx, "commandstats").Result()
+			rdb.Close()
+			if err != nil {
+				return err
+			}
+			// Each poll acknowledges on the shard it read (a script).
+			if !strings.Contains(stats, "cmdstat_evalsha:calls=") && !strings.Contains(stats, "cmdstat_eval:calls=") {
+				return fmt.Errorf("shard %s was never polled", s.Name)
+			}
+		}
+		return nil
+	})
 }

@@ -60,7 +60,7 @@ type Follower struct {
 	opt    FollowOptions
 	cancel context.CancelFunc
 	done   chan struct{}
-	next   int // rotates the shard polled first
+	next   int // the shard polled first next time; every poll moves it on
 	mu     sync.Mutex
 }
 
@@ -137,7 +137,9 @@ func (f *Follower) poll(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		f.next = (f.next + i) % len(shards)
+		// The next poll starts on the next shard: a fleet's polls are
+		// spread over the shards instead of all landing on one.
+		f.next = (f.next + i + 1) % len(shards)
 		if ok && stage(r.Epoch, r.Phase) > c.snap.Load().move.stage() {
 			if err := c.Apply(ctx, r.topology(c.snap.Load().byName(), *f.opt.Template)); err != nil {
 				return fmt.Errorf("apply topology epoch %d phase %s: %w", r.Epoch, r.Phase, err)
