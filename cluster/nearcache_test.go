@@ -2,11 +2,15 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/clustertest"
@@ -405,6 +409,44 @@ func TestNearCacheOnlyHoldersAreTold(t *testing.T) {
 	eventually(t, func() error {
 		if got, _ := b.read(t, id, 0); got != "read" {
 			return fmt.Errorf("B reads %q after A's write of a session B holds", got)
+		}
+		return nil
+	})
+}
+
+// The tracking connection is PINGed only when it has been silent for a
+// health interval: a busy one needs no health check.
+func TestNearCachePingsOnlyWhenIdle(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
+	a := n(clustertest.NewNode(t, top, cluster.NearCacheOptions{HealthInterval: 50 * time.Millisecond}))
+	rdb := redis.NewClient(&redis.Options{Addr: top.Shards[0].Primary.Addr()})
+	defer rdb.Close()
+	pings := func() int {
+		t.Helper()
+		stats, err := rdb.Info(context.Background(), "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok := strings.Cut(stats, "cmdstat_ping:calls=")
+		if !ok {
+			return 0
+		}
+		n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+		return n
+	}
+	a.write(t, "busy", "0", store.Create)
+	before := pings()
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+		a.nc.Invalidate("busy") // so the next read goes to Redis, on the stream
+		a.read(t, "busy", 0)
+	}
+	if busy := pings() - before; busy > 2 {
+		t.Errorf("%d PINGs in a second of traffic on the stream, want none", busy)
+	}
+	before = pings()
+	redistest.Eventually(t, 5*time.Second, func(context.Context) error {
+		if pings()-before < 3 {
+			return errors.New("no PINGs on an idle stream")
 		}
 		return nil
 	})

@@ -41,7 +41,8 @@ type Stream struct {
 	// a dead one.
 	Health time.Duration
 
-	up atomic.Bool // tracking is on and the connection live
+	up       atomic.Bool  // tracking is on and the connection live
+	lastRead atomic.Int64 // unix ns of the last reply or push read
 
 	mu   sync.Mutex
 	conn net.Conn // the live connection, for reset
@@ -148,6 +149,7 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 		if err != nil {
 			return true
 		}
+		t.lastRead.Store(time.Now().UnixNano())
 		if p, ok := v.(respPush); ok {
 			if len(p) == 2 && p[0] == "invalidate" {
 				t.Invalidate(stringsOf(p[1]))
@@ -316,8 +318,10 @@ func readReply(r *bufio.Reader) (any, error) {
 	}
 }
 
-// ping sends a PING every health interval, so that a connection that went
-// silent (a partition rather than a reset) fails the read deadline.
+// ping sends a PING when the connection has been silent for a health
+// interval, so that a connection that went silent (a partition rather than
+// a reset) fails the read deadline. A busy connection needs none: its
+// replies already show it alive.
 func (t *Stream) ping(done <-chan struct{}) {
 	tick := time.NewTicker(t.Health)
 	defer tick.Stop()
@@ -326,6 +330,9 @@ func (t *Stream) ping(done <-chan struct{}) {
 		case <-done:
 			return
 		case <-tick.C:
+			if time.Since(time.Unix(0, t.lastRead.Load())) < t.Health {
+				continue
+			}
 			if t.send(&call{n: 1}, []string{"PING"}) != nil {
 				return
 			}
