@@ -130,6 +130,16 @@ func (c *Cluster) retry(ctx context.Context, op func(ctx context.Context) error)
 	wait := 10 * time.Millisecond
 	for {
 		err := op(ctx)
+		if err != nil && !isMoving(err) && shard.IsUnavailable(err) {
+			// The node did not answer: it may be a master that has died,
+			// whose replica the cluster is promoting. The client would
+			// keep its slot table until its periodic reload; ask for one
+			// now (go-redis runs one at a time, 200 ms apart), so that
+			// requests reach the new master as soon as the cluster has
+			// one. This request fails fast, as on a shard of package
+			// cluster.
+			c.client.ReloadState(ctx)
+		}
 		if err == nil || !isMoving(err) {
 			return err
 		}

@@ -34,6 +34,7 @@ func runDemo(args []string) int {
 	sentinel := fs.Bool("sentinel", true, "watch the shards with 3 redis-sentinel processes and follow their failovers (--sentinel=false: fixed addresses, a dead primary stays dead)")
 	proxy := fs.String("proxy", "round-robin", "how the proxy spreads requests: round-robin, or sticky (each session cookie to one node, so that its near cache keeps serving it)")
 	nearCache := fs.Bool("near-cache", false, "give every web node a near cache (sessions it read served from memory until another node changes them)")
+	redisCluster := fs.Bool("redis-cluster", false, "keep the sessions in a local Redis Cluster (3 masters + 2 replicas each) instead of shards under Sentinel; --smoke then kills the session's master")
 	smoke := fs.Bool("smoke", false, "play a scripted login → whoami on every node → logout (and, with sentinels, a login through the kill of its shard's primary), then exit (non-zero on any mismatch)")
 	fs.Parse(args)
 	sentinels := 0
@@ -59,6 +60,10 @@ func runDemo(args []string) int {
 	// go-redis logs every dial that fails and every sentinel it asks; the
 	// failover package's own lines (slog) say what matters.
 	redis.SetLogger(quietLogger{})
+
+	if *redisCluster {
+		return demoRedisCluster(ctx, *nodes, *addr, *proxy == "sticky", *smoke)
+	}
 
 	plural := map[bool]string{true: "s"}
 	fmt.Printf("starting %d shards of redis-server (1 primary + %d replica%s each) and %d sentinels...\n", *shards, *replicas, plural[*replicas != 1], sentinels)

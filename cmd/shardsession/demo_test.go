@@ -9,3 +9,18 @@ func TestDemoSmoke(t *testing.T) {
 		t.Fatalf("demo --smoke exited %d", code)
 	}
 }
+
+// The demo on a Redis Cluster: the login script, then a login through the
+// kill of the session's master.
+func TestDemoRedisClusterSmoke(t *testing.T) {
+	if code := runDemo([]string{"--redis-cluster", "--smoke"}); code != 0 {
+		t.Fatalf("demo --redis-cluster --smoke exited %d", code)
+	}
+}
+
+// Behind the sticky proxy with near caches.
+func TestDemoStickySmoke(t *testing.T) {
+	if code := runDemo([]string{"--smoke", "--sentinel=false", "--near-cache", "--proxy", "sticky"}); code != 0 {
+		t.Fatalf("demo --smoke --near-cache --proxy sticky exited %d", code)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/metrics"
+	"github.com/shardsession/shardsession/rediscluster"
 	"github.com/shardsession/shardsession/session"
 )
 
@@ -26,6 +28,10 @@ type Options struct {
 	// Cluster describes the shards; every node builds its own Cluster from
 	// it, as separate processes would.
 	Cluster cluster.Options
+
+	// RedisCluster, when set, makes every node keep its sessions in this
+	// Redis Cluster (package rediscluster) instead of Cluster's shards.
+	RedisCluster *rediscluster.Options
 
 	// Nodes is the number of web nodes. Default 3.
 	Nodes int
@@ -69,9 +75,8 @@ type Fleet struct {
 	// Sticky says the proxy keeps each session cookie on one node.
 	Sticky bool
 
-	servers  []*http.Server
-	clusters []*cluster.Cluster
-	caches   []*cluster.NearCache
+	servers []*http.Server
+	closers []io.Closer // the nodes' stores, in the order to close them
 }
 
 // CookieName is the session cookie's name in the demo, which serves plain
@@ -94,24 +99,10 @@ func Start(opt Options) (*Fleet, error) {
 	var backends []*url.URL
 	for i := range opt.Nodes {
 		name := fmt.Sprintf("web-%d", i+1)
-		c, col, err := newCluster(opt, name)
+		st, err := f.newStore(opt, name)
 		if err != nil {
 			f.Close()
 			return nil, err
-		}
-		f.clusters = append(f.clusters, c)
-		var st session.Store = c
-		if opt.NearCache {
-			nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{})
-			if err != nil {
-				f.Close()
-				return nil, err
-			}
-			f.caches = append(f.caches, nc)
-			if col != nil {
-				col.WatchNearCache(nc)
-			}
-			st = nc
 		}
 		m := session.New(st)
 		m.Cookie.Name, m.Cookie.Secure = CookieName, false
@@ -143,26 +134,47 @@ func Start(opt Options) (*Fleet, error) {
 	return f, nil
 }
 
-// newCluster builds node's Cluster, with a metrics Collector (returned)
-// when opt.Metrics is set.
-func newCluster(opt Options, node string) (*cluster.Cluster, *metrics.Collector, error) {
-	if opt.Metrics == nil {
-		c, err := cluster.New(opt.Cluster)
-		return c, nil, err
+// newStore builds node's session store: a rediscluster.Cluster, or a
+// Cluster (behind a NearCache with opt.NearCache), with a metrics
+// Collector when opt.Metrics is set.
+func (f *Fleet) newStore(opt Options, node string) (session.Store, error) {
+	if opt.RedisCluster != nil {
+		rc, err := rediscluster.New(*opt.RedisCluster)
+		if err != nil {
+			return nil, err
+		}
+		f.closers = append(f.closers, rc)
+		return rc, nil
 	}
-	m := metrics.New(metrics.Options{ConstLabels: prometheus.Labels{"web_node": node}})
+	var col *metrics.Collector
 	copt := opt.Cluster
-	copt.Observer = m
+	if opt.Metrics != nil {
+		col = metrics.New(metrics.Options{ConstLabels: prometheus.Labels{"web_node": node}})
+		copt.Observer = col
+	}
 	c, err := cluster.New(copt)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	m.Watch(c)
-	if err := opt.Metrics.Register(m); err != nil {
-		c.Close()
-		return nil, nil, fmt.Errorf("fleet: metrics of %s: %w", node, err)
+	f.closers = append(f.closers, c)
+	if col != nil {
+		col.Watch(c)
+		if err := opt.Metrics.Register(col); err != nil {
+			return nil, fmt.Errorf("fleet: metrics of %s: %w", node, err)
+		}
 	}
-	return c, m, nil
+	if !opt.NearCache {
+		return c, nil
+	}
+	nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{})
+	if err != nil {
+		return nil, err
+	}
+	f.closers = append(f.closers, nc)
+	if col != nil {
+		col.WatchNearCache(nc)
+	}
+	return nc, nil
 }
 
 // serve starts an HTTP server for h on addr and returns its URL.
@@ -201,11 +213,8 @@ func (f *Fleet) Close() error {
 	for _, s := range f.servers {
 		errs = append(errs, s.Shutdown(ctx))
 	}
-	for _, nc := range f.caches {
-		errs = append(errs, nc.Close())
-	}
-	for _, c := range f.clusters {
-		errs = append(errs, c.Close())
+	for i := len(f.closers) - 1; i >= 0; i-- { // a near cache before its cluster
+		errs = append(errs, f.closers[i].Close())
 	}
 	return errors.Join(errs...)
 }
