@@ -25,6 +25,9 @@ type checkResult struct {
 	OK        bool           `json:"ok"`
 	Shards    []*shardReport `json:"shards"`
 	Sentinels []string       `json:"sentinel_problems"`
+	// Cluster is the Redis Cluster's own state (--redis-cluster), whose
+	// problems are listed in Sentinels' place.
+	Cluster *clusterReport `json:"redis_cluster,omitempty"`
 }
 
 func runCheck(args []string) int {
@@ -42,8 +45,14 @@ func check(ctx context.Context, args []string, out, errOut io.Writer) int {
 	strict := fs.Bool("strict", false, "exit non-zero on warnings too")
 	maxLag := fs.Duration("max-lag", 10*time.Second, "warn when a replica lags more than this")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	redisCluster := fs.String("redis-cluster", "", "check a Redis Cluster instead, from some of its nodes as host:port,...: cluster_state, slot coverage, and every master as a shard")
 	if err := fs.Parse(args); err != nil {
 		return parseFailed(err)
+	}
+	if *redisCluster != "" {
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		return report(inspectRedisCluster(ctx, splitList(*redisCluster), checkLimits{maxLag: *maxLag}), *asJSON, *strict, out)
 	}
 	shardsText, sentinelsText, err := top.resolve()
 	if err != nil {
@@ -60,8 +69,12 @@ func check(ctx context.Context, args []string, out, errOut io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	res := inspect(ctx, shards, splitList(sentinelsText), checkLimits{maxLag: *maxLag})
-	if *asJSON {
+	return report(inspect(ctx, shards, splitList(sentinelsText), checkLimits{maxLag: *maxLag}), *asJSON, *strict, out)
+}
+
+// report prints res, as JSON or a table, and returns check's exit code.
+func report(res *checkResult, asJSON, strict bool, out io.Writer) int {
+	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		enc.Encode(res)
@@ -71,7 +84,7 @@ func check(ctx context.Context, args []string, out, errOut io.Writer) int {
 	switch {
 	case !res.OK:
 		return 1
-	case *strict && res.warnings() > 0:
+	case strict && res.warnings() > 0:
 		return 1
 	}
 	return 0
@@ -111,6 +124,9 @@ func inspect(ctx context.Context, shards []shard.Options, sentinels []string, li
 
 func (res *checkResult) warnings() int {
 	n := len(res.Sentinels)
+	if res.Cluster != nil {
+		n += len(res.Cluster.Problems)
+	}
 	for _, r := range res.Shards {
 		n += len(r.Warnings)
 	}
@@ -119,6 +135,10 @@ func (res *checkResult) warnings() int {
 
 // printTable prints one line per shard, then every error and warning.
 func printTable(out io.Writer, res *checkResult) {
+	if c := res.Cluster; c != nil {
+		fmt.Fprintf(out, "REDIS CLUSTER  state %s, %d/16384 slots assigned (%d ok, %d failed), %d nodes\n\n",
+			dash(c.State), c.SlotsAssigned, c.SlotsOK, c.SlotsFail, c.KnownNodes)
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SHARD\tPRIMARY\tROLE\tREPLICAS\tPERSISTENCE\tMAXMEMORY\tPOLICY\tSENTINELS\tSTATUS")
 	for _, r := range res.Shards {
@@ -132,6 +152,11 @@ func printTable(out io.Writer, res *checkResult) {
 		}
 		for _, w := range r.Warnings {
 			fmt.Fprintf(out, "WARNING %s: %s\n", r.Name, w)
+		}
+	}
+	if res.Cluster != nil {
+		for _, p := range res.Cluster.Problems {
+			fmt.Fprintf(out, "ERROR   redis cluster: %s\n", p)
 		}
 	}
 	for _, p := range res.Sentinels {

@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/internal/redistest"
 )
@@ -168,4 +172,41 @@ func TestDemoPrintsAWorkingCheck(t *testing.T) {
 	if code != 0 || strings.Contains(out, "not attached") || strings.Count(out, "1 (lag") != 2 {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
+}
+
+// check --redis-cluster: a healthy cluster passes, every master is checked
+// with its replica; a cluster missing slots fails, naming the problem.
+func TestCheckRedisCluster(t *testing.T) {
+	rc := redistest.NewRedisCluster(t, redistest.RedisClusterOptions{Masters: 3, Replicas: 1})
+	code, out := runChecked(t, "--redis-cluster", rc.Addrs()[0])
+	if code != 0 || !strings.Contains(out, "state ok, 16384/16384 slots assigned") {
+		t.Fatalf("healthy cluster: exit %d\n%s", code, out)
+	}
+	code, out = runChecked(t, "--redis-cluster", strings.Join(rc.Addrs(), ","), "--json")
+	var res checkResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 {
+		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
+	}
+	if len(res.Shards) != 3 {
+		t.Fatalf("%d masters checked, want 3", len(res.Shards))
+	}
+	for _, r := range res.Shards {
+		if !strings.HasPrefix(r.Name, "slots ") || r.Role != "master" || len(r.Replicas) != 1 {
+			t.Errorf("master %s: %+v", r.Name, r)
+		}
+	}
+
+	// Take a slot away from its master: the cluster no longer covers it.
+	m := redis.NewClient(&redis.Options{Addr: res.Shards[0].Addr})
+	defer m.Close()
+	if err := m.Do(context.Background(), "CLUSTER", "DELSLOTS", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	redistest.Eventually(t, 10*time.Second, func(context.Context) error {
+		code, out := runChecked(t, "--redis-cluster", rc.Addrs()[0])
+		if code != 1 || !strings.Contains(out, "16383 of 16384 slots are assigned") {
+			return fmt.Errorf("exit %d\n%s", code, out)
+		}
+		return nil
+	})
 }
