@@ -18,6 +18,18 @@ type Report struct {
 	Workload Workload `json:"workload"`
 	Rounds   int      `json:"rounds"`
 	Results  []Result `json:"results"`
+	// Baseline is the store the others are compared with. Default Ring.
+	Baseline string `json:"baseline,omitempty"`
+	// Topology describes the servers when they are not Shards (a Redis
+	// Cluster).
+	Topology string `json:"topology,omitempty"`
+}
+
+func (r *Report) baseline() string {
+	if r.Baseline != "" {
+		return r.Baseline
+	}
+	return Ring
 }
 
 // Machine describes where a report was measured.
@@ -50,14 +62,14 @@ func (r *Report) JSON(w io.Writer) error {
 }
 
 // Table writes the results as a text table: one line per run, with its
-// throughput as a multiple of the baseline (Ring) store's and of the
+// throughput as a multiple of the baseline store's and of the
 // no-session limit's (None) in the same cell.
 func (r *Report) Table(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tconcurrency\tstore\treq/s\tvs ring\tvs none\tp50\tp99\tp99.9\terrors\tcache hits\t")
+	fmt.Fprintf(tw, "workload\tconcurrency\tstore\treq/s\tvs %s\tvs none\tp50\tp99\tp99.9\terrors\tcache hits\t\n", r.baseline())
 	for _, res := range r.Results {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", MixName(res.Reads), res.Concurrency, res.Store,
-			res.PerSecond, r.ratio(res, Ring), r.ratio(res, None), micros(res.P50), micros(res.P99), micros(res.P999), res.Errors, hitRate(res))
+			res.PerSecond, r.ratio(res, r.baseline()), r.ratio(res, None), micros(res.P50), micros(res.P99), micros(res.P999), res.Errors, hitRate(res))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -74,19 +86,23 @@ func (r *Report) Markdown(w io.Writer) error {
 	if r.Workload.HTTP {
 		mode = "over loopback HTTP (keep-alive)"
 	}
-	fmt.Fprintf(w, "%d shards, %d sessions of %d bytes, %v per run, median of %d round(s), requests %s; Go %s, %d CPUs, load average %s before the run, %s.\n",
-		len(r.Shards), r.Workload.Sessions, r.Workload.ValueSize, r.Workload.Duration, r.Rounds, mode,
+	where := fmt.Sprintf("%d shards", len(r.Shards))
+	if r.Topology != "" {
+		where = r.Topology
+	}
+	fmt.Fprintf(w, "%s, %d sessions of %d bytes, %v per run, median of %d round(s), requests %s; Go %s, %d CPUs, load average %s before the run, %s.\n",
+		where, r.Workload.Sessions, r.Workload.ValueSize, r.Workload.Duration, r.Rounds, mode,
 		r.Machine.GoVersion, r.Machine.CPUs, r.Machine.LoadAverage, r.Machine.Time.Format("2006-01-02"))
 	var mix float64 = -1
 	for _, res := range r.Results {
 		if res.Reads != mix {
 			mix = res.Reads
 			fmt.Fprintf(w, "\n**%s**\n\n", MixName(mix))
-			fmt.Fprintln(w, "| in flight | store | req/s | × ring | × none | p50 | p99 | near-cache hits | errors |")
+			fmt.Fprintf(w, "| in flight | store | req/s | × %s | × none | p50 | p99 | near-cache hits | errors |\n", r.baseline())
 			fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 		}
 		fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", res.Concurrency, res.Store, res.PerSecond,
-			r.ratio(res, Ring), r.ratio(res, None), micros(res.P50), micros(res.P99), hitRate(res), res.Errors)
+			r.ratio(res, r.baseline()), r.ratio(res, None), micros(res.P50), micros(res.P99), hitRate(res), res.Errors)
 	}
 	r.firstErrors(w)
 	return nil

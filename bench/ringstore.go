@@ -8,17 +8,26 @@ import (
 )
 
 // RingStore is the baseline session store: go-redis's Ring over the same
-// shards, with no scripts, no replica reads and no caching. Its writes do
-// not check that an updated session still exists, and ignore
+// shards (or, from NewClusterClientStore, its ClusterClient over a Redis
+// Cluster), with no scripts, no replica reads and no caching. Its writes
+// do not check that an updated session still exists, and ignore
 // Write.IfVersion (no compare-and-set).
 type RingStore struct {
-	ring   *redis.Ring
+	ring   redis.UniversalClient
 	prefix string
 }
 
 // NewRingStore returns a RingStore over addrs (shard name → address).
 func NewRingStore(addrs map[string]string) *RingStore {
 	return &RingStore{ring: redis.NewRing(&redis.RingOptions{Addrs: addrs}), prefix: "ring:"}
+}
+
+// NewClusterClientStore returns the same store on go-redis's
+// ClusterClient over the Redis Cluster that seeds belong to: the plain
+// store a Redis Cluster user writes. A session is one key, so its
+// pipeline goes to one master.
+func NewClusterClientStore(seeds []string) *RingStore {
+	return &RingStore{ring: redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds}), prefix: "clusterclient:"}
 }
 
 // Load implements session.Store with HGETALL. It reads only from primaries,

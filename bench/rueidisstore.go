@@ -22,6 +22,17 @@ type RueidisStore struct {
 	ttl     time.Duration
 }
 
+// NewRueidisClusterStore connects to the Redis Cluster that seeds belong
+// to with one rueidis client, which routes each key to its slot's master
+// (and caches with DoCache as on shards).
+func NewRueidisClusterStore(seeds []string) (*RueidisStore, error) {
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: seeds})
+	if err != nil {
+		return nil, fmt.Errorf("rueidis cluster %v: %w", seeds, err)
+	}
+	return &RueidisStore{clients: []rueidis.Client{c}, prefix: "rueidis-cluster:", ttl: time.Hour}, nil
+}
+
 // NewRueidisStore connects to addrs, one client per shard.
 func NewRueidisStore(addrs []string) (*RueidisStore, error) {
 	s := &RueidisStore{prefix: "rueidis:", ttl: time.Hour}

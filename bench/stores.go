@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/rediscluster"
 	"github.com/shardsession/shardsession/session"
 )
 
@@ -26,11 +27,34 @@ const (
 	Unbatched = "shardsession-unbatched"
 	// NearCache is the Cluster behind its cluster.NearCache.
 	NearCache = "shardsession+nearcache"
+
+	// On a Redis Cluster (OpenRedisClusterStores):
+
+	// ClusterClient is the baseline there: the RingStore's commands on
+	// go-redis's ClusterClient (NewClusterClientStore).
+	ClusterClient = "clusterclient"
+	// RueidisCluster is RueidisStore on rueidis's cluster client.
+	RueidisCluster = "rueidis-cluster"
+	// RedisCluster is shardsession's rediscluster.Cluster.
+	RedisCluster = "shardsession-rediscluster"
 )
 
 // StoreNames lists every store the harness knows: the limit, the
 // baseline, then the others.
 var StoreNames = []string{None, Ring, Rueidis, Cluster, Unbatched, NearCache}
+
+// RedisClusterStoreNames lists the stores the harness compares on a Redis
+// Cluster: the limit, the baseline, then the others.
+var RedisClusterStoreNames = []string{None, ClusterClient, RueidisCluster, RedisCluster}
+
+// Baseline returns the store the others are compared with among names:
+// ClusterClient on a Redis Cluster, else Ring.
+func Baseline(names []string) string {
+	if slices.Contains(names, ClusterClient) {
+		return ClusterClient
+	}
+	return Ring
+}
 
 // Stores are session stores open over the same shards, each under its own
 // key prefix so that they never see each other's sessions.
@@ -115,6 +139,44 @@ func (s *Stores) open(ctx context.Context, name string, base cluster.Options, ad
 		return fmt.Errorf("bench: unknown store %q (known: %v)", name, StoreNames)
 	}
 	return nil
+}
+
+// OpenRedisClusterStores opens the named stores (RedisClusterStoreNames)
+// over the Redis Cluster that seeds belong to, each under its own key
+// prefix.
+func OpenRedisClusterStores(ctx context.Context, seeds []string, names []string) (*Stores, error) {
+	s := &Stores{byName: map[string]session.Store{}}
+	for _, name := range names {
+		switch name {
+		case None:
+			s.byName[name] = nil
+		case ClusterClient:
+			r := NewClusterClientStore(seeds)
+			s.closers = append(s.closers, r.Close)
+			s.byName[name] = r
+		case RueidisCluster:
+			r, err := NewRueidisClusterStore(seeds)
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			s.closers = append(s.closers, r.Close)
+			s.byName[name] = r
+		case RedisCluster:
+			c, err := rediscluster.New(rediscluster.Options{Addrs: seeds, KeyPrefix: "bench-rediscluster:"})
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			s.closers = append(s.closers, c.Close)
+			s.byName[name] = c
+		default:
+			s.Close()
+			return nil, fmt.Errorf("bench: unknown store %q on a Redis Cluster (known: %v)", name, RedisClusterStoreNames)
+		}
+		s.names = append(s.names, name)
+	}
+	return s, nil
 }
 
 // Names returns the open stores' names, in the order asked for.

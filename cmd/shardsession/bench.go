@@ -47,6 +47,7 @@ func runBench(args []string) int {
 	mdOut := fs.String("markdown", "", "write the results as Markdown tables, one per workload, to this file (- for stdout)")
 	svgOut := fs.String("svg", "", "write a plot of requests/s against concurrency to this SVG file")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	redisCluster := fs.Bool("redis-cluster", false, "measure on a local Redis Cluster (3 masters + 1 replica each) instead of shards: the plain go-redis ClusterClient store (the baseline), rueidis's cluster client with DoCache, and shardsession's rediscluster (--stores from "+strings.Join(bench.RedisClusterStoreNames, ", ")+")")
 	var ff fleetFlags
 	fs.StringVar(&ff.nodes, "nodes", "", "run the fleet simulation instead: these numbers of web nodes in turn (e.g. 1,10,50,200), each a Cluster + NearCache + Follow + Watch + Manager, sharing a fixed total workload, and report what they cost the servers")
 	fs.StringVar(&ff.proxy, "proxy", "round-robin", "fleet simulation: how requests reach the nodes: round-robin, sticky (by session token), or both as a list")
@@ -98,16 +99,38 @@ func runBench(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	shards, closeTop, err := benchShards(ctx, *shardsFlag, *localShards, *replicas)
-	if err != nil {
-		return fail(err)
-	}
-	defer closeTop()
-	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	stores, err := bench.OpenStores(octx, cluster.Options{Shards: shards, Replica: replica.Options{Policy: rp}}, names)
-	cancel()
-	if err != nil {
-		return fail(err)
+	rep := &bench.Report{Workload: sweep.Base, Rounds: *rounds, Baseline: bench.Baseline(names)}
+	var stores *bench.Stores
+	if *redisCluster {
+		if !flagSet(fs, "stores") {
+			names = bench.RedisClusterStoreNames
+		}
+		rep.Baseline = bench.Baseline(names)
+		fmt.Fprintln(os.Stderr, "starting a local Redis Cluster of redis-server (3 masters + 1 replica each)...")
+		rc, err := redistest.StartRedisCluster(ctx, redistest.RedisClusterOptions{Masters: 3, Replicas: 1})
+		if err != nil {
+			return fail(err)
+		}
+		defer rc.Close()
+		rep.Topology = "a Redis Cluster of 3 masters + 1 replica each"
+		if stores, err = bench.OpenRedisClusterStores(ctx, rc.Addrs(), names); err != nil {
+			return fail(err)
+		}
+	} else {
+		shards, closeTop, err := benchShards(ctx, *shardsFlag, *localShards, *replicas)
+		if err != nil {
+			return fail(err)
+		}
+		defer closeTop()
+		octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		stores, err = bench.OpenStores(octx, cluster.Options{Shards: shards, Replica: replica.Options{Policy: rp}}, names)
+		cancel()
+		if err != nil {
+			return fail(err)
+		}
+		for _, s := range shards {
+			rep.Shards = append(rep.Shards, s.Name+"="+s.Addr)
+		}
 	}
 	defer stores.Close()
 
@@ -134,12 +157,13 @@ func runBench(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	rep := &bench.Report{Machine: machine, Workload: sweep.Base, Rounds: *rounds, Results: results}
-	for _, s := range shards {
-		rep.Shards = append(rep.Shards, s.Name+"="+s.Addr)
+	rep.Machine, rep.Results = machine, results
+	where := fmt.Sprintf("%d shards", len(rep.Shards))
+	if rep.Topology != "" {
+		where = rep.Topology
 	}
-	fmt.Printf("\n%d shards, %d sessions of %d bytes, %v per run, %d round(s); %d CPUs, load average %s\n\n",
-		len(shards), *sessions, *valueSize, *duration, *rounds, rep.Machine.CPUs, rep.Machine.LoadAverage)
+	fmt.Printf("\n%s, %d sessions of %d bytes, %v per run, %d round(s); %d CPUs, load average %s\n\n",
+		where, *sessions, *valueSize, *duration, *rounds, rep.Machine.CPUs, rep.Machine.LoadAverage)
 	rep.Table(os.Stdout)
 	if err := writeOut(*mdOut, rep.Markdown); err != nil {
 		return fail(err)

@@ -69,3 +69,29 @@ func TestBenchBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// bench --redis-cluster measures the cluster stores against the plain
+// ClusterClient store, on a Redis Cluster it starts.
+func TestBenchRedisClusterShortRun(t *testing.T) {
+	jsonPath := filepath.Join(t.TempDir(), "b.json")
+	if code := runBench([]string{"--redis-cluster", "--duration", "100ms", "--sessions", "20", "--concurrency", "2", "--reads", "0.5",
+		"--quiet", "--json", jsonPath}); code != 0 {
+		t.Fatalf("bench --redis-cluster exited %d", code)
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Baseline != bench.ClusterClient || len(rep.Results) != len(bench.RedisClusterStoreNames) {
+		t.Fatalf("baseline %q, %d results", rep.Baseline, len(rep.Results))
+	}
+	for _, r := range rep.Results {
+		if r.Requests == 0 || r.Errors != 0 {
+			t.Errorf("%+v", r)
+		}
+	}
+}
