@@ -29,11 +29,19 @@ type Options struct {
 	// (package replica). Its zero value reads from the primary only.
 	Replica replica.Options
 
-	// Client is the template for every client of the shard (pool size,
-	// timeouts, credentials, TLS...). Its Addr is ignored. Nil means go-redis
-	// defaults, except ReadTimeout and WriteTimeout of 1s and DialTimeout of
-	// 1s: a session store must fail fast rather than hang a web request.
-	// Unless set, MaxRetries is 1 and DialerRetries 1 (failFast).
+	// Client is the template for every connection the library opens to the
+	// shard's nodes: the primary's and replicas' pools, the near cache's
+	// invalidation stream, Pub/Sub subscriptions and the connections that
+	// wait for replicas (pool size, timeouts, TLSConfig, Dialer, OnConnect,
+	// Username/Password and the CredentialsProvider* fields, which are
+	// asked on each new connection so that a rotated password is picked
+	// up). Its Addr is ignored. Nil means go-redis defaults, except
+	// ReadTimeout and WriteTimeout of 1s and DialTimeout of 1s: a session
+	// store must fail fast rather than hang a web request. Unless set,
+	// MaxRetries is 1 and DialerRetries 1 (failFast).
+	// ContextTimeoutEnabled is always turned on: a call never outlives its
+	// context's deadline. Without a deadline a call is bounded by
+	// WorstCase(Client).
 	Client *redis.Options
 
 	// Sentinel, when set, finds the shard's primary and replicas through
@@ -73,6 +81,10 @@ func (o *Options) init() {
 	// the breaker and Sentinel handle a dead node, retries only delay the
 	// error (go-redis #3540).
 	tmpl := failFast(*o.Client)
+	// go-redis ignores the context's deadline for socket reads and writes
+	// unless told otherwise, so a request with 200 ms left would wait out
+	// ReadTimeout on a silent node.
+	tmpl.ContextTimeoutEnabled = true
 	if tmpl.MaintNotificationsConfig == nil {
 		// A go-redis Conn (WAIT runs on the connection that wrote) shares
 		// its client's options but not their lock, and the fallback of the
@@ -89,4 +101,52 @@ func (o *Options) clientFor(addr string) *redis.Options {
 	c := *o.Client
 	c.Addr = addr
 	return &c
+}
+
+// WorstCase returns how long one command sent with a context that has no
+// deadline can take on one node of a shard whose Options.Client is client
+// (nil: the defaults), when the node accepts connections but never
+// answers (a frozen process, a silent partition): every attempt
+// (MaxRetries+1 of them) waits for a pooled connection (PoolTimeout),
+// dials (DialerRetries × DialTimeout, with DialerRetryTimeout between
+// tries), sends the connection's handshake and then the command
+// (WriteTimeout + ReadTimeout each), and the attempts are separated by up
+// to MaxRetryBackoff. A read that the primary could not serve then tries
+// each replica in turn, each with the same bound. It returns 0 when a
+// timeout is disabled (negative): nothing but the context bounds the call
+// then. With a deadline a call ends by the deadline.
+func WorstCase(client *redis.Options) time.Duration {
+	o := Options{Client: client}
+	o.init()
+	c := o.Client
+	dial, read, write, pool := c.DialTimeout, c.ReadTimeout, c.WriteTimeout, c.PoolTimeout
+	if dial == 0 {
+		dial = 5 * time.Second // go-redis's default
+	}
+	switch {
+	case read == 0:
+		read = 3 * time.Second
+	case read < 0:
+		return 0
+	}
+	switch {
+	case write == 0:
+		write = read
+	case write < 0:
+		return 0
+	}
+	if pool == 0 {
+		pool = read + time.Second
+	}
+	if dial < 0 || pool < 0 {
+		return 0
+	}
+	attempts := max(c.MaxRetries, 0) + 1
+	dialRetry := c.DialerRetryTimeout
+	if dialRetry == 0 {
+		dialRetry = 100 * time.Millisecond
+	}
+	dials := max(c.DialerRetries, 1)
+	perAttempt := pool + time.Duration(dials)*dial + time.Duration(dials-1)*dialRetry + 2*(write+read)
+	return time.Duration(attempts)*perAttempt + time.Duration(attempts-1)*c.MaxRetryBackoff
 }
