@@ -11,6 +11,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shardsession/shardsession/internal/redisauth"
 	"github.com/shardsession/shardsession/shard"
 	"github.com/shardsession/shardsession/store"
 )
@@ -198,7 +199,7 @@ func (c *Cluster) migrateKeys(ctx context.Context, from, to *shard.Shard, keys [
 	if err != nil {
 		return 0, err
 	}
-	args, err := migrateArgs(dst, keys)
+	args, err := migrateArgs(ctx, dst, keys)
 	if err != nil {
 		return 0, fmt.Errorf("shard %s: %w", to.Name(), err)
 	}
@@ -232,19 +233,25 @@ func target(ctx context.Context, sh *shard.Shard) (*redis.Options, error) {
 }
 
 // migrateArgs builds MIGRATE host port "" db timeout [AUTH...] KEYS keys...
-// aimed at the server dst describes.
-func migrateArgs(dst *redis.Options, keys []string) ([]any, error) {
+// aimed at the server dst describes, with the credentials a new connection
+// of dst's client would use (its credentials provider is asked now, so a
+// rotated password is picked up).
+func migrateArgs(ctx context.Context, dst *redis.Options, keys []string) ([]any, error) {
 	host, port, err := net.SplitHostPort(dst.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("migrate needs a host:port address, have %q: %w", dst.Addr, err)
 	}
+	user, pass, err := redisauth.Credentials(ctx, dst)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
 	args := make([]any, 0, 10+len(keys))
 	args = append(args, "migrate", host, port, "", dst.DB, migrateTimeout.Milliseconds())
 	switch {
-	case dst.Username != "":
-		args = append(args, "auth2", dst.Username, dst.Password)
-	case dst.Password != "":
-		args = append(args, "auth", dst.Password)
+	case user != "":
+		args = append(args, "auth2", user, pass)
+	case pass != "":
+		args = append(args, "auth", pass)
 	}
 	args = append(args, "keys")
 	for _, k := range keys {
@@ -277,7 +284,10 @@ func (c *Cluster) resolveBusy(ctx context.Context, from, to *shard.Shard, dst *r
 				return moved, to.Wrap(err)
 			}
 			if ours > theirs {
-				args, _ := migrateArgs(dst, []string{key})
+				args, err := migrateArgs(ctx, dst, []string{key})
+				if err != nil {
+					return moved, fmt.Errorf("shard %s: %w", to.Name(), err)
+				}
 				args = append(args[:len(args)-2], "replace", "keys", key)
 				if err := src.Do(ctx, args...).Err(); err != nil {
 					return moved, from.Wrap(err)

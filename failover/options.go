@@ -1,8 +1,11 @@
 package failover
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 )
 
 // Options say how to find a shard's nodes through Redis Sentinel.
@@ -14,8 +17,22 @@ type Options struct {
 	// discovered from them. At least one is required.
 	SentinelAddrs []string
 	// SentinelUsername and SentinelPassword authenticate to the sentinels
-	// (the data nodes use the shard's client template).
+	// (the data nodes use the shard's client template). Default "": no
+	// AUTH.
 	SentinelUsername, SentinelPassword string
+	// TLSConfig, when set, makes every connection to the sentinels TLS:
+	// the Watcher's and, in a shard, go-redis's own. Default nil: in a
+	// shard (shard.Options.Sentinel) the TLSConfig of the shard's client
+	// template, which is what go-redis uses for the sentinels; for Watch
+	// alone, plain TCP. go-redis reaches the sentinels and the data nodes
+	// with one TLS configuration, so in a shard a TLSConfig different from
+	// the template's is refused.
+	TLSConfig *tls.Config
+	// Dialer, when set, opens the Watcher's connections to the sentinels
+	// (it then does the TLS handshake itself, as a go-redis Dialer does).
+	// Default nil: in a shard, the Dialer of the shard's client template;
+	// for Watch alone, net.Dialer with a 1 s timeout.
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives one Info record per primary switch and Warn records
 	// for +odown. Default slog.Default().
 	Logger *slog.Logger

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/internal/pubsub"
 )
 
 // EventKind is the kind of a Sentinel event: the name of the Pub/Sub
@@ -83,39 +85,60 @@ func Watch(opt Options, listen func(Event)) (*Watcher, error) {
 	return w, nil
 }
 
-// follow subscribes on one sentinel and forwards this master's events.
+// follow subscribes on one sentinel and forwards this master's events. A
+// subscription that fails is logged once (Warn) until it works again, so
+// that a sentinel the Watcher cannot reach (a wrong address, TLS or
+// password) does not go unnoticed while the data nodes keep working.
 func (w *Watcher) follow(ctx context.Context, addr string, events chan<- Event) {
-	c := redis.NewSentinelClient(&redis.Options{
-		Addr:            addr,
-		Username:        w.opt.SentinelUsername,
-		Password:        w.opt.SentinelPassword,
-		DialTimeout:     time.Second,
-		ReadTimeout:     time.Second,
-		DisableIdentity: true,
-	})
+	c := redis.NewSentinelClient(w.sentinelOptions(addr))
 	defer c.Close()
 	ps := c.Subscribe(ctx, string(SwitchMaster), string(ObjectivelyDown), string(BackUp))
 	defer ps.Close()
-	ch := ps.Channel()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case m, ok := <-ch:
-			if !ok {
-				return
+	failing := false
+	pubsub.Receive(ctx, ps, pubsub.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second},
+		func(err error) {
+			if !failing {
+				failing = true
+				w.opt.logger().Warn("failover: cannot follow the sentinel; switches of this master go unseen through it until it answers",
+					"shard", w.opt.MasterName, "sentinel", addr, "err", err)
 			}
-			ev, ok := parseEvent(m.Channel, m.Payload)
-			if !ok || ev.MasterName != w.opt.MasterName {
-				continue
+		},
+		func(msg any) {
+			switch m := msg.(type) {
+			case *redis.Subscription:
+				if failing {
+					failing = false
+					w.opt.logger().Info("failover: following the sentinel again", "shard", w.opt.MasterName, "sentinel", addr)
+				}
+			case *redis.Message:
+				ev, ok := parseEvent(m.Channel, m.Payload)
+				if !ok || ev.MasterName != w.opt.MasterName {
+					return
+				}
+				ev.At = time.Now()
+				select {
+				case events <- ev:
+				case <-ctx.Done():
+				}
 			}
-			ev.At = time.Now()
-			select {
-			case events <- ev:
-			case <-ctx.Done():
-				return
-			}
-		}
+		})
+}
+
+// sentinelOptions are the options of the connection to the sentinel at
+// addr: TLS, dialer and credentials from w's Options.
+func (w *Watcher) sentinelOptions(addr string) *redis.Options {
+	return &redis.Options{
+		Addr:                  addr,
+		Username:              w.opt.SentinelUsername,
+		Password:              w.opt.SentinelPassword,
+		TLSConfig:             w.opt.TLSConfig,
+		Dialer:                w.opt.Dialer,
+		DialTimeout:           time.Second,
+		ReadTimeout:           time.Second,
+		WriteTimeout:          time.Second,
+		ContextTimeoutEnabled: true,
+		DialerRetries:         1,
+		DisableIdentity:       true,
 	}
 }
 

@@ -32,8 +32,26 @@ func failFast(tmpl redis.Options) redis.Options {
 	return tmpl
 }
 
+// droppedByFailover are the fields of redis.Options that go-redis
+// FailoverOptions has no counterpart for, so a Sentinel shard cannot pass
+// them on: Network and Addr (Sentinel names the addresses), NodeAddress,
+// Limiter, MaintNotificationsConfig (go-redis turns maintenance
+// notifications off for failover clients) and the client-side cache
+// settings (the near cache, package cluster, does that job). Every other
+// field is copied by failoverOptions; TestFailoverOptionsCopyTemplate
+// fails when go-redis adds one that is neither copied nor listed here.
+var droppedByFailover = []string{
+	"Network", "Addr", "NodeAddress", "Limiter", "MaintNotificationsConfig",
+	"ClientSideCacheConfig", "ClientSideCache", "ClientSideCacheStrategy",
+	"ClientSideCacheRefreshOnInvalidate", "ClientSideCacheCoalesceMisses",
+	"ClientSideCacheInvalidationBatchWindow",
+}
+
 // failoverOptions turns the shard's client template into go-redis
-// FailoverOptions for o.
+// FailoverOptions for o: every field of the template that FailoverOptions
+// has (droppedByFailover lists the rest). go-redis uses the template's
+// Dialer, OnConnect, TLSConfig and timeouts for its connections to the
+// sentinels too, with SentinelUsername and SentinelPassword.
 func failoverOptions(o *failover.Options, tmpl *redis.Options, replicaOnly bool) *redis.FailoverOptions {
 	t := failFast(*tmpl)
 	return &redis.FailoverOptions{
@@ -43,32 +61,56 @@ func failoverOptions(o *failover.Options, tmpl *redis.Options, replicaOnly bool)
 		SentinelPassword: o.SentinelPassword,
 		ReplicaOnly:      replicaOnly,
 
-		ClientName:            t.ClientName,
-		Protocol:              t.Protocol,
-		Username:              t.Username,
-		Password:              t.Password,
-		DB:                    t.DB,
+		ClientName: t.ClientName,
+		Dialer:     t.Dialer,
+		OnConnect:  t.OnConnect,
+
+		Protocol:                     t.Protocol,
+		Username:                     t.Username,
+		Password:                     t.Password,
+		CredentialsProvider:          t.CredentialsProvider,
+		CredentialsProviderContext:   t.CredentialsProviderContext,
+		StreamingCredentialsProvider: t.StreamingCredentialsProvider,
+		DB:                           t.DB,
+
 		MaxRetries:            t.MaxRetries,
 		MinRetryBackoff:       t.MinRetryBackoff,
 		MaxRetryBackoff:       t.MaxRetryBackoff,
 		DialTimeout:           t.DialTimeout,
 		DialerRetries:         t.DialerRetries,
 		DialerRetryTimeout:    t.DialerRetryTimeout,
+		DialerRetryBackoff:    t.DialerRetryBackoff,
 		ReadTimeout:           t.ReadTimeout,
 		WriteTimeout:          t.WriteTimeout,
 		ContextTimeoutEnabled: t.ContextTimeoutEnabled,
+
+		ReadBufferSize:          t.ReadBufferSize,
+		WriteBufferSize:         t.WriteBufferSize,
+		PipelineReadBufferSize:  t.PipelineReadBufferSize,
+		PipelineWriteBufferSize: t.PipelineWriteBufferSize,
+		PipelinePoolSize:        t.PipelinePoolSize,
+		AutoPipelineOptions:     t.AutoPipelineOptions,
+
 		PoolFIFO:              t.PoolFIFO,
 		PoolSize:              t.PoolSize,
+		MaxConcurrentDials:    t.MaxConcurrentDials,
 		PoolTimeout:           t.PoolTimeout,
 		MinIdleConns:          t.MinIdleConns,
 		MaxIdleConns:          t.MaxIdleConns,
 		MaxActiveConns:        t.MaxActiveConns,
 		ConnMaxIdleTime:       t.ConnMaxIdleTime,
 		ConnMaxLifetime:       t.ConnMaxLifetime,
-		TLSConfig:             t.TLSConfig,
-		DisableIdentity:       t.DisableIdentity,
-		IdentitySuffix:        t.IdentitySuffix,
-		UnstableResp3:         t.UnstableResp3,
+		ConnMaxLifetimeJitter: t.ConnMaxLifetimeJitter,
+
+		TLSConfig: t.TLSConfig,
+
+		DisableIndentity: t.DisableIndentity, //nolint:staticcheck // deprecated spelling, still honoured by go-redis
+		DisableIdentity:  t.DisableIdentity,
+		IdentitySuffix:   t.IdentitySuffix,
+
+		FailingTimeoutSeconds:     t.FailingTimeoutSeconds,
+		UnstableResp3:             t.UnstableResp3,
+		PushNotificationProcessor: t.PushNotificationProcessor,
 	}
 }
 

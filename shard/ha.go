@@ -50,6 +50,9 @@ func newSentinel(opt Options) (*Shard, error) {
 		return nil, fmt.Errorf("%w: shard %s: Sentinel and static addresses both set", ErrBadOptions, opt.Name)
 	}
 	opt.init()
+	if t := opt.Sentinel.TLSConfig; t != nil && t != opt.Client.TLSConfig {
+		return nil, fmt.Errorf("%w: shard %s: Sentinel.TLSConfig differs from Client.TLSConfig: go-redis reaches the sentinels and the data nodes with one TLS configuration; set it in Client", ErrBadOptions, opt.Name)
+	}
 	primary, err := newSentinelPrimary(opt.Sentinel, opt.Client)
 	if err != nil {
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
@@ -64,12 +67,26 @@ func newSentinel(opt Options) (*Shard, error) {
 	s.trackDials(replicas)
 	s.guard(opt)
 	s.instrument(opt)
-	s.ha.watcher, err = failover.Watch(*opt.Sentinel, s.onEvent)
+	s.ha.watcher, err = failover.Watch(watcherOptions(opt), s.onEvent)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
 	}
 	return s, nil
+}
+
+// watcherOptions are the shard's Sentinel options for its Watcher, with
+// the client template's TLS and dialer where they are not set: the
+// Watcher reaches the sentinels the way go-redis's failover client does.
+func watcherOptions(opt Options) failover.Options {
+	w := *opt.Sentinel
+	if w.TLSConfig == nil {
+		w.TLSConfig = opt.Client.TLSConfig
+	}
+	if w.Dialer == nil {
+		w.Dialer = opt.Client.Dialer
+	}
+	return w
 }
 
 // guard puts a breaker in front of every client of s.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/internal/redisauth"
 )
 
 // trackingName is the client name of tracking connections (CLIENT LIST).
@@ -34,8 +36,10 @@ const trackingName = "shardsession-tracking"
 // Set the exported fields, then Run it; Up, Do, DoMulti and Reset are safe to
 // call from any goroutine meanwhile.
 type Stream struct {
-	// Client is the primary's go-redis options: address, credentials,
-	// TLS, dialer and dial timeout are taken from it.
+	// Client is the primary's go-redis options: address, credentials
+	// (a credentials provider is asked on each new connection), TLS,
+	// dialer and dial timeout are taken from it. OnConnect is not run:
+	// the stream is not a go-redis connection.
 	Client *redis.Options
 	// Health is the interval of the PINGs that tell a silent stream from
 	// a dead one.
@@ -106,13 +110,19 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 		t.mu.Unlock()
 	}()
 
+	user, pass, err := redisauth.Credentials(ctx, t.Client)
+	if err != nil {
+		if t.Refused != nil {
+			t.Refused(err)
+		}
+		return false
+	}
 	hello := []string{"HELLO", "3", "SETNAME", trackingName}
-	if t.Client.Password != "" {
-		user := t.Client.Username
+	if pass != "" {
 		if user == "" {
 			user = "default"
 		}
-		hello = append(hello[:2], "AUTH", user, t.Client.Password, "SETNAME", trackingName)
+		hello = append(hello[:2], "AUTH", user, pass, "SETNAME", trackingName)
 	}
 	req := appendCommand(nil, hello...)
 	req = appendCommand(req, "CLIENT", "TRACKING", "ON", "NOLOOP")
@@ -360,8 +370,13 @@ func (t *Stream) dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracking %s: %w", t.Client.Addr, err)
 	}
-	if t.Client.TLSConfig != nil {
-		tc := tls.Client(conn, t.Client.TLSConfig)
+	if cfg := t.Client.TLSConfig; cfg != nil {
+		if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+			// As tls.Dial (and so go-redis) does: verify the host dialled.
+			cfg = cfg.Clone()
+			cfg.ServerName, _, _ = net.SplitHostPort(t.Client.Addr)
+		}
+		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, err
