@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +32,9 @@ type node struct {
 	args func(port int) ([]string, error)
 	// ready is called after PING answers; nil means PING is enough.
 	ready func(ctx context.Context) error
+	// tls, when set, is how clients of the node connect (it listens for
+	// TLS only).
+	tls *tls.Config
 
 	mu      sync.Mutex
 	port    int
@@ -114,7 +118,7 @@ func (n *node) launchOnceLocked(ctx context.Context, port int) (retry bool, err 
 		if p.exited() {
 			return fatal(exitError(p))
 		}
-		return ping(ctx, n.addr())
+		return ping(ctx, n.addr(), n.tls)
 	})
 	if err == nil && n.ready != nil {
 		err = n.ready(ctx)

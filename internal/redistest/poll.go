@@ -3,6 +3,7 @@ package redistest
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -50,11 +51,19 @@ func poll(ctx context.Context, check func(ctx context.Context) error) error {
 	}
 }
 
-// ping sends one inline PING to addr over a fresh connection and reports
-// whether the answer was +PONG. A LOADING reply counts as not ready.
-func ping(ctx context.Context, addr string) error {
-	d := net.Dialer{Timeout: 250 * time.Millisecond}
-	c, err := d.DialContext(ctx, "tcp", addr)
+// ping sends one inline PING to addr over a fresh connection (TLS with
+// cfg when not nil) and reports whether the answer was +PONG. A LOADING
+// reply counts as not ready.
+func ping(ctx context.Context, addr string, cfg *tls.Config) error {
+	var c net.Conn
+	var err error
+	if cfg != nil {
+		d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 250 * time.Millisecond}, Config: cfg}
+		c, err = d.DialContext(ctx, "tcp", addr)
+	} else {
+		d := net.Dialer{Timeout: 250 * time.Millisecond}
+		c, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,11 @@ type SentinelOptions struct {
 	Quorum int
 	// Name labels the sentinel in errors. Default "sentinel".
 	Name string
+	// TLS, when set, makes the sentinel TLS-only (tls-port, port 0),
+	// reaching the monitored servers over TLS (tls-replication yes) and
+	// requiring client certificates; the servers must use the same TLS.
+	// Default nil: plain TCP.
+	TLS *TLS
 }
 
 // init applies the defaults.
@@ -97,6 +102,9 @@ func StartSentinel(ctx context.Context, opt SentinelOptions) (*Sentinel, error) 
 	}
 	s := &Sentinel{Name: opt.Name, opt: opt}
 	n := &node{kind: sentinelBin, name: opt.Name, bin: bin}
+	if opt.TLS != nil {
+		n.tls = opt.TLS.ClientConfig()
+	}
 	if err := n.prepareDir(opt.Dir); err != nil {
 		return nil, err
 	}
@@ -113,7 +121,7 @@ func StartSentinel(ctx context.Context, opt SentinelOptions) (*Sentinel, error) 
 		return []string{conf}, nil
 	}
 	n.ready = func(ctx context.Context) error {
-		c := redis.NewSentinelClient(&redis.Options{Addr: n.addr(), DisableIdentity: true, MaxRetries: -1})
+		c := redis.NewSentinelClient(&redis.Options{Addr: n.addr(), DisableIdentity: true, MaxRetries: -1, TLSConfig: n.tls})
 		defer c.Close()
 		return poll(ctx, func(ctx context.Context) error {
 			for _, m := range opt.Monitors {
@@ -142,7 +150,12 @@ func StartSentinel(ctx context.Context, opt SentinelOptions) (*Sentinel, error) 
 // sentinelConfig renders sentinel.conf for a start on port.
 func sentinelConfig(port int, dir, logPath string, opt SentinelOptions) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "port %d\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\n", port)
+	if opt.TLS != nil {
+		b.WriteString(opt.TLS.sentinelConfig(port))
+	} else {
+		fmt.Fprintf(&b, "port %d\n", port)
+	}
+	b.WriteString("bind 127.0.0.1\nprotected-mode no\ndaemonize no\n")
 	fmt.Fprintf(&b, "dir %q\nlogfile %q\n", dir, logPath)
 	b.WriteString("sentinel resolve-hostnames no\n")
 	for _, m := range opt.Monitors {
@@ -189,7 +202,7 @@ func (s *Sentinel) Restart(ctx context.Context) error {
 // Client returns a new go-redis sentinel client for this sentinel; the
 // caller closes it.
 func (s *Sentinel) Client() *redis.SentinelClient {
-	return redis.NewSentinelClient(&redis.Options{Addr: s.addr, DisableIdentity: true})
+	return redis.NewSentinelClient(&redis.Options{Addr: s.addr, DisableIdentity: true, TLSConfig: s.n.tls})
 }
 
 // MasterAddr returns what this sentinel reports as the address of the

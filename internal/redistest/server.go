@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -41,6 +42,11 @@ type Options struct {
 	// Dir) with this cluster-node-timeout. Default 0: not a cluster node.
 	// StartRedisCluster sets it.
 	ClusterNodeTimeout time.Duration
+	// TLS, when set, makes the server TLS-only: it listens with TLS on
+	// Port and nothing else, replicates over TLS and requires client
+	// certificates signed by TLS's CA (see NewTLS). Client and the
+	// readiness checks use TLS.ClientConfig(). Default nil: plain TCP.
+	TLS *TLS
 }
 
 // Server is one redis-server process on 127.0.0.1. Its port and dir stay
@@ -79,13 +85,19 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 	}
 	s := &Server{Name: opt.Name, opt: opt}
 	n := &node{kind: serverBin, name: opt.Name, bin: bin}
+	if opt.TLS != nil {
+		n.tls = opt.TLS.ClientConfig()
+	}
 	if err := n.prepareDir(opt.Dir); err != nil {
 		return nil, err
 	}
 	n.logPath = filepath.Join(n.dir, "redis.log")
 	n.args = func(port int) ([]string, error) {
-		args := []string{
-			"--port", strconv.Itoa(port),
+		listen := []string{"--port", strconv.Itoa(port)}
+		if opt.TLS != nil {
+			listen = opt.TLS.serverArgs(port)
+		}
+		args := append(listen,
 			"--bind", "127.0.0.1",
 			"--dir", n.dir,
 			"--daemonize", "no",
@@ -93,7 +105,7 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 			"--logfile", n.logPath,
 			"--repl-diskless-sync", "yes",
 			"--repl-diskless-sync-delay", "0",
-		}
+		)
 		if opt.Persistence {
 			args = append(args, "--appendonly", "yes", "--appendfsync", "everysec")
 		} else {
@@ -111,7 +123,7 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 		return append(args, opt.Args...), nil
 	}
 	if opt.ReplicaOf != "" {
-		n.ready = func(ctx context.Context) error { return waitReplicaUp(ctx, n.addr()) }
+		n.ready = func(ctx context.Context) error { return waitReplicaUp(ctx, n.addr(), n.tls) }
 	}
 	s.n = n
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
@@ -162,16 +174,20 @@ func (s *Server) Restart(ctx context.Context) error {
 	return s.n.restart(ctx)
 }
 
-// Client returns a new go-redis client for this server; the caller closes
-// it.
+// Client returns a new go-redis client for this server (over TLS for a
+// TLS-only server); the caller closes it.
 func (s *Server) Client() *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: s.addr, DisableIdentity: true})
+	return redis.NewClient(&redis.Options{Addr: s.addr, DisableIdentity: true, TLSConfig: s.n.tls})
 }
+
+// TLSConfig returns the client TLS configuration of a TLS-only server,
+// or nil.
+func (s *Server) TLSConfig() *tls.Config { return s.n.tls }
 
 // WaitReplicaUp polls INFO replication until it reports
 // master_link_status:up, or ctx ends.
 func (s *Server) WaitReplicaUp(ctx context.Context) error {
-	if err := waitReplicaUp(ctx, s.addr); err != nil {
+	if err := waitReplicaUp(ctx, s.addr, s.n.tls); err != nil {
 		return fmt.Errorf("redistest: %s: wait for replica link: %w", s.Name, err)
 	}
 	return nil
@@ -181,7 +197,7 @@ func (s *Server) WaitReplicaUp(ctx context.Context) error {
 // replicas are in state online (a replica whose link is up may still be
 // listed as wait_bgsave by its primary for a moment), or ctx ends.
 func (s *Server) WaitReplicasOnline(ctx context.Context, n int) error {
-	c := redis.NewClient(&redis.Options{Addr: s.addr, DisableIdentity: true, MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: s.addr, DisableIdentity: true, MaxRetries: -1, TLSConfig: s.n.tls})
 	defer c.Close()
 	err := poll(ctx, func(ctx context.Context) error {
 		info, err := c.Info(ctx, "replication").Result()
@@ -200,8 +216,8 @@ func (s *Server) WaitReplicasOnline(ctx context.Context, n int) error {
 }
 
 // waitReplicaUp polls INFO replication on addr until the link is up.
-func waitReplicaUp(ctx context.Context, addr string) error {
-	c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1})
+func waitReplicaUp(ctx context.Context, addr string, cfg *tls.Config) error {
+	c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1, TLSConfig: cfg})
 	defer c.Close()
 	return poll(ctx, func(ctx context.Context) error {
 		info, err := c.Info(ctx, "replication").Result()

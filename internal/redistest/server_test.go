@@ -110,7 +110,7 @@ func TestKillRestart(t *testing.T) {
 			if s.Running() {
 				t.Fatal("running after Kill")
 			}
-			if err := ping(ctx, s.Addr()); err == nil {
+			if err := ping(ctx, s.Addr(), nil); err == nil {
 				t.Fatal("PING answered after Kill")
 			}
 			if err := s.Restart(ctx); err != nil {

@@ -55,6 +55,9 @@ type TopologyOptions struct {
 	Prefix string
 	// Args are extra redis-server arguments for every server.
 	Args []string
+	// TLS, when set, makes every server and sentinel TLS-only with these
+	// certificates (see Options.TLS, NewTLS). Default nil: plain TCP.
+	TLS *TLS
 }
 
 // init applies the defaults.
@@ -143,6 +146,7 @@ func (t *Topology) startShard(ctx context.Context, sh *Shard, opt TopologyOption
 		Persistence: opt.Persistence,
 		Args:        opt.Args,
 		Name:        sh.Name + "-primary",
+		TLS:         opt.TLS,
 	})
 	if err != nil {
 		return err
@@ -160,6 +164,7 @@ func (t *Topology) startShard(ctx context.Context, sh *Shard, opt TopologyOption
 				Persistence: opt.Persistence,
 				Args:        opt.Args,
 				Name:        name,
+				TLS:         opt.TLS,
 			})
 		})
 	}
@@ -192,6 +197,7 @@ func (t *Topology) startSentinels(ctx context.Context, opt TopologyOptions) erro
 				FailoverTimeout: opt.FailoverTimeout,
 				Quorum:          opt.Sentinels/2 + 1,
 				Name:            name,
+				TLS:             opt.TLS,
 			})
 		})
 	}
