@@ -2,6 +2,7 @@ package shard_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/shard"
 )
@@ -73,7 +75,9 @@ func TestPingAndDown(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	for _, opt := range []shard.Options{{}, {Name: "s0"}, {Addr: "127.0.0.1:1"}} {
+	sentinelTLS := shard.Options{Name: "s0", Client: &redis.Options{},
+		Sentinel: &failover.Options{MasterName: "s0", SentinelAddrs: []string{"127.0.0.1:1"}, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
+	for _, opt := range []shard.Options{{}, {Name: "s0"}, {Addr: "127.0.0.1:1"}, sentinelTLS} {
 		if _, err := shard.New(opt); !errors.Is(err, shard.ErrBadOptions) {
 			t.Errorf("New(%+v) = %v, want ErrBadOptions", opt, err)
 		}

@@ -38,6 +38,7 @@ var imports = map[string]string{
 	"slog":         "log/slog",
 	"strings":      "strings",
 	"time":         "time",
+	"tls":          "crypto/tls",
 }
 
 // block is one ```go block of a Markdown file.
