@@ -7,8 +7,9 @@
 // Promotion itself is Sentinel's job; this package only follows it:
 //
 //   - A [Watcher] subscribes to +switch-master, +odown and -odown on every
-//     sentinel, logs each switch with log/slog (shard name, old and new
-//     address) and tells its listeners: the shard resets its breaker on a
+//     sentinel (over TLS with Options.TLSConfig), logs each switch with
+//     log/slog (shard name, old and new address), and a sentinel it cannot
+//     follow, and tells its listeners: the shard resets its breaker on a
 //     switch and trips it at once on +odown.
 //   - A [Breaker] counts consecutive failures of one node; after
 //     BreakerOptions.Failures of them it opens for a backoff window during
