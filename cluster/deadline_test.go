@@ -115,6 +115,89 @@ func TestDeadlineBoundsCallToFrozenPrimary(t *testing.T) {
 	t.Logf("slowest call with a %v deadline: %v", deadline, worst)
 }
 
+// The near cache's reads and writes go over its tracking stream, a
+// connection of its own: they end by the deadline too.
+func TestDeadlineBoundsNearCacheCall(t *testing.T) {
+	c, top, ids := frozenCluster(t)
+	nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := nc.Ready(rctx); err != nil {
+		t.Fatal(err)
+	}
+	frozen := top.Shards[2]
+	id := ids[frozen.Name]
+	nc.Invalidate(id) // not cached: the load must ask the frozen primary
+	if err := frozen.Primary.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	defer frozen.Primary.Resume()
+	for _, op := range []struct {
+		name string
+		do   func(ctx context.Context) error
+	}{
+		{"load", func(ctx context.Context) error { _, _, err := nc.Load(ctx, id, store.LoadOptions{}); return err }},
+		{"save", func(ctx context.Context) error {
+			_, err := nc.Save(ctx, id, store.Write{Mode: store.Update, Set: map[string][]byte{"n": []byte("1")}, ExpireAt: time.Now().Add(time.Hour)})
+			return err
+		}},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			err := op.do(ctx)
+			took := time.Since(start)
+			if !errors.Is(err, store.ErrUnavailable) || took > 250*time.Millisecond {
+				t.Errorf("%s on the frozen shard = %v after %v, want ErrUnavailable within 250ms", op.name, err, took)
+			}
+		})
+	}
+}
+
+// A shard found through Sentinel, with replicas: a call to its frozen
+// primary ends by the deadline too, and a read does not go on to the
+// replicas once the deadline has passed.
+func TestDeadlineBoundsSentinelShard(t *testing.T) {
+	// down-after 30 s: no failover during the test.
+	c, top := clustertest.NewSentinel(t, redistest.TopologyOptions{Shards: 2, Replicas: 1, Sentinels: 1, DownAfter: 30 * time.Second}, cluster.Options{})
+	ids := map[string]string{}
+	for _, s := range top.Shards {
+		ids[s.Name] = idOn(t, c, s.Name)
+		if _, err := c.Save(context.Background(), ids[s.Name], store.Write{Mode: store.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frozen := top.Shards[0]
+	if err := frozen.Primary.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	defer frozen.Primary.Resume()
+	for _, op := range storeOps {
+		t.Run(op.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			err := op.do(ctx, c, ids[frozen.Name])
+			took := time.Since(start)
+			if !errors.Is(err, store.ErrUnavailable) || took > 250*time.Millisecond {
+				t.Errorf("%s on the frozen shard = %v after %v, want ErrUnavailable within 250ms", op.name, err, took)
+			}
+			other, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel2()
+			if op.name != "delete" {
+				if err := op.do(other, c, ids[top.Shards[1].Name]); err != nil {
+					t.Errorf("%s on %s, not frozen: %v", op.name, top.Shards[1].Name, err)
+				}
+			}
+		})
+	}
+}
+
 // Without a deadline a call to a frozen primary is bounded by the client
 // template's timeouts and retries: docs/operations.md gives the bound.
 func TestNoDeadlineWorstCase(t *testing.T) {
