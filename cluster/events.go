@@ -30,8 +30,10 @@ func ensureKeyspaceEvents(ctx context.Context, sh *shard.Shard) error {
 // ctx's error. It subscribes to each primary (one connection per shard),
 // re-subscribes after the connection drops (restart, failover), turns on
 // expired-key notifications on each (re)subscription (see
-// ensureKeyspaceEvents) and follows shards added or removed by a topology
-// change. fn is called from one goroutine per shard; it must be quick and
+// ensureKeyspaceEvents; where CONFIG is refused, it probes the primary with
+// a key that expires at once and reports an error naming
+// notify-keyspace-events, once per subscription, only if its expiry is not
+// published) and follows shards added or removed by a topology change. fn is called from one goroutine per shard; it must be quick and
 // safe for concurrent use. Delivery is Redis Pub/Sub: at most once, and
 // events that happen while a shard's subscription is down are lost.
 // onErr, if not nil, receives errors that Watch retries past.
@@ -60,6 +62,10 @@ func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(er
 // watchReconcile is how often Watch looks for shards added or removed.
 const watchReconcile = time.Second
 
+// probeWait is how long Watch waits for the event of its expiry probe
+// before it reports that expired-key events are off.
+const probeWait = 2 * time.Second
+
 // watchRetry bounds the pause between attempts to reach a shard that is down.
 const watchRetry = 200 * time.Millisecond
 
@@ -68,6 +74,7 @@ func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(store
 	ps := sh.Primary().Subscribe(ctx, c.eventChannel(), expiredChannel)
 	defer ps.Close()
 	retry := pubsub.Backoff{Min: watchRetry, Max: watchRetry}
+	var probe *keyspace.ExpiryProbe
 	pubsub.Receive(ctx, ps, retry, func(err error) {
 		onErr(sh.Wrap(fmt.Errorf("events: %w", err)))
 	}, func(msg any) {
@@ -75,12 +82,24 @@ func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(store
 		case *redis.Subscription:
 			// First subscription, or a re-subscription after a reconnect:
 			// the primary may be a fresh process that lost CONFIG SET.
-			if msg.Channel == expiredChannel {
-				if err := ensureKeyspaceEvents(ctx, sh); err != nil {
-					onErr(fmt.Errorf("events: %w", err))
-				}
+			if msg.Channel != expiredChannel {
+				break
+			}
+			err := ensureKeyspaceEvents(ctx, sh)
+			switch {
+			case keyspace.ConfigRefused(err):
+				// A managed server: the setting may be on all the same.
+				// Ask Redis itself, and say so only if it is not.
+				probe = keyspace.StartProbe(ctx, sh.Primary(), keyspace.ProbeKey(), probeWait, func() {
+					onErr(sh.Wrap(fmt.Errorf("events: %w", keyspace.ErrExpiredEventsOff)))
+				})
+			case err != nil:
+				onErr(fmt.Errorf("events: %w", err))
 			}
 		case *redis.Message:
+			if msg.Channel == expiredChannel {
+				probe.Expired(msg.Payload)
+			}
 			if e, ok := c.parseEvent(msg); ok {
 				e.Shard = sh.Name()
 				fn(e)

@@ -41,7 +41,10 @@ var watchRetry = pubsub.Backoff{Min: 50 * time.Millisecond, Max: 2 * time.Second
 // the expired-key channel of every master, turns expired-key
 // notifications on with CONFIG SET on each (re)subscription (see
 // keyspace.EnableExpiredEvents; where CONFIG is refused, set
-// notify-keyspace-events to include "Ex" in the nodes' configuration), and
+// notify-keyspace-events to include "Ex" in the nodes' configuration:
+// Watch then probes each master with a key that expires at once, and
+// reports keyspace.ErrExpiredEventsOff to onErr, once per subscription,
+// if its expiry is not published), and
 // every second follows the client's slot table: a replica promoted by a
 // failover is subscribed to, a node that is no longer a master is
 // dropped. A subscription that fails is retried with a backoff of 50 ms
@@ -101,11 +104,28 @@ func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(er
 	}
 }
 
+// probeWait is how long Watch waits for the event of its expiry probe
+// before it reports that expired-key events are off.
+const probeWait = 2 * time.Second
+
+// keyOn returns a probe key whose slot the master at node serves, as the
+// client's slot table says.
+func (c *Cluster) keyOn(ctx context.Context, node string) (string, bool) {
+	for range 10000 { // 3 masters: a few tries; 1,000 masters: about 1,000
+		key := keyspace.ProbeKey()
+		if m, err := c.client.MasterForKey(ctx, key); err == nil && m.Options().Addr == node {
+			return key, true
+		}
+	}
+	return "", false
+}
+
 // watchExpired delivers the expired events of one master until ctx ends.
 func (c *Cluster) watchExpired(ctx context.Context, m *redis.Client, fn func(store.Event), onErr func(error)) {
 	node := m.Options().Addr
 	ps := m.Subscribe(ctx, expiredChannel)
 	defer ps.Close()
+	var probe *keyspace.ExpiryProbe
 	pubsub.Receive(ctx, ps, watchRetry, func(err error) {
 		onErr(fmt.Errorf("events: %w", wrap(node, "", err)))
 	}, func(msg any) {
@@ -113,10 +133,21 @@ func (c *Cluster) watchExpired(ctx context.Context, m *redis.Client, fn func(sto
 		case *redis.Subscription:
 			// First subscription, or a re-subscription: the node may be a
 			// fresh process, or a promoted replica, without the setting.
-			if err := keyspace.EnableExpiredEvents(ctx, m); err != nil {
+			err := keyspace.EnableExpiredEvents(ctx, m)
+			switch {
+			case keyspace.ConfigRefused(err):
+				// A managed cluster: the setting may be on all the same.
+				// Ask Redis itself, and say so only if it is not.
+				if key, ok := c.keyOn(ctx, node); ok {
+					probe = keyspace.StartProbe(ctx, m, key, probeWait, func() {
+						onErr(fmt.Errorf("events: %w", wrap(node, "", keyspace.ErrExpiredEventsOff)))
+					})
+				}
+			case err != nil:
 				onErr(fmt.Errorf("events: %w", wrap(node, "", err)))
 			}
 		case *redis.Message:
+			probe.Expired(msg.Payload)
 			if e, ok := keyspace.ParseExpired(c.prefix, msg.Payload); ok {
 				e.Shard = node
 				fn(e)

@@ -8,7 +8,11 @@ package keyspace
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -134,4 +138,76 @@ func LoadHashes(ctx context.Context, p redis.Pipeliner, prefix string, ids []str
 		}
 	}
 	return nil
+}
+
+// ErrExpiredEventsOff says that a node publishes no expired-key events and
+// that they cannot be turned on from here.
+var ErrExpiredEventsOff = errors.New(`expired-key events are off and CONFIG is refused here: ` +
+	`set notify-keyspace-events to include "Ex" in the server's configuration (a managed service's ` +
+	`parameter group or console); until then no Expired event is reported`)
+
+// ConfigRefused reports whether err is a server's refusal of CONFIG
+// (renamed away, or not allowed to this user), as managed services do.
+func ConfigRefused(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := strings.ToLower(re.Error())
+	return strings.Contains(msg, "unknown command") || strings.HasPrefix(msg, "noperm") || strings.Contains(msg, "not allowed")
+}
+
+// probeKeyPrefix starts the keys of an ExpiryProbe: never a session key
+// (an ID holds no ':').
+const probeKeyPrefix = "shardsession-probe:"
+
+// ProbeKey returns a fresh key for an ExpiryProbe.
+func ProbeKey() string { return probeKeyPrefix + strconv.FormatUint(rand.Uint64(), 36) }
+
+// ExpiryProbe finds out whether a node publishes expired-key events where
+// CONFIG cannot tell: it writes a key that expires at once, reads it (so
+// that it expires now, not when Redis's expiry cycle samples it), and
+// waits for its event on the subscription, which hands every expired key
+// to Expired.
+type ExpiryProbe struct {
+	key  string
+	seen chan struct{}
+	once sync.Once
+}
+
+// StartProbe starts a probe of key (ProbeKey, or one that lives on the
+// node c writes to) through c, and calls off if no event came within
+// wait. It returns at once.
+func StartProbe(ctx context.Context, c redis.Cmdable, key string, wait time.Duration, off func()) *ExpiryProbe {
+	p := &ExpiryProbe{key: key, seen: make(chan struct{})}
+	go func() {
+		if err := c.Set(ctx, key, "", time.Millisecond).Err(); err != nil {
+			return // the node is away: its subscription's errors say so
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.seen:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				off()
+				return
+			case <-tick.C:
+				c.Exists(ctx, key) // expires it if it is due
+			}
+		}
+	}()
+	return p
+}
+
+// Expired tells the probe that key expired; a nil probe ignores it.
+func (p *ExpiryProbe) Expired(key string) {
+	if p != nil && key == p.key {
+		p.once.Do(func() { close(p.seen) })
+	}
 }
