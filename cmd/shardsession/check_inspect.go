@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -24,9 +25,12 @@ type shardReport struct {
 	MaxMemory       int64           `json:"maxmemory"`
 	MaxMemoryPolicy string          `json:"maxmemory_policy,omitempty"`
 	UsedMemory      int64           `json:"used_memory"`
-	Sentinel        *sentinelReport `json:"sentinel,omitempty"`
-	Errors          []string        `json:"errors"`
-	Warnings        []string        `json:"warnings"`
+	// Tracking is whether the server lets a near cache track keys
+	// (HELLO 3 and CLIENT TRACKING): "ok", or "off: " and why.
+	Tracking string          `json:"tracking,omitempty"`
+	Sentinel *sentinelReport `json:"sentinel,omitempty"`
+	Errors   []string        `json:"errors"`
+	Warnings []string        `json:"warnings"`
 }
 
 // replicaReport is one replica as its primary sees it.
@@ -72,12 +76,34 @@ func inspectShard(ctx context.Context, name, addr string, wantReplicas []string,
 	r.Replicas = replicasOf(fields)
 	judgeReplicas(r, wantReplicas, lim)
 
+	r.Tracking = trackingAllowed(ctx, addr)
+	if r.Tracking != "ok" {
+		r.warnf("near cache %s: a cluster.NearCache reads this shard's sessions uncached", r.Tracking)
+	}
 	if err := readSettings(ctx, c, r); err != nil {
 		r.warnf("CONFIG GET refused (%v): persistence and eviction not checked", err)
 		return r
 	}
 	judgeConfig(r)
 	return r
+}
+
+// trackingAllowed asks the server at addr, on a RESP3 connection of its
+// own, to turn client tracking on and off again, as a near cache's
+// invalidation stream does: "ok", or "off: " and the refusal.
+func trackingAllowed(ctx context.Context, addr string) string {
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 3, DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second,
+		MaxRetries: -1, PoolSize: 1, DisableIdentity: true})
+	defer c.Close()
+	if err := c.Do(ctx, "CLIENT", "TRACKING", "ON", "NOLOOP").Err(); err != nil {
+		var re redis.Error
+		if errors.As(err, &re) && strings.Contains(strings.ToLower(err.Error()), "unknown command") {
+			return "off: CLIENT refused"
+		}
+		return "off: " + err.Error()
+	}
+	c.Do(ctx, "CLIENT", "TRACKING", "OFF")
+	return "ok"
 }
 
 // readSettings fills the persistence and memory settings.

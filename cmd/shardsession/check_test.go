@@ -210,3 +210,19 @@ func TestCheckRedisCluster(t *testing.T) {
 		return nil
 	})
 }
+
+// A server that refuses CLIENT (managed Redis) cannot back a near cache:
+// check says so on the shard's line, and warns.
+func TestCheckNearCacheOff(t *testing.T) {
+	s := redistest.NewServer(t, redistest.Options{Name: "managed", Persistence: true, Args: []string{"--rename-command", "CLIENT", ""}})
+	code, out := runChecked(t, "--shards", "m="+s.Addr(), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d with warnings only, want 0\n%s", code, out)
+	}
+	if r := parseResult(t, out)["m"]; r == nil || r.Tracking != "off: CLIENT refused" || !hasLine(r.Warnings, "near cache off: CLIENT refused") {
+		t.Fatalf("shard without CLIENT: %+v", r)
+	}
+	if _, out := runChecked(t, "--shards", "m="+s.Addr()); !strings.Contains(out, "off: CLIENT refused") {
+		t.Fatalf("the table does not say the near cache is off:\n%s", out)
+	}
+}
