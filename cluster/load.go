@@ -12,7 +12,8 @@ import (
 )
 
 // loadOn reads the session id from the node sh's read policy picks. A
-// replica's answer is used only if it is at least opt.MinVersion;
+// replica's answer is used only if it is at least opt.MinVersion (and, at
+// that version, the write opt.MinWrite: store.AtLeast);
 // otherwise, or when the replica fails, the primary is asked (and, if the
 // primary is down, the replicas in degraded mode, still held to
 // MinVersion). Only the primary's failure is an error: a replica is an
@@ -32,9 +33,10 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt st
 			case err != nil:
 				sh.Reads().MarkDown(rc, err)
 				c.reads.replicaErrors.Add(1)
-			case opt.MinVersion > 0 && store.Version(fields) < opt.MinVersion:
-				// Older than the caller's own last write, or not there at
-				// all although the caller saw it: the replica is behind.
+			case !store.AtLeast(fields, opt.MinVersion, opt.MinWrite):
+				// Older than the caller's own last write, not there at all
+				// although the caller saw it (the replica is behind), or the
+				// same version on another branch of history.
 				c.reads.staleRetries.Add(1)
 			default:
 				c.reads.replicaReads.Add(1)
@@ -59,7 +61,7 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt st
 		if degraded {
 			node = sh.Addr(r)
 		}
-		if degraded && opt.MinVersion > 0 && store.Version(fields) < opt.MinVersion {
+		if degraded && !store.AtLeast(fields, opt.MinVersion, opt.MinWrite) {
 			// Degraded mode (the primary is down) and this replica is
 			// older than the caller's last write: try the next replica,
 			// and fail rather than answer with older data.
@@ -72,9 +74,11 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt st
 		return nil, false, err
 	}
 	c.reads.primaryReads.Add(1)
-	if opt.MinVersion > 0 && len(fields) > 0 && store.Version(fields) < opt.MinVersion {
-		// The primary itself is older than a write it acknowledged: a write
-		// was lost (a failover promoted a replica that had not received it).
+	if len(fields) > 0 && !store.AtLeast(fields, opt.MinVersion, opt.MinWrite) {
+		// The primary itself is older than a write it acknowledged, or holds
+		// another record at that version: a write was lost (a failover
+		// promoted a replica that had not received it), or the caller saw
+		// one on a branch that lost (a deposed primary's).
 		c.reads.versionRegressions.Add(1)
 	}
 	return c.loaded(ctx, sh, id, fields, opt, store.ReadInfo{Shard: sh.Name(), Node: node, Replica: degraded, Retried: retried})
@@ -105,8 +109,9 @@ type ReadStats struct {
 	// ReplicaErrors counts replica reads that failed and were retried on
 	// the primary; the replica was marked down.
 	ReplicaErrors int64
-	// VersionRegressions counts primary answers older than MinVersion: a
-	// write acknowledged earlier is gone, typically lost in a failover.
+	// VersionRegressions counts primary answers older than MinVersion (or
+	// at MinVersion with another write than MinWrite): a write acknowledged
+	// earlier is gone, typically lost in a failover.
 	VersionRegressions int64
 }
 

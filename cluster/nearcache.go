@@ -531,6 +531,9 @@ func (nc *NearCache) saveThrough(ctx context.Context, id string, w store.Write) 
 	if t == nil {
 		return 0, nil, false
 	}
+	if w.ID == "" {
+		w.ID = scripts.NewWriteID() // afterSave puts it in the cached record
+	}
 	args, err := scripts.SaveArgs(w)
 	if err != nil {
 		return 0, err, true
@@ -603,6 +606,9 @@ func (nc *NearCache) afterSave(p *nearPart, id string, w store.Write, base *near
 		fields[f] = string(v)
 	}
 	fields[store.VersionField] = strconv.FormatInt(version, 10)
+	if w.Mode != store.Touch {
+		fields[store.WriteField] = w.ID
+	}
 	p.replaceLocked(id, &nearEntry{fields: fields, version: version, expires: w.ExpireAt, size: recordSize(id, fields)})
 	nc.evictLocked(p, id)
 }

@@ -280,3 +280,63 @@ func TestDegradedReadHeldToVersion(t *testing.T) {
 		t.Errorf("shard counted %d degraded reads, want 2", n)
 	}
 }
+
+// A replica whose record has the caller's version but was made by another
+// write (a record on a branch of history a failover discarded) is not
+// trusted: the primary answers. Compared by version alone, it would be.
+func TestReplicaDivergedRecordNotTrusted(t *testing.T) {
+	ctx := context.Background()
+	c, top := replicated(t, redistest.TopologyOptions{Shards: 1, Replicas: 1},
+		cluster.Options{Replica: replica.Options{Policy: replica.ReplicaPreferred, MaxLag: time.Hour}})
+	exp := time.Now().Add(time.Minute)
+	v, err := c.Save(ctx, "fork", store.Write{Mode: store.Create, Set: map[string][]byte{"user": []byte("ada")}, ExpireAt: exp, ID: "a1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := top.Shards[0].Replicas[0].Client()
+	defer rc.Close()
+	key := c.Key("fork")
+	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+		if w, err := rc.HGet(ctx, key, store.WriteField).Result(); err != nil || w != "a1" {
+			return fmt.Errorf("replica's write ID = %q, %v", w, err)
+		}
+		return nil
+	})
+	// The replica's copy becomes another record at the same version.
+	if err := rc.ConfigSet(ctx, "replica-read-only", "no").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.HSet(ctx, key, store.WriteField, "b2", "user", "mallory").Err(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		minWrite string
+		user     string
+		replica  bool
+	}{
+		{"version and write", "a1", "ada", false},
+		{"version only", "", "mallory", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var info store.ReadInfo
+			fields, _, err := c.Load(ctx, "fork", store.LoadOptions{MinVersion: v, MinWrite: tt.minWrite, Info: &info})
+			if err != nil || fields["user"] != tt.user || info.Replica != tt.replica || info.Retried == tt.replica {
+				t.Fatalf("load = %v, %v, %+v; want user %s from a replica: %v", fields, err, info, tt.user, tt.replica)
+			}
+		})
+	}
+	before := c.ReadStats().VersionRegressions
+	fields, _, err := c.Load(ctx, "fork", store.LoadOptions{MinVersion: v, MinWrite: "zz", Primary: true})
+	if err != nil || fields["user"] != "ada" || c.ReadStats().VersionRegressions != before+1 {
+		t.Fatalf("primary at the version with another write: %v, %v, %+v; want its record and a regression counted", fields, err, c.ReadStats())
+	}
+	// A touch changes neither the version nor the write that made it.
+	if tv, err := c.Save(ctx, "fork", store.Write{Mode: store.Touch, ExpireAt: exp, ID: "t1"}); err != nil || tv != v {
+		t.Fatalf("touch = %d, %v; want version %d", tv, err, v)
+	}
+	if w, err := c.Shards()[0].Primary().HGet(ctx, key, store.WriteField).Result(); err != nil || w != "a1" {
+		t.Fatalf("after a touch the write ID is %q, %v; want a1", w, err)
+	}
+}

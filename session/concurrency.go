@@ -70,6 +70,6 @@ func (m *Manager) merge(ctx context.Context, d *data) error {
 			d.markChanged(k)
 		}
 	}
-	d.values, d.sizes, d.version = merged, stored.sizes, stored.version
+	d.values, d.sizes, d.version, d.write = merged, stored.sizes, stored.version, stored.write
 	return nil
 }

@@ -43,6 +43,7 @@ type data struct {
 	deadline time.Time
 	seen     time.Time
 	version  int64
+	write    string // the ID of the write that made version (store.WriteField); "" if unknown
 	status   Status
 
 	read store.ReadInfo // which node served the load

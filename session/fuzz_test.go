@@ -116,7 +116,7 @@ func FuzzGobDecode(f *testing.F)     { fuzzCodec(f, GobCodec{}, codecSeeds...) }
 func FuzzJSONDecode(f *testing.F)    { fuzzCodec(f, JSONCodec{}, codecSeeds...) }
 func FuzzMsgpackDecode(f *testing.F) { fuzzCodec(f, msgpackcodec.Codec{}, codecSeeds...) }
 
-// Client tokens (token.version.mac): never a panic; what is accepted is a
+// Client tokens (token.version-write.mac): never a panic; what is accepted is a
 // valid token and either bare or exactly what this Manager would issue, so
 // no client can choose its version.
 func FuzzParseClientToken(f *testing.F) {
@@ -124,13 +124,14 @@ func FuzzParseClientToken(f *testing.F) {
 	m.SigningKeys = [][]byte{[]byte(strings.Repeat("k", 32)), []byte(strings.Repeat("o", 32))}
 	tok := newToken()
 	f.Add(tok)
-	f.Add(m.clientToken(tok, 7))
-	f.Add(m.clientToken(tok, 1<<62))
+	f.Add(m.clientToken(tok, 7, ""))
+	f.Add(m.clientToken(tok, 7, "k3x9"))
+	f.Add(m.clientToken(tok, 1<<62, ""))
 	f.Add(tok + ".7." + strings.Repeat("A", macLen))
 	f.Add(tok + ".-1." + strings.Repeat("A", macLen))
 	f.Add(tok + "..")
 	f.Fuzz(func(t *testing.T, s string) {
-		token, version, ok := m.parseClientToken(s)
+		token, version, write, ok := m.parseClientToken(s)
 		if !ok {
 			return
 		}
@@ -143,7 +144,7 @@ func FuzzParseClientToken(f *testing.F) {
 			}
 			return
 		}
-		if version < 0 || m.clientToken(token, version) != s {
+		if version < 0 || m.clientToken(token, version, write) != s {
 			t.Fatalf("accepted %q as version %d: not what the Manager issues", s, version)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/shardsession/shardsession/internal/scripts"
 	"github.com/shardsession/shardsession/store"
 )
 
@@ -37,7 +38,7 @@ func (m *Manager) load(ctx context.Context, clientToken string, now time.Time) (
 	if err := m.ready(); err != nil {
 		return nil, err
 	}
-	token, version, ok := m.parseClientToken(clientToken)
+	token, version, write, ok := m.parseClientToken(clientToken)
 	if !ok {
 		return newData(now, m.Lifetime), nil
 	}
@@ -50,7 +51,7 @@ func (m *Manager) load(ctx context.Context, clientToken string, now time.Time) (
 		}
 	} else {
 		info := new(store.ReadInfo) // escapes into the Store: made only on this path
-		fields, found, err := m.Store.Load(ctx, storeID(token), loadOptions(version, info))
+		fields, found, err := m.Store.Load(ctx, storeID(token), loadOptions(version, write, info))
 		if err != nil {
 			return m.corrupt(ctx, token, now, err)
 		}
@@ -112,7 +113,7 @@ func (m *Manager) Commit(ctx context.Context) (token string, deadline time.Time,
 	now := m.clock()
 	if d.readOnly {
 		token, deadline, err := d.commitReadOnly()
-		return m.clientToken(token, d.version), deadline, err
+		return m.clientToken(token, d.version, d.write), deadline, err
 	}
 	switch {
 	case d.status == Destroyed:
@@ -132,13 +133,13 @@ func (m *Manager) Commit(ctx context.Context) (token string, deadline time.Time,
 	}
 	if errors.Is(err, ErrNotReplicated) && d.stored {
 		d.status = Unmodified
-		return m.clientToken(d.token, d.version), d.deadline, err
+		return m.clientToken(d.token, d.version, d.write), d.deadline, err
 	}
 	if err != nil || !d.stored {
 		return "", time.Time{}, err
 	}
 	d.status = Unmodified
-	return m.clientToken(d.token, d.version), d.deadline, nil
+	return m.clientToken(d.token, d.version, d.write), d.deadline, nil
 }
 
 // create writes the whole session under a new token, then deletes the token
@@ -158,13 +159,13 @@ func (m *Manager) create(ctx context.Context, d *data, now time.Time) error {
 	if err := m.checkLimits(d, size); err != nil {
 		return err
 	}
-	token := newToken()
-	v, err := m.Store.Save(ctx, storeID(token), store.Write{Mode: store.Create, Set: set, ExpireAt: m.expireAt(now, d.deadline)})
+	token, wid := newToken(), scripts.NewWriteID()
+	v, err := m.Store.Save(ctx, storeID(token), store.Write{Mode: store.Create, Set: set, ExpireAt: m.expireAt(now, d.deadline), ID: wid})
 	notReplicated, err := splitNotReplicated(err)
 	if err != nil {
 		return err
 	}
-	d.token, d.stored, d.version, d.seen, d.id = token, true, v, now, ""
+	d.token, d.stored, d.version, d.write, d.seen, d.id = token, true, v, wid, now, ""
 	clear(d.changed)
 	oldID := ""
 	if d.oldToken != "" {
@@ -200,12 +201,18 @@ func (m *Manager) update(ctx context.Context, d *data, now time.Time, mode store
 	if err := m.checkLimits(d, size); err != nil {
 		return err
 	}
+	if mode != store.Touch {
+		w.ID = scripts.NewWriteID()
+	}
 	v, err := m.Store.Save(ctx, d.sid(), w)
 	notReplicated, err := splitNotReplicated(err)
 	if err != nil {
 		return err
 	}
 	d.version, d.seen = v, now
+	if mode != store.Touch {
+		d.write = w.ID
+	}
 	clear(d.changed)
 	return cmp.Or(m.afterUpdate(ctx, d), notReplicated)
 }
@@ -260,7 +267,7 @@ func (d *data) renew() {
 
 // reset empties d and sets its status.
 func (d *data) reset(s Status) {
-	d.token, d.oldToken, d.stored, d.version = "", "", false, 0
+	d.token, d.oldToken, d.stored, d.version, d.write = "", "", false, 0, ""
 	d.meta = meta{}
 	if d.shared != nil {
 		d.shared, d.values, d.sizes = nil, map[string]any{}, map[string]int{}

@@ -45,7 +45,7 @@ func (m *Manager) LoadAndSaveLocked(next http.Handler) http.Handler {
 // function that frees it; held is false when the wait ran out.
 func (m *Manager) lock(ctx context.Context, clientToken string) (unlock func(), held bool, err error) {
 	noop := func() {}
-	token, _, ok := m.parseClientToken(clientToken)
+	token, _, _, ok := m.parseClientToken(clientToken)
 	if !ok {
 		return noop, true, nil
 	}
@@ -117,8 +117,8 @@ func (m *Manager) failOpen(r *http.Request, clientToken string, err error) (*dat
 		m.Logger.WarnContext(r.Context(), "session: store unavailable, serving a read-only empty session (FailOpen)", "err", err, "path", r.URL.Path)
 	}
 	d := newData(m.clock(), m.Lifetime)
-	if token, version, ok := m.parseClientToken(clientToken); ok {
-		d.token, d.version = token, version // Commit gives the client back the same token
+	if token, version, write, ok := m.parseClientToken(clientToken); ok {
+		d.token, d.version, d.write = token, version, write // Commit gives the client back the same token
 	}
 	d.readOnly, d.roCause = true, err
 	return d, nil

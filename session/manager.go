@@ -106,9 +106,11 @@ type Manager struct {
 	// when the session was destroyed). Default "Session-Token".
 	ResponseTokenHeader string
 
-	// SigningKeys sign the version of the client's last write into its token
-	// (token.version.mac, HMAC-SHA256), so that replica reads never return
-	// a session older than the client's own writes (see signed.go). The
+	// SigningKeys sign the version of the client's last write or read, and
+	// the ID of the write that made it, into its token
+	// (token.version-write.mac, HMAC-SHA256), so that replica reads never
+	// return a session older than the client's own writes, nor one the
+	// client has not seen at its version (see signed.go). The
 	// first key signs, all verify: to rotate, put the new key first and
 	// drop the old one once tokens signed with it have expired. Each key
 	// must be at least 32 random bytes and the same on every web node.

@@ -27,6 +27,7 @@ type DecodedLoader interface {
 type sharedSession struct {
 	created, deadline, seen time.Time
 	version                 int64
+	write                   string
 	values                  map[string]sharedValue
 	immutable               bool // every value is shared decoded (no raw)
 }
@@ -50,7 +51,7 @@ func (m *Manager) loadShared(ctx context.Context, dl DecodedLoader, id string, m
 		return nil, err
 	}
 	s := v.(*sharedSession)
-	d := &data{created: s.created, deadline: s.deadline, seen: s.seen, version: s.version}
+	d := &data{created: s.created, deadline: s.deadline, seen: s.seen, version: s.version, write: s.write}
 	if s.immutable {
 		d.shared = s // read in place until the request changes something
 		return d, nil
@@ -76,7 +77,7 @@ func (m *Manager) decodeShared(fields map[string]string) (any, int, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	s := &sharedSession{created: d.created, deadline: d.deadline, seen: d.seen, version: d.version,
+	s := &sharedSession{created: d.created, deadline: d.deadline, seen: d.seen, version: d.version, write: d.write,
 		values: make(map[string]sharedValue, len(d.values)), immutable: true}
 	size := 0
 	for f, v := range fields {

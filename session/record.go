@@ -44,7 +44,7 @@ func (m *Manager) decode(fields map[string]string) (*data, error) {
 	if d.seen, err = parseMilli(fields, seenField); err != nil {
 		return nil, err
 	}
-	d.version = store.Version(fields)
+	d.version, d.write = store.Version(fields), fields[store.WriteField]
 	d.meta.decode(fields)
 	for f, raw := range fields {
 		key, ok := strings.CutPrefix(f, valuePrefix)

@@ -139,7 +139,7 @@ func TestForgedVersionGivesFreshSession(t *testing.T) {
 	good := br.cookie(a.srv)
 	parts := strings.Split(good, ".")
 	if len(parts) != 3 {
-		t.Fatalf("cookie %q is not token.version.mac", good)
+		t.Fatalf("cookie %q is not token.version-write.mac", good)
 	}
 	for _, forged := range []string{
 		parts[0] + ".999." + parts[2],

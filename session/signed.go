@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shardsession/shardsession/internal/scripts"
 	"github.com/shardsession/shardsession/store"
 )
 
@@ -17,16 +18,26 @@ import (
 // later may be read from a replica that has not yet received the login. So
 // the token the client holds (cookie or header) is
 //
-//	<token>.<version>.<mac>
+//	<token>.<version>-<write>.<mac>
 //
-// where version is the record's version after the client's last write
-// (store.VersionField, bumped atomically by every save) and mac is
-// HMAC-SHA256 over token and version under Manager.SigningKeys[0]. Load asks the
-// Store for at least that version (store.LoadOptions.MinVersion): a
-// replica that is behind, or that does not have the session yet, is not
-// trusted and the primary answers instead. Every response whose version
-// changed re-issues the token, so the client always names the newest
-// version it has seen.
+// where version is the record's version after the client's last write or
+// read (store.VersionField, bumped atomically by every save), write is the
+// ID of the write that made that version (store.WriteField), and mac is
+// HMAC-SHA256 over token, version and write under Manager.SigningKeys[0].
+// Load asks the Store for a record at least that new
+// (store.LoadOptions.MinVersion and MinWrite, see store.AtLeast): a replica
+// that is behind, that does not have the session yet, or whose record has
+// the same version but another write (a record on a branch of history
+// that a failover discarded) is not trusted and the primary answers
+// instead. Every response whose version or write changed re-issues the
+// token, so the client always names the newest record it has seen, and its
+// reads never go back to an older one (monotonic reads) unless the primary
+// itself lost it.
+//
+// Tokens issued before write IDs were signed in (<token>.<version>.<mac>)
+// are still accepted, and compared by version only; the next response
+// re-issues them in the new form. A server of an earlier release refuses
+// the new form (a new, empty session), so roll back only with that in mind.
 //
 // The MAC makes the version the server's word, not the client's: a client
 // cannot raise it to force every read of its session onto the primary, nor
@@ -63,48 +74,56 @@ func (m *Manager) checkKeys() error {
 	return nil
 }
 
-// clientToken is what the client holds for the session token at version:
-// the bare token without SigningKeys, or when the version is unknown, else
-// token.version.mac signed with the first key. "" stays "".
-func (m *Manager) clientToken(token string, version int64) string {
+// clientToken is what the client holds for the session token at version,
+// made by write: the bare token without SigningKeys, or when the version is
+// unknown, else token.version-write.mac (token.version.mac when write is
+// "") signed with the first key. "" stays "".
+func (m *Manager) clientToken(token string, version int64, write string) string {
 	if token == "" || len(m.SigningKeys) == 0 || version < 0 {
 		return token
 	}
 	v := strconv.FormatInt(version, 10)
+	if write != "" {
+		v += "-" + write
+	}
 	return token + "." + v + "." + mac(m.SigningKeys[0], token, v)
 }
 
-// parseClientToken splits what a client sent into the session token and
-// the version it last saw (unknownVersion for a bare token). ok is false
-// for anything this Manager did not issue: a malformed token, a version
-// without a MAC, a MAC that no key verifies, any version without
-// SigningKeys, or a bare token with SigningKeys (unless
-// AcceptUnsignedTokens).
-func (m *Manager) parseClientToken(s string) (token string, version int64, ok bool) {
+// parseClientToken splits what a client sent into the session token, the
+// version it last saw (unknownVersion for a bare token) and the write that
+// made it ("" when the token does not say). ok is false for anything this
+// Manager did not issue: a malformed token, a version without a MAC, a MAC
+// that no key verifies, any version without SigningKeys, or a bare token
+// with SigningKeys (unless AcceptUnsignedTokens).
+func (m *Manager) parseClientToken(s string) (token string, version int64, write string, ok bool) {
 	token, rest, signed := strings.Cut(s, ".")
 	if !validToken(token) {
-		return "", 0, false
+		return "", 0, "", false
 	}
 	if !signed {
 		if len(m.SigningKeys) > 0 && !m.AcceptUnsignedTokens {
-			return "", 0, false
+			return "", 0, "", false
 		}
-		return token, unknownVersion, true
+		return token, unknownVersion, "", true
 	}
-	v, sum, found := strings.Cut(rest, ".")
-	if !found || len(m.SigningKeys) == 0 || len(sum) != macLen || len(v) == 0 || len(v) > 19 || strings.Trim(v, "0123456789") != "" {
-		return "", 0, false
+	vw, sum, found := strings.Cut(rest, ".")
+	if !found || len(m.SigningKeys) == 0 || len(sum) != macLen {
+		return "", 0, "", false
+	}
+	v, write, hasWrite := strings.Cut(vw, "-")
+	if len(v) == 0 || len(v) > 19 || strings.Trim(v, "0123456789") != "" || hasWrite && !scripts.ValidWriteID(write) {
+		return "", 0, "", false
 	}
 	version, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return "", 0, false
+		return "", 0, "", false
 	}
 	for _, k := range m.SigningKeys {
-		if hmac.Equal([]byte(sum), []byte(mac(k, token, v))) {
-			return token, version, true
+		if hmac.Equal([]byte(sum), []byte(mac(k, token, vw))) {
+			return token, version, write, true
 		}
 	}
-	return "", 0, false
+	return "", 0, "", false
 }
 
 // mac is the base64url HMAC-SHA256 of token and version under key. The
@@ -119,12 +138,12 @@ func mac(key []byte, token, version string) string {
 }
 
 // loadOptions are the Store's LoadOptions for a client that last saw
-// version, recording where the answer came from in info.
-func loadOptions(version int64, info *store.ReadInfo) store.LoadOptions {
+// version, made by write, recording where the answer came from in info.
+func loadOptions(version int64, write string, info *store.ReadInfo) store.LoadOptions {
 	if version == unknownVersion {
 		return store.LoadOptions{Primary: true, Info: info}
 	}
-	return store.LoadOptions{MinVersion: version, Info: info}
+	return store.LoadOptions{MinVersion: version, MinWrite: write, Info: info}
 }
 
 // ReadFrom says which node of its shard served the request's session: a

@@ -16,6 +16,15 @@ type LoadOptions struct {
 	// Primary.
 	MinVersion int64
 
+	// MinWrite is the write ID (WriteField) of the record at MinVersion, as
+	// the caller saw it. When set, a record at exactly MinVersion whose
+	// write ID differs is not the one the caller saw but a record on
+	// another branch of history (a write a deposed primary accepted, or one
+	// that reached a replica and was then lost in a failover): a replica's
+	// such answer is not trusted and the primary answers. Default "": the
+	// version alone is compared.
+	MinWrite string
+
 	// Primary asks for a read from the primary whatever the read policy,
 	// for a caller that cannot tell which version it last saw (for example a
 	// cookie that carries no signed version).

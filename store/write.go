@@ -28,4 +28,13 @@ type Write struct {
 	// is applied only if the record's version is still IfVersion, and
 	// fails with ErrConflict otherwise. Create ignores it.
 	IfVersion int64
+
+	// ID names the write: a Create or Update stores it in the record's
+	// WriteField, so that a later Load can tell this write's record from
+	// another one with the same version (LoadOptions.MinWrite), and a write
+	// resent after a lost reply is recognised and not applied twice. A
+	// Touch does not store it (the record's content does not change). It
+	// must be 1 to 64 bytes of [0-9a-z]. Default "": the store picks a
+	// random one.
+	ID string
 }

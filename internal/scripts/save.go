@@ -13,11 +13,14 @@ import (
 // Save applies a store.Write. It returns the new version, or one of the
 // negative codes below (SaveReply turns them into errors).
 //
-// Every write carries a random write ID, kept in the record's WriteField.
+// Every write carries a write ID (store.Write.ID, or a random one), kept in
+// the record's WriteField by a create or update (a touch leaves it: the
+// record's content, which the ID names with the version, is unchanged).
 // go-redis resends a command whose reply timed out; the resent script finds
 // its own ID and returns the record's version instead of applying the write
 // again, so a create that did succeed is not reported as ErrExists, nor an
-// update as ErrConflict, and the version is not bumped twice.
+// update as ErrConflict, and the version is not bumped twice. A resent
+// touch runs again, which changes nothing but the expiry.
 //
 // The EXISTS at the end reads the key after writing it: a write ends
 // Redis's tracking of the key for every connection, and this read tracks it
@@ -50,11 +53,11 @@ local n = tonumber(ARGV[5])
 -- In slices: unpack of thousands of arguments overflows Lua's stack.
 for i = 6, 5 + n, 1000 do redis.call("HDEL", KEYS[1], unpack(ARGV, i, math.min(i + 999, 5 + n))) end
 for i = 6 + n, #ARGV, 1000 do redis.call("HSET", KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
-redis.call("HSET", KEYS[1], "` + store.WriteField + `", ARGV[4])
 local v
 if ARGV[1] == "t" then
   v = tonumber(redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0")
 else
+  redis.call("HSET", KEYS[1], "` + store.WriteField + `", ARGV[4])
   v = redis.call("HINCRBY", KEYS[1], "` + store.VersionField + `", 1)
 end
 redis.call("PEXPIREAT", KEYS[1], ARGV[2])
@@ -71,20 +74,43 @@ const (
 
 var modeArg = map[store.WriteMode]string{store.Create: "c", store.Update: "u", store.Touch: "t"}
 
-// SaveArgs encodes w as the ARGV of Save, with a fresh random write ID.
-// The same args must be used if the caller resends the script itself, so
-// that the resent write is recognised.
+// NewWriteID returns a random write ID (store.Write.ID).
+func NewWriteID() string { return strconv.FormatUint(rand.Uint64(), 36) }
+
+// ValidWriteID reports whether id is a write ID store.Write.ID allows: 1 to
+// 64 bytes of [0-9a-z].
+func ValidWriteID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// SaveArgs encodes w as the ARGV of Save, with w.ID as the write ID, or a
+// fresh random one when it is empty. The same args must be used if the
+// caller resends the script itself, so that the resent write is recognised.
 func SaveArgs(w store.Write) ([]any, error) {
 	mode, ok := modeArg[w.Mode]
 	if !ok {
 		return nil, fmt.Errorf("shardsession: unknown write mode %d", w.Mode)
+	}
+	id := w.ID
+	if id == "" {
+		id = NewWriteID()
+	} else if !ValidWriteID(id) {
+		return nil, fmt.Errorf("shardsession: bad write ID %q (want 1 to 64 of [0-9a-z])", id)
 	}
 	ifVersion := w.IfVersion
 	if w.Mode == store.Create {
 		ifVersion = 0
 	}
 	args := make([]any, 0, 5+len(w.Del)+2*len(w.Set))
-	args = append(args, mode, w.ExpireAt.UnixMilli(), ifVersion, strconv.FormatUint(rand.Uint64(), 36), len(w.Del))
+	args = append(args, mode, w.ExpireAt.UnixMilli(), ifVersion, id, len(w.Del))
 	for _, f := range w.Del {
 		args = append(args, f)
 	}

@@ -46,6 +46,14 @@ func TestSaveArgs(t *testing.T) {
 	if _, err := SaveArgs(store.Write{Mode: 42}); err == nil {
 		t.Fatal("unknown mode accepted")
 	}
+	if args, err := SaveArgs(store.Write{Mode: store.Update, ID: "k3x9"}); err != nil || args[3] != "k3x9" {
+		t.Fatalf("the caller's write ID: %v, %v", args, err)
+	}
+	for _, id := range []string{"K3", "a-b", string(make([]byte, 65))} {
+		if _, err := SaveArgs(store.Write{Mode: store.Update, ID: id}); err == nil {
+			t.Fatalf("write ID %q accepted", id)
+		}
+	}
 }
 
 func TestSaveReply(t *testing.T) {
