@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,11 +17,19 @@ import (
 // latencyWeight is the weight of a new sample in the latency moving average.
 const latencyWeight = 0.2
 
-// run checks the replicas every CheckInterval until ctx ends.
+// run checks the replicas every CheckInterval (or at once after Recheck)
+// until ctx ends. With discover, it first looks for them once, then leaves
+// that to discoverLoop, so that a primary that hangs the checks does not
+// also delay learning of its replacement.
 func (s *Set) run(ctx context.Context) {
 	defer s.done.Done()
 	t := time.NewTicker(s.opt.CheckInterval)
 	defer t.Stop()
+	if s.discover != nil {
+		s.rediscover(ctx)
+		s.done.Add(1)
+		go s.discoverLoop(ctx)
+	}
 	for {
 		s.checkAll(ctx)
 		s.firstRun.Do(func() { close(s.checked) })
@@ -28,8 +37,51 @@ func (s *Set) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.kick:
 		}
 	}
+}
+
+// discoverLoop asks discover every CheckInterval (or at once after
+// Rediscover) until ctx ends, and asks for a check round when the primary
+// or the replicas changed.
+func (s *Set) discoverLoop(ctx context.Context) {
+	defer s.done.Done()
+	t := time.NewTicker(s.opt.CheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.rekick:
+		}
+		if s.rediscover(ctx) {
+			s.Recheck()
+		}
+	}
+}
+
+// rediscover asks discover for the current primary and replicas, and
+// reports whether either changed. On failure the Set keeps what it knew.
+func (s *Set) rediscover(ctx context.Context) (changed bool) {
+	ctx, cancel := context.WithTimeout(ctx, s.opt.CheckTimeout)
+	defer cancel()
+	primary, replicas, err := s.discover(ctx)
+	if err != nil {
+		return false
+	}
+	if p := s.current.Load(); p == nil || *p != primary {
+		changed = true
+	}
+	s.SetPrimary(primary)
+	old := s.list()
+	changed = changed || len(old) != len(replicas)
+	for i := 0; !changed && i < len(old); i++ {
+		changed = old[i].client != replicas[i]
+	}
+	s.replace(replicas)
+	return changed
 }
 
 // checkAll asks the primary for its offset, then every replica for its
@@ -49,7 +101,7 @@ func (s *Set) checkAll(ctx context.Context) {
 		updateEWMA(&s.primLat, rtt)
 	}
 	var wg sync.WaitGroup
-	for _, nd := range s.nodes {
+	for _, nd := range s.list() {
 		wg.Go(func() { s.check(ctx, nd, primaryKnown) })
 	}
 	wg.Wait()
@@ -64,11 +116,22 @@ func (s *Set) check(ctx context.Context, nd *node, primaryKnown bool) {
 	}
 	now := time.Now()
 	st := &Status{Addr: nd.addr, Checked: now}
+	master := ""
+	if err == nil && info["role"] == "slave" {
+		master = net.JoinHostPort(info["master_host"], info["master_port"])
+	}
+	if master == "" {
+		nd.master.Store(nil)
+	} else if m := nd.master.Load(); m == nil || *m != master {
+		nd.master.Store(&master)
+	}
 	switch {
 	case err != nil:
 		st.Reason = "down: " + err.Error()
-	case info["role"] != "slave":
+	case master == "":
 		st.Reason = "not a replica"
+	case !s.follows(nd):
+		st.Reason = s.notFollowing(nd)
 	case info["master_link_status"] != "up":
 		st.Reason = "link down"
 	default:

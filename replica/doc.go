@@ -6,7 +6,13 @@
 // CheckInterval it asks the primary for its replication offset and each
 // replica for INFO replication; a replica is healthy when it answers, calls
 // itself a replica, reports master_link_status:up and is no more than MaxLag
-// behind the primary (see Status.Lag). An unhealthy replica is skipped until
+// behind the primary (see Status.Lag). When the shard's nodes change (a
+// shard found through Sentinel, NewDiscovering), the Set also learns the
+// current primary's address at every round, and from SetPrimary as soon as
+// a switch is heard: a replica then serves only while its last check found
+// it following that primary (master_host:master_port), so a deposed primary
+// that comes back, or a replica still attached to it, never answers a
+// read. An unhealthy replica is skipped until
 // a later check finds it healthy again. The caller may also mark a replica
 // down at once when a read from it fails (MarkDown).
 //

@@ -12,15 +12,17 @@ import (
 func fakeSet(policy Policy, healthy ...bool) (*Set, []*redis.Client) {
 	s := &Set{opt: Options{Policy: policy}, primary: redis.NewClient(&redis.Options{Addr: "primary:1"})}
 	var clients []*redis.Client
+	var nodes []*node
 	for i, h := range healthy {
 		c := redis.NewClient(&redis.Options{Addr: "replica:" + string(rune('1'+i))})
 		nd := &node{client: c, addr: c.Options().Addr}
 		nd.healthy.Store(h)
 		nd.latency.Store(int64(time.Duration(i+2) * time.Millisecond))
 		nd.status.Store(&Status{Addr: nd.addr, Healthy: h})
-		s.nodes = append(s.nodes, nd)
+		nodes = append(nodes, nd)
 		clients = append(clients, c)
 	}
+	s.nodes.Store(&nodes)
 	return s, clients
 }
 
@@ -91,3 +93,50 @@ func TestParsePolicy(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Once the current primary is known, a replica serves reads only while its
+// last check found it following that primary; Fallback lists the same ones.
+func TestFollowsCurrentPrimary(t *testing.T) {
+	s, clients := fakeSet(ReplicaPreferred, true, true, true)
+	masters := []string{"primary:1", "old:1", ""}
+	for i, nd := range s.list() {
+		if m := masters[i]; m != "" {
+			nd.master.Store(&m)
+		}
+	}
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		primary string // "" leaves it unknown
+		serve   []*redis.Client
+	}{
+		{"primary unknown", "", clients},
+		{"primary known", "primary:1", clients[:1]},
+		{"after a switch", "old:1", clients[1:2]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.SetPrimary(tt.primary)
+			seen := map[*redis.Client]bool{}
+			for range 6 {
+				c, isReplica := s.Pick(ctx)
+				if !isReplica {
+					t.Fatalf("picked the primary with %d replicas to serve", len(tt.serve))
+				}
+				seen[c] = true
+			}
+			fb := s.Fallback()
+			if len(seen) != len(tt.serve) || s.Healthy() != len(tt.serve) || len(fb) != len(tt.serve) {
+				t.Fatalf("served by %d, healthy %d, fallback %d; want %d", len(seen), s.Healthy(), len(fb), len(tt.serve))
+			}
+			for _, c := range tt.serve {
+				if !seen[c] {
+					t.Fatalf("%s did not serve", c.Options().Addr)
+				}
+			}
+		})
+	}
+	if st := s.Status(); st[0].Healthy || st[0].Reason != "replica of primary:1, not of the primary old:1" || st[2].Reason != "not a replica" {
+		t.Fatalf("status %+v", st)
+	}
+}

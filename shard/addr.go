@@ -9,11 +9,12 @@ import (
 )
 
 // Addr returns the address of the node behind c, one of this shard's
-// clients. A client that Sentinel points (redis.NewFailoverClient) has a
-// placeholder for its Options().Addr ("FailoverClient"); for it, Addr is
-// the remote address of the connection it dialed last: the current primary
-// for the primary client, one of the replicas for the replicas' client. It
-// is "" before that client has dialed.
+// clients. Each replica has a client of its own, so this is its address.
+// The primary client of a shard found through Sentinel
+// (redis.NewFailoverClient) has a placeholder for its Options().Addr
+// ("FailoverClient"); for it, Addr is the remote address of the connection
+// it dialed last, the current primary. It is "" before that client has
+// dialed.
 func (s *Shard) Addr(c redis.Cmdable) string {
 	if d := s.dialed[c]; d != nil {
 		if a := d.addr.Load(); a != nil {

@@ -124,14 +124,3 @@ func newSentinelPrimary(o *failover.Options, tmpl *redis.Options) (*redis.Client
 	}
 	return redis.NewFailoverClient(failoverOptions(o, tmpl, false)), nil
 }
-
-// newSentinelReplicas returns a client whose connections go to replicas of
-// o.MasterName that the sentinels see as healthy, a random one per
-// connection, or to the primary when there is none (redis.NewFailoverClient
-// with ReplicaOnly). It follows the replica set as Sentinel changes it.
-func newSentinelReplicas(o *failover.Options, tmpl *redis.Options) (*redis.Client, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	return redis.NewFailoverClient(failoverOptions(o, tmpl, true)), nil
-}

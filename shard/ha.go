@@ -57,16 +57,11 @@ func newSentinel(opt Options) (*Shard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
 	}
-	replicas, err := newSentinelReplicas(opt.Sentinel, opt.Client)
-	if err != nil {
-		primary.Close()
-		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
-	}
-	s := &Shard{name: opt.Name, primary: primary, replicas: []*redis.Client{replicas}}
+	s := &Shard{name: opt.Name, primary: primary}
 	s.trackDials(primary)
-	s.trackDials(replicas)
 	s.guard(opt)
 	s.instrument(opt)
+	s.finder = newReplicaFinder(s, opt)
 	s.ha.watcher, err = failover.Watch(watcherOptions(opt), s.onEvent)
 	if err != nil {
 		s.Close()
@@ -97,25 +92,39 @@ func (s *Shard) guard(opt Options) {
 		s.primary.AddHook(s.ha.breaker.Hook())
 	}
 	for _, r := range s.replicas {
-		b := failover.NewBreaker(opt.Breaker)
-		if b != nil {
-			r.AddHook(b.Hook())
-		}
-		s.ha.rbreakers = append(s.ha.rbreakers, b)
+		s.guardReplica(r, opt)
 	}
 }
 
+// guardReplica puts a breaker in front of r, a replica's client.
+func (s *Shard) guardReplica(r *redis.Client, opt Options) {
+	b := failover.NewBreaker(opt.Breaker)
+	if b == nil {
+		return
+	}
+	r.AddHook(b.Hook())
+	s.ha.mu.Lock()
+	s.ha.rbreakers = append(s.ha.rbreakers, b)
+	s.ha.mu.Unlock()
+}
+
 // onEvent follows the watcher: a switch means a new node behind the
-// primary client, so its breaker starts afresh; +odown means Sentinel has
-// agreed the primary is down, so no request needs to time out to learn it.
+// primary client, so its breaker starts afresh, and replicas serve reads
+// again only once a check finds them following the new primary; +odown
+// means Sentinel has agreed the primary is down, so no request needs to
+// time out to learn it.
 func (s *Shard) onEvent(ev failover.Event) {
 	switch ev.Kind {
 	case failover.SwitchMaster:
 		s.ha.switches.Add(1)
 		s.ha.lastSwitch.Store(ev.At.UnixNano())
 		s.ha.breaker.Reset()
-		for _, b := range s.ha.rbreakers {
-			b.Reset() // the old primary may have been among the replicas' targets
+		if s.finder != nil {
+			s.finder.noteSwitch(ev.New)
+		}
+		if s.reads != nil {
+			s.reads.SetPrimary(ev.New)
+			s.reads.Rediscover()
 		}
 	case failover.ObjectivelyDown:
 		s.ha.breaker.Trip()
@@ -123,6 +132,11 @@ func (s *Shard) onEvent(ev failover.Event) {
 		s.ha.breaker.Reset()
 	}
 	s.ha.mu.Lock()
+	if ev.Kind == failover.SwitchMaster {
+		for _, b := range s.ha.rbreakers {
+			b.Reset() // the new primary's replicas may have been failing while they resynced
+		}
+	}
 	ls := append([]func(failover.Event){}, s.ha.listeners...)
 	s.ha.mu.Unlock()
 	for _, l := range ls {
@@ -163,8 +177,9 @@ func (s *Shard) Stats() Stats {
 }
 
 // Read runs fn, a read-only operation, on the primary; if the primary is
-// unavailable (down, or its breaker open) it runs fn on each replica in
-// turn, the degraded read-only mode: the answer may lag the primary by the
+// unavailable (down, or its breaker open) it runs fn on each replica that
+// the last check found following the current primary (replica.Set.Fallback)
+// in turn, the degraded read-only mode: the answer may lag the primary by the
 // replication delay. The error is classified with Wrap. A shard is never
 // replaced by another one: if no node of this shard answers, Read fails
 // with ErrUnavailable.
@@ -180,7 +195,7 @@ func (s *Shard) ReadVia(ctx context.Context, primary redis.Cmdable, fn func(ctx 
 	if err == nil || !IsUnavailable(err) || ctx.Err() != nil {
 		return s.Wrap(err)
 	}
-	for _, r := range s.replicas {
+	for _, r := range s.reads.Fallback() {
 		rerr := fn(ctx, r)
 		if rerr == nil || !IsUnavailable(rerr) {
 			if rerr == nil {

@@ -76,6 +76,13 @@ func (s *Shard) instrument(opt Options) {
 	}
 	s.primary.AddHook(observeHook{o: opt.Observer, shard: s.name, node: s.primary.Options().Addr, role: "primary"})
 	for _, r := range s.replicas {
+		s.instrumentReplica(r, opt)
+	}
+}
+
+// instrumentReplica installs opt.Observer on r, a replica's client.
+func (s *Shard) instrumentReplica(r *redis.Client, opt Options) {
+	if opt.Observer != nil {
 		r.AddHook(observeHook{o: opt.Observer, shard: s.name, node: r.Options().Addr, role: "replica"})
 	}
 }

@@ -46,9 +46,12 @@ type Options struct {
 
 	// Sentinel, when set, finds the shard's primary and replicas through
 	// Redis Sentinel instead of Addr and Replicas (which must be empty):
-	// writes follow the primary the sentinels promote, and the replicas are
-	// reached through one client that picks a healthy replica per
-	// connection. See package failover. Default nil: static addresses.
+	// writes follow the primary the sentinels promote, and every replica
+	// the sentinels list (SENTINEL REPLICAS, asked every
+	// Replica.CheckInterval and after each switch) gets its own client,
+	// built from Client, which serves reads only while its health check
+	// finds it a replica of the current primary with its link up. See
+	// packages failover and replica. Default nil: static addresses.
 	Sentinel *failover.Options
 
 	// Breaker configures the circuit breaker put in front of each node's

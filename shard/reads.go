@@ -9,7 +9,13 @@ import (
 // watchReplicas completes a new shard with its read routing (a replica.Set
 // over its clients), closing the shard if that fails.
 func (s *Shard) watchReplicas(opt Options) (*Shard, error) {
-	reads, err := replica.New(s.primary, s.replicas, opt.Replica)
+	var reads *replica.Set
+	var err error
+	if s.finder != nil {
+		reads, err = replica.NewDiscovering(s.primary, s.finder.discover, opt.Replica)
+	} else {
+		reads, err = replica.New(s.primary, s.replicas, opt.Replica)
+	}
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, s.name, err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/internal/redistest"
+	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -66,8 +67,13 @@ func TestSentinelFailover(t *testing.T) {
 		t.Fatalf("WAIT 1 = %d, %v", n, err)
 	}
 	old := top.Shards[0].Primary
-	// Addr names the nodes behind the Sentinel-pointed clients, whose own
-	// Options().Addr is a placeholder.
+	// Replicas are found through the sentinels, each with its own client;
+	// Addr names the node behind the Sentinel-pointed primary client, whose
+	// own Options().Addr is a placeholder.
+	<-sh.Reads().Checked()
+	if len(sh.Replicas()) != 1 {
+		t.Fatalf("replicas found: %d, want 1", len(sh.Replicas()))
+	}
 	if err := sh.Replicas()[0].Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -139,4 +145,113 @@ func TestSentinelFailover(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A primary paused past a failover and then resumed still calls itself
+// primary, and accepts writes, until the sentinels turn it into a replica
+// of the new one. Meanwhile Sentinel already lists it among the replicas.
+// Once the shard has heard of the switch, its data (a branch of history the
+// failover discarded) never answers a read, nor does a replica still
+// attached to it: replicas serve only once checked to follow the current
+// primary.
+func TestDeposedPrimaryNeverServesReads(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1, Replicas: 2, Sentinels: 3, DownAfter: time.Second, FailoverTimeout: 3 * time.Second})
+	sh, err := shard.New(shard.Options{
+		Name:     "s0",
+		Sentinel: &failover.Options{MasterName: "s0", SentinelAddrs: top.SentinelAddrs()},
+		Replica:  replica.Options{Policy: replica.ReplicaPreferred, CheckInterval: 50 * time.Millisecond, MaxLag: time.Hour},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	ctx := context.Background()
+	if err := sh.Primary().Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	redistest.Eventually(t, 10*time.Second, func(context.Context) error {
+		if n := sh.Reads().Healthy(); n != 2 {
+			return fmt.Errorf("%d replicas serve: %+v", n, sh.Reads().Status())
+		}
+		return nil
+	})
+	old := top.Shards[0].Primary
+	if err := old.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	// The promise starts once this process has heard of the switch: until
+	// then a replica still attached to the deposed primary passes every
+	// check (see docs/consistency.md).
+	redistest.Eventually(t, 20*time.Second, func(ctx context.Context) error {
+		if sh.Stats().Switches == 0 {
+			return errors.New("no switch heard yet")
+		}
+		return nil
+	})
+
+	// Readers pick nodes as a web request would, while the old primary
+	// comes back and a writer keeps writing to it directly.
+	stop := make(chan struct{})
+	var reads, divergedReads, divergedPrimary, deposedPicks atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c, isReplica := sh.Reads().Pick(ctx)
+				if sh.Addr(c) == old.Addr() {
+					deposedPicks.Add(1)
+				}
+				if v, err := c.Get(ctx, "k").Result(); err == nil {
+					reads.Add(1)
+					if v == "diverged" {
+						divergedReads.Add(1)
+						if divergedReads.Load() == 1 {
+							t.Logf("first read of the deposed primary's write: from %s (replica %v), replicas %+v", sh.Addr(c), isReplica, sh.Reads().Status())
+						}
+						if !isReplica {
+							divergedPrimary.Add(1)
+						}
+					}
+				}
+			}
+		})
+	}
+	if err := old.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	direct := old.Client()
+	defer direct.Close()
+	accepted := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := direct.Set(ctx, "k", "diverged", 0).Err(); err == nil {
+			accepted++
+		} else if strings.Contains(err.Error(), "READONLY") {
+			break // a replica now: its divergent data goes with the resync
+		}
+	}
+	// Keep reading while the old primary resyncs and rejoins as a replica.
+	redistest.Eventually(t, 20*time.Second, func(context.Context) error {
+		for _, st := range sh.Reads().Status() {
+			if st.Addr == old.Addr() && st.Healthy {
+				return nil
+			}
+		}
+		return fmt.Errorf("the old primary does not serve as a replica yet: %+v", sh.Reads().Status())
+	})
+	close(stop)
+	wg.Wait()
+	if accepted == 0 {
+		t.Fatal("the resumed primary took no write: nothing was tested")
+	}
+	if divergedReads.Load() != 0 {
+		t.Fatalf("%d of %d reads returned the deposed primary's write, %d of them through the primary's client (%d picks of it)",
+			divergedReads.Load(), reads.Load(), divergedPrimary.Load(), deposedPicks.Load())
+	}
+	t.Logf("%d reads, %d writes accepted by the deposed primary, none read; %d picks of it once it was a replica", reads.Load(), accepted, deposedPicks.Load())
 }

@@ -15,7 +15,8 @@ import (
 type Shard struct {
 	name     string
 	primary  *redis.Client
-	replicas []*redis.Client
+	replicas []*redis.Client // static addresses' (Options.Replicas)
+	finder   *replicaFinder  // Sentinel's replicas; nil for static addresses
 
 	ha haState // failover state: breakers, Sentinel watcher, degraded reads
 
@@ -60,9 +61,16 @@ func (s *Shard) String() string { return s.name }
 // Primary returns the client of the shard's primary, where every write goes.
 func (s *Shard) Primary() *redis.Client { return s.primary }
 
-// Replicas returns the clients of the shard's replicas, in configuration
-// order. The slice must not be modified.
-func (s *Shard) Replicas() []*redis.Client { return s.replicas }
+// Replicas returns the clients of the shard's replicas: in configuration
+// order for static addresses; for a shard found through Sentinel, one per
+// replica the sentinels listed at the last look (package replica's
+// Discover), each aimed at its node. The slice is the caller's.
+func (s *Shard) Replicas() []*redis.Client {
+	if s.reads == nil {
+		return append([]*redis.Client(nil), s.replicas...)
+	}
+	return s.reads.Replicas()
+}
 
 // Wrap classifies err, a failure of a command sent to this shard (see the
 // package-level Wrap).
@@ -81,6 +89,9 @@ func (s *Shard) Close() error {
 	errs := []error{s.closeHA(), s.primary.Close()}
 	for _, r := range s.replicas {
 		errs = append(errs, r.Close())
+	}
+	if s.finder != nil {
+		errs = append(errs, s.finder.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,232 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/failover"
+)
+
+// replicaFinder finds the replicas of a shard managed by Sentinel: it asks
+// the sentinels for the current primary (SENTINEL GET-MASTER-ADDR-BY-NAME)
+// and its replicas (SENTINEL REPLICAS), keeps those the sentinel sees as
+// up and linked, and gives each its own client built from the shard's
+// client template, so that every read names the node that answered and
+// the replica health checks (package replica) see every node. It is the
+// replica.Discover of the shard's Set, called from the Set's check
+// goroutine only; Close may run concurrently.
+type replicaFinder struct {
+	s   *Shard
+	opt Options // the shard's options, defaults applied
+
+	sentinels []*redis.SentinelClient
+
+	mu      sync.Mutex
+	clients map[string]*redis.Client // by address; kept until Close
+	epoch   int64                    // the config-epoch of the last view believed
+	primary string                   // the primary of the last view believed
+
+	// switchTo is the primary of a +switch-master heard when the last view
+	// believed (of switchEpoch) named another one; "" once a view names it
+	// or a newer epoch is seen.
+	switchTo    string
+	switchEpoch int64
+
+	closed bool
+}
+
+func newReplicaFinder(s *Shard, opt Options) *replicaFinder {
+	f := &replicaFinder{s: s, opt: opt, clients: map[string]*redis.Client{}}
+	for _, addr := range opt.Sentinel.SentinelAddrs {
+		f.sentinels = append(f.sentinels, redis.NewSentinelClient(sentinelOptions(opt.Sentinel, opt.Client, addr)))
+	}
+	return f
+}
+
+// sentinelOptions are the options of a client of the sentinel at addr:
+// the sentinels' credentials, and the transport (TLS, dialer) and timeouts
+// of the shard's client template, as go-redis uses for its own sentinel
+// connections.
+func sentinelOptions(o *failover.Options, tmpl *redis.Options, addr string) *redis.Options {
+	return &redis.Options{
+		Addr:                  addr,
+		Username:              o.SentinelUsername,
+		Password:              o.SentinelPassword,
+		Dialer:                tmpl.Dialer,
+		TLSConfig:             tmpl.TLSConfig,
+		DialTimeout:           tmpl.DialTimeout,
+		ReadTimeout:           tmpl.ReadTimeout,
+		WriteTimeout:          tmpl.WriteTimeout,
+		ContextTimeoutEnabled: true,
+		MaxRetries:            -1,
+		DialerRetries:         1,
+		PoolSize:              2,
+		DisableIdentity:       true,
+	}
+}
+
+// discover asks every sentinel for the primary and its replicas and
+// believes the newest view: the highest config-epoch and, among views of
+// one epoch (a failover's epoch is announced before its switch is done),
+// the one naming the primary of the last switch the watcher heard
+// (noteSwitch), else one whose primary is not flagged down or in failover.
+// A view older than one already believed, or naming another primary than
+// a switch heard since with no newer epoch, is not believed: the Set then
+// keeps what it knew. Right after a failover a sentinel that has not heard
+// of it yet still names the deposed primary.
+func (f *replicaFinder) discover(ctx context.Context) (string, []*redis.Client, error) {
+	views := make([]sentinelView, len(f.sentinels))
+	var wg sync.WaitGroup
+	for i, sc := range f.sentinels {
+		wg.Go(func() { views[i] = f.ask(ctx, sc) })
+	}
+	wg.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rank := func(v sentinelView) []int64 {
+		return []int64{v.epoch, bool01(f.switchTo != "" && v.primary == f.switchTo), bool01(!v.down)}
+	}
+	best := -1
+	var errs []error
+	for i, v := range views {
+		if v.err != nil {
+			errs = append(errs, v.err)
+		} else if best < 0 || slices.Compare(rank(v), rank(views[best])) > 0 {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", nil, fmt.Errorf("shard %s: %w: no sentinel answered: %w", f.s.name, ErrUnavailable, errors.Join(errs...))
+	}
+	v := views[best]
+	if v.epoch < f.epoch || f.switchTo != "" && v.primary != f.switchTo && v.epoch <= f.switchEpoch {
+		return "", nil, fmt.Errorf("shard %s: the sentinels' newest view (primary %s, epoch %d) is older than one already seen", f.s.name, v.primary, v.epoch)
+	}
+	f.epoch, f.primary = v.epoch, v.primary
+	if v.epoch > f.switchEpoch {
+		f.switchTo = "" // a newer configuration than the switch heard
+	}
+	clients, err := f.clientsForLocked(v.replicas)
+	return v.primary, clients, err
+}
+
+func bool01(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// noteSwitch records that the watcher heard a +switch-master to addr: a
+// view naming another primary is not believed unless its epoch is newer
+// than every one seen so far.
+func (f *replicaFinder) noteSwitch(addr string) {
+	f.mu.Lock()
+	if addr != f.primary {
+		f.switchTo, f.switchEpoch = addr, f.epoch
+	}
+	f.mu.Unlock()
+}
+
+// sentinelView is one sentinel's answer: the primary's address, the
+// configuration epoch it is from, and the replicas it can reach.
+type sentinelView struct {
+	primary  string
+	epoch    int64
+	down     bool // the primary is flagged s_down, o_down or failover_in_progress
+	replicas []string
+	err      error
+}
+
+// ask asks one sentinel for the primary (SENTINEL MASTER) and the
+// addresses of the replicas it can reach: not subjectively or objectively
+// down, not disconnected. Whether a replica's link to the primary is up is
+// left to the Set's own check of the node (INFO replication, every
+// CheckInterval): the sentinel's view of it is up to 10 s old, and while
+// the primary is down every replica's link is, yet they are the ones that
+// serve degraded reads.
+func (f *replicaFinder) ask(ctx context.Context, sc *redis.SentinelClient) sentinelView {
+	name := f.opt.Sentinel.MasterName
+	m, err := sc.Master(ctx, name).Result()
+	if err != nil {
+		return sentinelView{err: fmt.Errorf("sentinel %s: %w", sc, err)}
+	}
+	epoch, err := strconv.ParseInt(m["config-epoch"], 10, 64)
+	if err != nil || m["ip"] == "" || m["port"] == "" {
+		return sentinelView{err: fmt.Errorf("sentinel %s: master %v", sc, m)}
+	}
+	v := sentinelView{primary: net.JoinHostPort(m["ip"], m["port"]), epoch: epoch}
+	for _, flag := range strings.Split(m["flags"], ",") {
+		v.down = v.down || flag == "s_down" || flag == "o_down" || strings.HasPrefix(flag, "failover_")
+	}
+	reps, err := sc.Replicas(ctx, name).Result()
+	if err != nil {
+		return sentinelView{err: fmt.Errorf("sentinel %s: %w", sc, err)}
+	}
+	for _, r := range reps {
+		if !fitReplica(r) {
+			continue
+		}
+		if a := net.JoinHostPort(r["ip"], r["port"]); a != v.primary {
+			v.replicas = append(v.replicas, a)
+		}
+	}
+	return v
+}
+
+// fitReplica reports whether a replica as SENTINEL REPLICAS describes it
+// is worth checking: no s_down, o_down or disconnected flag.
+func fitReplica(r map[string]string) bool {
+	for _, flag := range strings.Split(r["flags"], ",") {
+		switch flag {
+		case "s_down", "o_down", "disconnected":
+			return false
+		}
+	}
+	return r["ip"] != "" && r["port"] != ""
+}
+
+// clientsForLocked returns a client per address, made on first sight from the
+// shard's client template (so credentials, TLS and dialer carry over) with
+// a breaker and the observer, and kept until Close: a node that leaves and
+// comes back gets its client back.
+func (f *replicaFinder) clientsForLocked(addrs []string) ([]*redis.Client, error) {
+	if f.closed {
+		return nil, fmt.Errorf("shard %s: %w", f.s.name, redis.ErrClosed)
+	}
+	out := make([]*redis.Client, 0, len(addrs))
+	for _, a := range addrs {
+		c := f.clients[a]
+		if c == nil {
+			c = redis.NewClient(f.opt.clientFor(a))
+			f.s.guardReplica(c, f.opt)
+			f.s.instrumentReplica(c, f.opt)
+			f.clients[a] = c
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Close closes every client the finder made and its sentinel clients.
+func (f *replicaFinder) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	var errs []error
+	for _, c := range f.clients {
+		errs = append(errs, c.Close())
+	}
+	for _, sc := range f.sentinels {
+		errs = append(errs, sc.Close())
+	}
+	return errors.Join(errs...)
+}
