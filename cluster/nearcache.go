@@ -534,7 +534,7 @@ func (nc *NearCache) saveThrough(ctx context.Context, id string, w store.Write) 
 	if w.ID == "" {
 		w.ID = scripts.NewWriteID() // afterSave puts it in the cached record
 	}
-	args, err := scripts.SaveArgs(w)
+	args, err := scripts.SaveArgs(nc.c.bounded(w))
 	if err != nil {
 		return 0, err, true
 	}

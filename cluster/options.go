@@ -74,6 +74,15 @@ type Durability struct {
 	// primary switch, sessions deleted within this window are deleted again
 	// on the new primary and refused on load. Default 10 minutes.
 	RevocationTTL time.Duration
+	// LateWrite is how long after Save sends a write the primary may still
+	// apply it (store.Write.NotAfter, checked against the Redis server's
+	// clock, so keep clocks within a small fraction of it). A write that
+	// arrives later, such as one queued on the socket of a primary that
+	// was paused past a failover and has just resumed, is refused with
+	// ErrUnavailable rather than applied on a branch of history the
+	// failover discards. Default 1 s (the default client ReadTimeout: the
+	// caller has given up on it by then); negative: no limit.
+	LateWrite time.Duration
 }
 
 // RingOptions tune the consistent-hash ring (github.com/buraksezer/consistent).
@@ -131,6 +140,9 @@ func (o *Durability) init() {
 	}
 	if o.RevocationTTL <= 0 {
 		o.RevocationTTL = 10 * time.Minute
+	}
+	if o.LateWrite == 0 {
+		o.LateWrite = time.Second
 	}
 }
 

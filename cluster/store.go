@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -40,7 +41,7 @@ func wrongType(err error) error {
 // fewer replicas confirmed returns its version and an error wrapping
 // ErrNotReplicated: it is on the primary, not yet safe from a failover.
 func (c *Cluster) Save(ctx context.Context, id string, w store.Write) (version int64, err error) {
-	args, err := scripts.SaveArgs(w)
+	args, err := scripts.SaveArgs(c.bounded(w))
 	if err != nil {
 		return 0, err
 	}
@@ -48,6 +49,15 @@ func (c *Cluster) Save(ctx context.Context, id string, w store.Write) (version i
 		return c.saveMoving(ctx, s, id, w.Mode, args)
 	}
 	return c.saveOn(ctx, c.ShardFor(id), id, args)
+}
+
+// bounded returns w with a NotAfter of Durability.LateWrite from now,
+// unless it has one or the limit is off.
+func (c *Cluster) bounded(w store.Write) store.Write {
+	if w.NotAfter.IsZero() && c.durability.LateWrite > 0 {
+		w.NotAfter = time.Now().Add(c.durability.LateWrite)
+	}
+	return w
 }
 
 // saveOn runs the save script with args on the shard sh.

@@ -37,4 +37,12 @@ type Write struct {
 	// must be 1 to 64 bytes of [0-9a-z]. Default "": the store picks a
 	// random one.
 	ID string
+
+	// NotAfter, when set, is the latest time (by the Redis server's clock)
+	// at which the write may still be applied: one that reaches the
+	// primary later, such as a write queued on the socket of a primary
+	// that was paused and has just resumed, is refused with an error
+	// wrapping ErrUnavailable instead of being applied when its sender has
+	// long given up. Default zero: no limit (package cluster sets one).
+	NotAfter time.Time
 }

@@ -34,11 +34,17 @@ import (
 // ARGV[2] absolute expiry, unix milliseconds
 // ARGV[3] expected version, "0" for any
 // ARGV[4] write ID
-// ARGV[5] n, the number of fields to delete; ARGV[6..5+n] those fields;
+// ARGV[5] latest time to apply it (store.Write.NotAfter), unix
+// milliseconds by the server's clock (TIME), "0" for none
+// ARGV[6] n, the number of fields to delete; ARGV[7..6+n] those fields;
 // the rest are field, value pairs to set.
 var Save = redis.NewScript(`
 if redis.call("HGET", KEYS[1], "` + store.WriteField + `") == ARGV[4] then
   return tonumber(redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0")
+end
+if ARGV[5] ~= "0" then
+  local t = redis.call("TIME")
+  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[5]) then return -4 end
 end
 local exists = redis.call("EXISTS", KEYS[1]) == 1
 if ARGV[1] == "c" then
@@ -49,10 +55,10 @@ end
 if ARGV[3] ~= "0" and (redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0") ~= ARGV[3] then
   return -3
 end
-local n = tonumber(ARGV[5])
+local n = tonumber(ARGV[6])
 -- In slices: unpack of thousands of arguments overflows Lua's stack.
-for i = 6, 5 + n, 1000 do redis.call("HDEL", KEYS[1], unpack(ARGV, i, math.min(i + 999, 5 + n))) end
-for i = 6 + n, #ARGV, 1000 do redis.call("HSET", KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+for i = 7, 6 + n, 1000 do redis.call("HDEL", KEYS[1], unpack(ARGV, i, math.min(i + 999, 6 + n))) end
+for i = 7 + n, #ARGV, 1000 do redis.call("HSET", KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
 local v
 if ARGV[1] == "t" then
   v = tonumber(redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0")
@@ -70,7 +76,11 @@ const (
 	saveNotFound = -1 // an update or touch found no record
 	saveExists   = -2 // a create found one
 	saveConflict = -3 // the record's version is not IfVersion
+	saveLate     = -4 // it reached the server after its NotAfter
 )
+
+// errLate is SaveReply's error for a write refused for arriving late.
+var errLate = fmt.Errorf("%w: the write reached the primary after its deadline and was not applied", store.ErrUnavailable)
 
 var modeArg = map[store.WriteMode]string{store.Create: "c", store.Update: "u", store.Touch: "t"}
 
@@ -109,8 +119,12 @@ func SaveArgs(w store.Write) ([]any, error) {
 	if w.Mode == store.Create {
 		ifVersion = 0
 	}
-	args := make([]any, 0, 5+len(w.Del)+2*len(w.Set))
-	args = append(args, mode, w.ExpireAt.UnixMilli(), ifVersion, id, len(w.Del))
+	notAfter := int64(0)
+	if !w.NotAfter.IsZero() {
+		notAfter = max(w.NotAfter.UnixMilli(), 1)
+	}
+	args := make([]any, 0, 6+len(w.Del)+2*len(w.Set))
+	args = append(args, mode, w.ExpireAt.UnixMilli(), ifVersion, id, notAfter, len(w.Del))
 	for _, f := range w.Del {
 		args = append(args, f)
 	}
@@ -131,6 +145,8 @@ func SaveReply(reply int64) (int64, error) {
 		return 0, store.ErrExists
 	case saveConflict:
 		return 0, store.ErrConflict
+	case saveLate:
+		return 0, errLate
 	}
 	return reply, nil
 }

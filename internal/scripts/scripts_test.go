@@ -15,9 +15,10 @@ func TestSaveArgs(t *testing.T) {
 		w    store.Write
 		want []any // without the write ID at index 3
 	}{
-		{"create ignores IfVersion", store.Write{Mode: store.Create, ExpireAt: at, IfVersion: 7, Set: map[string][]byte{"a": []byte("1")}}, []any{"c", at.UnixMilli(), int64(0), 0, "a", []byte("1")}},
-		{"update with del", store.Write{Mode: store.Update, ExpireAt: at, IfVersion: 3, Del: []string{"x", "y"}}, []any{"u", at.UnixMilli(), int64(3), 2, "x", "y"}},
-		{"touch", store.Write{Mode: store.Touch, ExpireAt: at}, []any{"t", at.UnixMilli(), int64(0), 0}},
+		{"create ignores IfVersion", store.Write{Mode: store.Create, ExpireAt: at, IfVersion: 7, Set: map[string][]byte{"a": []byte("1")}}, []any{"c", at.UnixMilli(), int64(0), int64(0), 0, "a", []byte("1")}},
+		{"update with del", store.Write{Mode: store.Update, ExpireAt: at, IfVersion: 3, Del: []string{"x", "y"}}, []any{"u", at.UnixMilli(), int64(3), int64(0), 2, "x", "y"}},
+		{"touch", store.Write{Mode: store.Touch, ExpireAt: at}, []any{"t", at.UnixMilli(), int64(0), int64(0), 0}},
+		{"with a deadline", store.Write{Mode: store.Touch, ExpireAt: at, NotAfter: at.Add(time.Second)}, []any{"t", at.UnixMilli(), int64(0), at.UnixMilli() + 1000, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +68,7 @@ func TestSaveReply(t *testing.T) {
 		{-1, 0, store.ErrNotFound},
 		{-2, 0, store.ErrExists},
 		{-3, 0, store.ErrConflict},
+		{-4, 0, store.ErrUnavailable},
 	}
 	for _, tt := range tests {
 		v, err := SaveReply(tt.reply)
