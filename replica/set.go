@@ -146,6 +146,15 @@ func (s *Set) SetPrimary(addr string) {
 	}
 }
 
+// Primary returns the current primary's address as SetPrimary (or
+// Discover) last named it, "" when it is not known (static addresses).
+func (s *Set) Primary() string {
+	if p := s.current.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
 // Recheck asks for a check round now rather than at the next
 // CheckInterval.
 func (s *Set) Recheck() {

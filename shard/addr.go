@@ -2,8 +2,10 @@ package shard
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -28,29 +30,126 @@ func (s *Shard) Addr(c redis.Cmdable) string {
 	return ""
 }
 
-// trackDials makes Addr follow the connections of c.
+// trackDials makes Addr follow the connections of c, the primary's client
+// of a shard found through Sentinel, and guards them (primaryConn).
 func (s *Shard) trackDials(c *redis.Client) {
 	if s.dialed == nil {
 		s.dialed = map[redis.Cmdable]*lastDial{}
 	}
-	d := &lastDial{}
+	d := &lastDial{s: s}
 	c.AddHook(d)
 	s.dialed[c] = d
 }
 
 // lastDial is a go-redis hook remembering the remote address of the last
-// connection dialed.
-type lastDial struct{ addr atomic.Pointer[string] }
+// connection dialed, and wrapping each in a primaryConn.
+type lastDial struct {
+	s    *Shard
+	addr atomic.Pointer[string]
+}
 
 func (d *lastDial) DialHook(next redis.DialHook) redis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := next(ctx, network, addr)
-		if err == nil {
-			a := conn.RemoteAddr().String()
-			d.addr.Store(&a)
+		conn, err := next(ctx, network, addr) // addr is a placeholder: go-redis asks a sentinel
+		if err != nil {
+			return nil, err
 		}
-		return conn, err
+		a := conn.RemoteAddr().String()
+		d.addr.Store(&a)
+		pc := &primaryConn{Conn: conn, s: d.s, addr: a}
+		if err := pc.deposed(); err != nil {
+			return nil, err
+		}
+		return pc, nil
 	}
+}
+
+// currentPrimary is the primary's address as the shard last heard it from
+// the sentinels (replica.Set.Primary), "" before it has.
+func (s *Shard) currentPrimary() string {
+	if s.reads == nil {
+		return ""
+	}
+	return s.reads.Primary()
+}
+
+// primaryConn is a connection of the primary's client to addr that stops
+// working once the shard hears that the sentinels have made another node
+// primary: a command is not sent on it, and a reply read from it is
+// dropped (the caller gets an error wrapping ErrUnavailable, and the
+// connection is closed). go-redis itself drops such connections only when
+// the one sentinel it listens to announces the switch, and a deposed
+// primary that resumes answers what was queued on them: an acknowledgement
+// of a write on a branch of history the failover discards.
+type primaryConn struct {
+	net.Conn
+	s    *Shard
+	addr string
+}
+
+// deposed reports, and closes the connection, when addr is no longer the
+// primary.
+func (c *primaryConn) deposed() error {
+	if cur := c.s.currentPrimary(); cur != "" && cur != c.addr {
+		c.Conn.Close()
+		return fmt.Errorf("%w: %s is no longer the primary (the sentinels name %s)", ErrUnavailable, c.addr, cur)
+	}
+	return nil
+}
+
+func (c *primaryConn) Write(b []byte) (int, error) {
+	if err := c.deposed(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *primaryConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	derr := c.deposed()
+	if derr == nil && n > 0 {
+		derr = c.s.confirmPrimary(c.addr)
+	}
+	if derr != nil {
+		c.Conn.Close()
+		return 0, derr
+	}
+	return n, err
+}
+
+// stallAfter is how long the primary may go without answering anything
+// before its next answer is held until the sentinels confirm it is still
+// the primary: a node paused past a failover answers what waited on its
+// sockets the moment it resumes, before this process may have heard of
+// the switch. The shard's health check asks the primary every
+// CheckInterval (250 ms by default), so a live primary never goes that
+// long.
+const stallAfter = 500 * time.Millisecond
+
+// confirmPrimary is called with each answer read from addr, the primary's
+// node: after a stall (stallAfter) it asks the sentinels whether addr is
+// still the primary, and returns an error wrapping ErrUnavailable if not.
+// When no sentinel answers it cannot tell, and accepts the answer.
+func (s *Shard) confirmPrimary(addr string) error {
+	last := s.lastAnswer.Load()
+	if time.Since(time.Unix(0, last)) < stallAfter {
+		s.lastAnswer.Store(time.Now().UnixNano())
+		return nil
+	}
+	s.confirmMu.Lock()
+	defer s.confirmMu.Unlock()
+	if s.lastAnswer.Load() != last {
+		return nil // confirmed by another reader meanwhile
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stallAfter)
+	defer cancel()
+	primary, _, err := s.finder.discover(ctx)
+	if err == nil && primary != addr {
+		s.reads.SetPrimary(primary)
+		return fmt.Errorf("%w: %s answered after a stall and is no longer the primary (the sentinels name %s)", ErrUnavailable, addr, primary)
+	}
+	s.lastAnswer.Store(time.Now().UnixNano())
+	return nil
 }
 
 func (d *lastDial) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }

@@ -58,6 +58,7 @@ func newSentinel(opt Options) (*Shard, error) {
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
 	}
 	s := &Shard{name: opt.Name, primary: primary}
+	s.lastAnswer.Store(time.Now().UnixNano())
 	s.trackDials(primary)
 	s.guard(opt)
 	s.instrument(opt)

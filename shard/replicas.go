@@ -146,7 +146,8 @@ type sentinelView struct {
 	err      error
 }
 
-// ask asks one sentinel for the primary (SENTINEL MASTER) and the
+// ask asks one sentinel for the primary (SENTINEL GET-MASTER-ADDR-BY-NAME,
+// with its config-epoch and flags from SENTINEL MASTER) and the
 // addresses of the replicas it can reach: not subjectively or objectively
 // down, not disconnected. Whether a replica's link to the primary is up is
 // left to the Set's own check of the node (INFO replication, every
@@ -160,10 +161,18 @@ func (f *replicaFinder) ask(ctx context.Context, sc *redis.SentinelClient) senti
 		return sentinelView{err: fmt.Errorf("sentinel %s: %w", sc, err)}
 	}
 	epoch, err := strconv.ParseInt(m["config-epoch"], 10, 64)
-	if err != nil || m["ip"] == "" || m["port"] == "" {
+	if err != nil {
 		return sentinelView{err: fmt.Errorf("sentinel %s: master %v", sc, m)}
 	}
-	v := sentinelView{primary: net.JoinHostPort(m["ip"], m["port"]), epoch: epoch}
+	// SENTINEL MASTER names the old primary until +switch-master; this
+	// names the promoted replica as soon as it has become a primary, which
+	// is when a deposed primary may come back and be answered by clients
+	// that were waiting on it.
+	hp, err := sc.GetMasterAddrByName(ctx, name).Result()
+	if err != nil || len(hp) != 2 {
+		return sentinelView{err: fmt.Errorf("sentinel %s: master address %v: %w", sc, hp, err)}
+	}
+	v := sentinelView{primary: net.JoinHostPort(hp[0], hp[1]), epoch: epoch}
 	for _, flag := range strings.Split(m["flags"], ",") {
 		v.down = v.down || flag == "s_down" || flag == "o_down" || strings.HasPrefix(flag, "failover_")
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -23,6 +25,9 @@ type Shard struct {
 	reads *replica.Set // read policy and replica health
 
 	dialed map[redis.Cmdable]*lastDial // Sentinel-pointed clients' real addresses (Addr)
+
+	lastAnswer atomic.Int64 // unix ns of the Sentinel primary's last answer (confirmPrimary)
+	confirmMu  sync.Mutex   // one sentinel check at a time after a stall
 }
 
 // New connects lazily (go-redis dials on first use) to the shard described by
