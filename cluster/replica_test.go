@@ -325,6 +325,13 @@ func TestReplicaDivergedRecordNotTrusted(t *testing.T) {
 			if err != nil || fields["user"] != tt.user || info.Replica != tt.replica || info.Retried == tt.replica {
 				t.Fatalf("load = %v, %v, %+v; want user %s from a replica: %v", fields, err, info, tt.user, tt.replica)
 			}
+			want := top.Shards[0].Primary.Addr()
+			if tt.replica {
+				want = top.Shards[0].Replicas[0].Addr()
+			}
+			if info.Node != want {
+				t.Fatalf("ReadInfo.Node = %s, want %s, the node that answered", info.Node, want)
+			}
 		})
 	}
 	before := c.ReadStats().VersionRegressions
