@@ -67,10 +67,10 @@ func (d *lastDial) DialHook(next redis.DialHook) redis.DialHook {
 // currentPrimary is the primary's address as the shard last heard it from
 // the sentinels (replica.Set.Primary), "" before it has.
 func (s *Shard) currentPrimary() string {
-	if s.reads == nil {
-		return ""
+	if r := s.readSet.Load(); r != nil {
+		return r.Primary()
 	}
-	return s.reads.Primary()
+	return ""
 }
 
 // primaryConn is a connection of the primary's client to addr that stops
@@ -145,7 +145,9 @@ func (s *Shard) confirmPrimary(addr string) error {
 	defer cancel()
 	primary, _, err := s.finder.discover(ctx)
 	if err == nil && primary != addr {
-		s.reads.SetPrimary(primary)
+		if r := s.readSet.Load(); r != nil {
+			r.SetPrimary(primary)
+		}
 		return fmt.Errorf("%w: %s answered after a stall and is no longer the primary (the sentinels name %s)", ErrUnavailable, addr, primary)
 	}
 	s.lastAnswer.Store(time.Now().UnixNano())

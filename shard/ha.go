@@ -123,9 +123,9 @@ func (s *Shard) onEvent(ev failover.Event) {
 		if s.finder != nil {
 			s.finder.noteSwitch(ev.New)
 		}
-		if s.reads != nil {
-			s.reads.SetPrimary(ev.New)
-			s.reads.Rediscover()
+		if r := s.readSet.Load(); r != nil {
+			r.SetPrimary(ev.New)
+			r.Rediscover()
 		}
 	case failover.ObjectivelyDown:
 		s.ha.breaker.Trip()

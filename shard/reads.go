@@ -13,6 +13,7 @@ func (s *Shard) watchReplicas(opt Options) (*Shard, error) {
 	var err error
 	if s.finder != nil {
 		reads, err = replica.NewDiscovering(s.primary, s.finder.discover, opt.Replica)
+		s.readSet.Store(reads)
 	} else {
 		reads, err = replica.New(s.primary, s.replicas, opt.Replica)
 	}

@@ -26,8 +26,9 @@ type Shard struct {
 
 	dialed map[redis.Cmdable]*lastDial // Sentinel-pointed clients' real addresses (Addr)
 
-	lastAnswer atomic.Int64 // unix ns of the Sentinel primary's last answer (confirmPrimary)
-	confirmMu  sync.Mutex   // one sentinel check at a time after a stall
+	readSet    atomic.Pointer[replica.Set] // reads, for the primary's connections, which its checks may dial before New returns
+	lastAnswer atomic.Int64                // unix ns of the Sentinel primary's last answer (confirmPrimary)
+	confirmMu  sync.Mutex                  // one sentinel check at a time after a stall
 }
 
 // New connects lazily (go-redis dials on first use) to the shard described by
