@@ -1,6 +1,7 @@
 package history
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -71,11 +72,15 @@ func TestHistory(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.opt.Name(), func(t *testing.T) {
 			for i := range runs() {
-				r := Run(t, tt.opt)
-				t.Logf("run %d:\n%s", i+1, r)
-				if tt.strict && !r.OK() || r.Resurrections != 0 || r.RYW != 0 {
-					t.Errorf("run %d failed the checks", i+1)
-				}
+				// A subtest per run, so that each run's topology is gone
+				// before the next one starts.
+				t.Run(fmt.Sprint("run ", i+1), func(t *testing.T) {
+					r := Run(t, tt.opt)
+					t.Logf("\n%s", r)
+					if tt.strict && !r.OK() || r.Resurrections != 0 || r.RYW != 0 {
+						t.Error("the history failed the checks")
+					}
+				})
 			}
 		})
 	}
