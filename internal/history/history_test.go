@@ -87,14 +87,22 @@ func TestHistory(t *testing.T) {
 }
 
 // The checker's control: a shard restarted empty loses live sessions, and
-// the checker must say so.
+// the checker must say so. Whether a client touches a lost session before
+// the run ends depends on timing, and a run now and then sees none; three
+// runs that all pass mean the checker is blind.
 func TestHistoryControl(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a topology under faults for a while")
 	}
-	r := Run(t, Options{Fault: RestartEmpty, Load: min(LoadFromEnv(), 8*time.Second)})
-	t.Logf("\n%s", r)
-	if r.OK() || r.Empty+r.Lost == 0 {
-		t.Fatal("a shard restarted empty went unnoticed")
+	for attempt := 1; attempt <= 3; attempt++ {
+		var r Report
+		t.Run(fmt.Sprint("run ", attempt), func(t *testing.T) {
+			r = Run(t, Options{Fault: RestartEmpty, Load: min(LoadFromEnv(), 8*time.Second), Clients: 16})
+			t.Logf("\n%s", r)
+		})
+		if !r.OK() && r.Empty+r.Lost+r.Resurrections > 0 {
+			return
+		}
 	}
+	t.Fatal("a shard restarted empty went unnoticed in three runs")
 }

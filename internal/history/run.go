@@ -225,7 +225,11 @@ func nemesis(ctx context.Context, t testing.TB, top *redistest.Topology, opt Opt
 		shards = shards[:1]
 	}
 	for i, sh := range shards {
-		<-time.After(time.Until(start.Add(opt.Load * time.Duration(10+27*i) / 100)))
+		at := opt.Load * time.Duration(10+27*i) / 100
+		if opt.Fault == RestartEmpty {
+			at = opt.Load * 4 / 10 // once every client has a session with a history
+		}
+		<-time.After(time.Until(start.Add(at)))
 		primary, err := top.CurrentPrimary(ctx, sh.Name)
 		if err != nil {
 			return err
@@ -383,6 +387,11 @@ func (c *client) write() {
 	c.n++
 	start := c.since()
 	status, _, set, err := c.do("POST", "/write?v="+strconv.Itoa(c.n), c.cookie)
+	if old := token(c.cookie); old != "" && set != nil && *set != "" && token(*set) != old {
+		// Tokens change only when the session is new: the server found no
+		// session under the old one. That is a read of it, as missing.
+		c.rec.add(Op{Client: c.id, Session: old, Kind: Read, Known: true, Start: start, End: c.since()})
+	}
 	if set != nil && *set != "" {
 		c.cookie = *set // a save WAIT did not confirm still sends its token
 	}
