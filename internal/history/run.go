@@ -347,6 +347,7 @@ type client struct {
 	n      int      // the last value written
 	cookie string   // the session cookie; "" when logged out
 	ghosts []string // cookies of sessions whose logout was acknowledged
+	ok     bool     // the last request succeeded
 }
 
 func (c *client) run(stop <-chan struct{}) {
@@ -359,8 +360,8 @@ func (c *client) run(stop <-chan struct{}) {
 		switch p := c.rng.IntN(100); {
 		case c.cookie == "" || p < 45:
 			c.write()
-		case p < 50:
-			c.logout()
+		case p < 50 && c.ok:
+			c.logout() // not while its requests fail: a user waits for the site to come back
 		case p < 55 && len(c.ghosts) > 0:
 			c.read(c.ghosts[c.rng.IntN(len(c.ghosts))], false)
 		default:
@@ -395,10 +396,11 @@ func (c *client) write() {
 	if set != nil && *set != "" {
 		c.cookie = *set // a save WAIT did not confirm still sends its token
 	}
+	c.ok = err == nil && status == http.StatusOK
 	if c.cookie == "" {
 		return // a first write whose answer was lost: no session to follow
 	}
-	c.rec.add(Op{Client: c.id, Session: token(c.cookie), Kind: Write, Value: c.n, Known: err == nil && status == http.StatusOK,
+	c.rec.add(Op{Client: c.id, Session: token(c.cookie), Kind: Write, Value: c.n, Known: c.ok,
 		Start: start, End: c.since()})
 }
 
@@ -421,6 +423,9 @@ func (c *client) read(cookie string, final bool) bool {
 		path += "?primary=1"
 	}
 	status, body, set, err := c.do("GET", path, cookie)
+	if cookie == c.cookie {
+		c.ok = err == nil && status == http.StatusOK
+	}
 	if err != nil || status != http.StatusOK {
 		return false
 	}
