@@ -80,8 +80,10 @@ type Durability struct {
 	// arrives later, such as one queued on the socket of a primary that
 	// was paused past a failover and has just resumed, is refused with
 	// ErrUnavailable rather than applied on a branch of history the
-	// failover discards. Default 1 s (the default client ReadTimeout: the
-	// caller has given up on it by then); negative: no limit.
+	// failover discards. It is counted from before the write waits for a
+	// connection, so leave room for a loaded pool and a first dial.
+	// Default 5 s (the default client gives up on a write after about 2 s:
+	// 1 s ReadTimeout, one retry); negative: no limit.
 	LateWrite time.Duration
 }
 
@@ -142,7 +144,7 @@ func (o *Durability) init() {
 		o.RevocationTTL = 10 * time.Minute
 	}
 	if o.LateWrite == 0 {
-		o.LateWrite = time.Second
+		o.LateWrite = 5 * time.Second
 	}
 }
 

@@ -28,9 +28,9 @@ func TestSaveResentIsIdempotent(t *testing.T) {
 		args []any
 		want int64
 	}{
-		{"create", []any{"c", exp, 0, "w1", 0, "v:a", "1"}, 1},
-		{"compare-and-set update", []any{"u", exp, 1, "w2", 0, "v:a", "2"}, 2},
-		{"touch", []any{"t", exp, 0, "w3", 0, "_s", "3"}, 2},
+		{"create", []any{"c", exp, 0, "w1", 0, 0, "v:a", "1"}, 1},
+		{"compare-and-set update", []any{"u", exp, 1, "w2", 0, 0, "v:a", "2"}, 2},
+		{"touch", []any{"t", exp, 0, "w3", 0, 0, "_s", "3"}, 2},
 	}
 	for _, st := range steps {
 		for attempt := 1; attempt <= 2; attempt++ {
