@@ -126,6 +126,31 @@ func (c *primaryConn) Read(b []byte) (int, error) {
 // long.
 const stallAfter = 500 * time.Millisecond
 
+// ConfirmPrimary makes sure, when the shard's primary has answered nothing
+// for 500 ms (a stall: the node may have been paused past a failover), that
+// the read set knows which node the sentinels name primary now, asking
+// them before it returns. Call it before picking a replica to read from: a
+// replica still attached to a deposed primary that resumed is then not
+// picked. It costs nothing while the primary answers, and nothing for a
+// shard with static addresses.
+func (s *Shard) ConfirmPrimary() {
+	if s.finder == nil || time.Since(time.Unix(0, s.lastAnswer.Load())) < stallAfter {
+		return
+	}
+	s.confirmMu.Lock()
+	defer s.confirmMu.Unlock()
+	if time.Since(time.Unix(0, s.lastAnswer.Load())) < stallAfter {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stallAfter)
+	defer cancel()
+	if primary, _, err := s.finder.discover(ctx); err == nil {
+		if r := s.readSet.Load(); r != nil {
+			r.SetPrimary(primary)
+		}
+	}
+}
+
 // confirmPrimary is called with each answer read from addr, the primary's
 // node: after a stall (stallAfter) it asks the sentinels whether addr is
 // still the primary, and returns an error wrapping ErrUnavailable if not.

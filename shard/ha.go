@@ -196,6 +196,7 @@ func (s *Shard) ReadVia(ctx context.Context, primary redis.Cmdable, fn func(ctx 
 	if err == nil || !IsUnavailable(err) || ctx.Err() != nil {
 		return s.Wrap(err)
 	}
+	s.ConfirmPrimary()
 	for _, r := range s.reads.Fallback() {
 		rerr := fn(ctx, r)
 		if rerr == nil || !IsUnavailable(rerr) {
