@@ -222,7 +222,12 @@ func (f *Fleet) run(ctx context.Context, probe *probe, size int) (FleetResult, e
 		return res, err
 	}
 
-	// Idle: the nodes serve nothing; what they send is their own.
+	// Idle: the nodes serve nothing; what they send is their own. The
+	// replicas first finish applying the seeding (a replica counts the
+	// commands its primary streams to it).
+	if err := sleep(ctx, time.Second); err != nil {
+		return res, err
+	}
 	before, err := probe.read(ctx)
 	if err != nil {
 		return res, err
