@@ -12,8 +12,11 @@ import (
 )
 
 // sentinelsReadyTimeout bounds how long StartTopology waits for the
-// sentinels to discover each other and the replicas.
-const sentinelsReadyTimeout = 15 * time.Second
+// sentinels to see each other and every replica healthy. A sentinel learns
+// a replica's link status from the replica's INFO, which it asks every
+// 10 s, so on a loaded machine (CI runs the container scenarios beside
+// this) two rounds or more can pass: 15 s was seen to fall short.
+const sentinelsReadyTimeout = 45 * time.Second
 
 // Shard is one primary and its replicas. Primary is the server started as
 // primary; after a failover, ask the sentinels who the primary is.
