@@ -24,12 +24,16 @@ type Backoff struct {
 	Min, Max time.Duration
 }
 
-// Receive reads ps until ctx ends, calling handle with each
+// Receive reads ps until ctx ends (then closes it), calling handle with each
 // *redis.Subscription (the first subscription, or a re-subscription after
 // go-redis re-dialled) and *redis.Message. A quiet connection is checked
 // with PING; a failure is passed to onErr and followed by a pause (b),
 // after which go-redis re-dials and re-subscribes on the next receive.
 func Receive(ctx context.Context, ps *redis.PubSub, b Backoff, onErr func(error), handle func(msg any)) {
+	// go-redis bounds a receive by its timeout, not by ctx: closing ps
+	// ends a receive under way as soon as ctx does.
+	stop := context.AfterFunc(ctx, func() { ps.Close() })
+	defer stop()
 	wait := b.Min
 	for ctx.Err() == nil {
 		msg, err := ps.ReceiveTimeout(ctx, quiet)
