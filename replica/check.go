@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -18,21 +19,32 @@ import (
 const latencyWeight = 0.2
 
 // run checks the replicas every CheckInterval (or at once after Recheck)
-// until ctx ends. With discover, it first looks for them once, then leaves
-// that to discoverLoop, so that a primary that hangs the checks does not
-// also delay learning of its replacement.
+// while they are wanted (isWanted), and sleeps while they are not, until
+// ctx ends. With discover, it looks for them first, on starting and on
+// waking, then leaves that to discoverLoop, so that a primary that hangs
+// the checks does not also delay learning of its replacement.
 func (s *Set) run(ctx context.Context) {
 	defer s.done.Done()
-	t := time.NewTicker(s.opt.CheckInterval)
-	defer t.Stop()
 	if s.discover != nil {
-		s.rediscover(ctx)
 		s.done.Add(1)
 		go s.discoverLoop(ctx)
 	}
+	t := time.NewTimer(s.opt.CheckInterval)
+	defer t.Stop()
+	look := s.discover != nil
 	for {
+		if !s.isWanted() {
+			if !s.sleep(ctx) {
+				return
+			}
+			look = s.discover != nil // what was known of the nodes is old
+		}
+		if look {
+			s.rediscover(ctx)
+			look = false
+		}
 		s.checkAll(ctx)
-		s.firstRun.Do(func() { close(s.checked) })
+		t.Reset(jittered(s.opt.CheckInterval))
 		select {
 		case <-ctx.Done():
 			return
@@ -42,22 +54,51 @@ func (s *Set) run(ctx context.Context) {
 	}
 }
 
+// sleep forgets what the checks found (the replicas are "unchecked" and
+// serve no reads until a check after waking) and waits for want. It
+// reports false when ctx ended first.
+func (s *Set) sleep(ctx context.Context) bool {
+	checked := make(chan struct{})
+	s.checked.Store(&checked)
+	for _, nd := range s.list() {
+		nd.healthy.Store(false)
+		nd.status.Store(&Status{Addr: nd.addr, Reason: "unchecked"})
+	}
+	s.lag = lagTracker{}
+	s.asleep.Store(true)
+	if s.isWanted() && s.asleep.CompareAndSwap(true, false) {
+		return true // wanted since the last look, before want could see asleep
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-s.wake:
+		return true
+	}
+}
+
+// jittered returns d lengthened or shortened by up to a tenth at random.
+func jittered(d time.Duration) time.Duration {
+	return d - d/10 + rand.N(d/5+1)
+}
+
 // discoverLoop asks discover every CheckInterval (or at once after
-// Rediscover) until ctx ends, and asks for a check round when the primary
-// or the replicas changed.
+// Rediscover) while the Set is awake, until ctx ends, and asks for a check
+// round when the primary or the replicas changed.
 func (s *Set) discoverLoop(ctx context.Context) {
 	defer s.done.Done()
-	t := time.NewTicker(s.opt.CheckInterval)
+	t := time.NewTimer(jittered(s.opt.CheckInterval))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			t.Reset(jittered(s.opt.CheckInterval))
 		case <-s.rekick:
 		}
-		if s.rediscover(ctx) {
-			s.Recheck()
+		if !s.asleep.Load() && s.rediscover(ctx) {
+			s.recheck()
 		}
 	}
 }
@@ -65,6 +106,8 @@ func (s *Set) discoverLoop(ctx context.Context) {
 // rediscover asks discover for the current primary and replicas, and
 // reports whether either changed. On failure the Set keeps what it knew.
 func (s *Set) rediscover(ctx context.Context) (changed bool) {
+	s.discoverMu.Lock()
+	defer s.discoverMu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, s.opt.CheckTimeout)
 	defer cancel()
 	primary, replicas, err := s.discover(ctx)
@@ -84,32 +127,58 @@ func (s *Set) rediscover(ctx context.Context) (changed bool) {
 	return changed
 }
 
-// checkAll asks the primary for its offset, then every replica for its
-// state, concurrently so that one hung replica does not delay the others.
+// checkAll asks every replica for its state and the primary for its
+// offset, all at once, so that one hung node does not delay the others.
+// The replicas' lag is measured against the primary's offsets of earlier
+// rounds; Checked's channel is closed as soon as the replicas are judged,
+// without waiting for a primary that does not answer (Fallback waits on
+// it).
 func (s *Set) checkAll(ctx context.Context) {
 	now := time.Now()
-	info, rtt, err := replicationInfo(ctx, s.primary, s.opt.CheckTimeout)
+	var (
+		info map[string]string
+		rtt  time.Duration
+		err  error
+	)
+	primary := make(chan struct{})
+	go func() {
+		defer close(primary)
+		info, rtt, err = replicationInfo(ctx, s.primary, s.opt.CheckTimeout)
+	}()
+	var wg sync.WaitGroup
+	for _, nd := range s.list() {
+		wg.Go(func() { s.check(ctx, nd) })
+	}
+	wg.Wait()
+	if ctx.Err() == nil {
+		if c := *s.checked.Load(); !isClosed(c) {
+			close(c)
+		}
+	}
+	<-primary
 	if ctx.Err() != nil {
 		return
 	}
-	primaryKnown := false
 	if err == nil {
 		if off, ok := intField(info, "master_repl_offset"); ok {
 			s.lag.record(now, off)
-			primaryKnown = true
 		}
 		updateEWMA(&s.primLat, rtt)
 	}
-	var wg sync.WaitGroup
-	for _, nd := range s.list() {
-		wg.Go(func() { s.check(ctx, nd, primaryKnown) })
-	}
-	wg.Wait()
 	s.lag.trim(now, s.opt.MaxLag+2*s.opt.CheckInterval)
 }
 
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
 // check updates one replica's health.
-func (s *Set) check(ctx context.Context, nd *node, primaryKnown bool) {
+func (s *Set) check(ctx context.Context, nd *node) {
 	info, rtt, err := replicationInfo(ctx, nd.client, s.opt.CheckTimeout)
 	if ctx.Err() != nil {
 		return // shutting down: keep the last verdict
@@ -136,7 +205,7 @@ func (s *Set) check(ctx context.Context, nd *node, primaryKnown bool) {
 		st.Reason = "link down"
 	default:
 		updateEWMA(&nd.latency, rtt)
-		if off, ok := intField(info, "slave_repl_offset"); ok && primaryKnown {
+		if off, ok := intField(info, "slave_repl_offset"); ok {
 			st.Lag = s.lag.behind(now, off)
 		}
 		if st.Lag > s.opt.MaxLag {

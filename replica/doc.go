@@ -4,7 +4,11 @@
 //
 // A Set watches one primary's replicas in the background. Every
 // CheckInterval it asks the primary for its replication offset and each
-// replica for INFO replication; a replica is healthy when it answers, calls
+// replica for INFO replication — while something wants them: under the
+// default policy, PrimaryOnly, a Set sleeps (sends nothing) once Idle has
+// passed since the last request that asked for a replica, the last
+// degraded read (Fallback) or the last look at their health, and wakes on
+// the next one; a replica is healthy when it answers, calls
 // itself a replica, reports master_link_status:up and is no more than MaxLag
 // behind the primary (see Status.Lag). When the shard's nodes change (a
 // shard found through Sentinel, NewDiscovering), the Set also learns the

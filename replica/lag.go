@@ -13,7 +13,8 @@ type sample struct {
 // missing everything the primary wrote after the last sample whose offset
 // is ≤ R, so it is at least as old as the sample after that one. Not safe
 // for concurrent use: only the check goroutine touches it (the replicas'
-// concurrent checks only read it, after the primary's sample is recorded).
+// concurrent checks only read it, before the round's primary sample is
+// recorded).
 type lagTracker struct {
 	samples []sample // oldest first
 }

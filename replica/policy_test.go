@@ -23,6 +23,9 @@ func fakeSet(policy Policy, healthy ...bool) (*Set, []*redis.Client) {
 		clients = append(clients, c)
 	}
 	s.nodes.Store(&nodes)
+	checked := make(chan struct{})
+	close(checked)
+	s.checked.Store(&checked)
 	return s, clients
 }
 
@@ -125,7 +128,7 @@ func TestFollowsCurrentPrimary(t *testing.T) {
 				}
 				seen[c] = true
 			}
-			fb := s.Fallback()
+			fb := s.Fallback(ctx)
 			if len(seen) != len(tt.serve) || s.Healthy() != len(tt.serve) || len(fb) != len(tt.serve) {
 				t.Fatalf("served by %d, healthy %d, fallback %d; want %d", len(seen), s.Healthy(), len(fb), len(tt.serve))
 			}

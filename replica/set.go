@@ -10,9 +10,10 @@ import (
 )
 
 // Set is a primary and its replicas, with the replicas' health kept up to
-// date by a background goroutine. It is safe for concurrent use; Pick takes
-// no lock and allocates nothing. A Set does not own the clients: Close stops
-// the checks, the caller closes the clients.
+// date by a background goroutine while something wants it (Options.Idle).
+// It is safe for concurrent use; Pick takes no lock and allocates nothing.
+// A Set does not own the clients: Close stops the checks, the caller
+// closes the clients.
 type Set struct {
 	opt      Options
 	discover Discover // nil: the replicas given to New
@@ -26,8 +27,16 @@ type Set struct {
 	done     sync.WaitGroup
 	kick     chan struct{} // a check round is wanted now (Recheck)
 	rekick   chan struct{} // a look for the nodes is wanted now (Rediscover)
-	checked  chan struct{} // closed after the first complete check
-	firstRun sync.Once
+
+	// checked is closed after the first complete round since the Set
+	// started or last woke; the check goroutine replaces it when it
+	// sleeps.
+	checked atomic.Pointer[chan struct{}]
+	wanted  atomic.Int64  // unix ns of the last call that wanted the replicas (want)
+	asleep  atomic.Bool   // the check goroutine waits for want
+	wake    chan struct{} // want's signal to a sleeping check goroutine
+
+	discoverMu sync.Mutex // one rediscover at a time (check and discover goroutines)
 }
 
 // node is one replica and what the last check found.
@@ -47,14 +56,15 @@ type Status struct {
 	// Healthy replicas serve reads.
 	Healthy bool
 	// Reason says why a replica is not healthy: "unchecked" (no check has
-	// finished yet), "down: <error>", "not a replica", "replica of
+	// finished since the Set started or woke), "down: <error>", "not a replica", "replica of
 	// <address>, not of the primary <address>", "link down" or "lagging".
 	// "" when healthy.
 	Reason string
 	// Lag is a lower bound of how far the replica is behind the primary:
-	// the age of the oldest primary offset it has not applied, with
-	// CheckInterval resolution. 0 when it has caught up or when the
-	// primary could not be asked.
+	// the age of the oldest primary offset (of the earlier checks) it has
+	// not applied, with CheckInterval resolution. 0 when it has caught up
+	// or no offset of the primary is known yet (the Set just started or
+	// woke, or the primary did not answer).
 	Lag time.Duration
 	// Latency is the moving average of the replica's health-check round trip.
 	Latency time.Duration
@@ -77,10 +87,11 @@ func New(primary *redis.Client, replicas []*redis.Client, opt Options) (*Set, er
 }
 
 // NewDiscovering returns a Set over primary whose replicas discover finds:
-// it is called before the first check round and then every CheckInterval
-// (at most CheckTimeout long), apart from the checks, and its replicas replace those watched before (clients already
-// watched keep their status; new ones are unchecked until their first
-// check). A replica then serves reads only while its last check found it a
+// it is called before the first check round after the Set starts or
+// wakes, and then every CheckInterval while it is awake (at most
+// CheckTimeout long), apart from the checks, and its replicas replace those
+// watched before (clients already watched keep their status; new ones are
+// unchecked until their first check). A replica then serves reads only while its last check found it a
 // replica of the primary discover named (role slave, master_host and
 // master_port equal to it, link up), and stops at once when SetPrimary
 // names another. When discover fails the Set keeps what it knew.
@@ -93,10 +104,12 @@ func newSet(primary *redis.Client, replicas []*redis.Client, discover Discover, 
 	if err := opt.validate(); err != nil {
 		return nil, err
 	}
-	s := &Set{opt: opt, discover: discover, primary: primary, kick: make(chan struct{}, 1), rekick: make(chan struct{}, 1), checked: make(chan struct{})}
+	s := &Set{opt: opt, discover: discover, primary: primary, kick: make(chan struct{}, 1), rekick: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
+	checked := make(chan struct{})
+	s.checked.Store(&checked)
 	s.replace(replicas)
 	if len(replicas) == 0 && discover == nil {
-		close(s.checked)
+		close(checked)
 		return s, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -104,6 +117,24 @@ func newSet(primary *redis.Client, replicas []*redis.Client, discover Discover, 
 	s.done.Add(1)
 	go s.run(ctx)
 	return s, nil
+}
+
+// want records that something wants the replicas checked now, and wakes
+// the check goroutine if it sleeps.
+func (s *Set) want() {
+	s.wanted.Store(time.Now().UnixNano())
+	if s.asleep.CompareAndSwap(true, false) {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// isWanted reports whether the replicas should be checked: always under a
+// policy that reads from them, else for Idle after the last want.
+func (s *Set) isWanted() bool {
+	return s.opt.Policy != PrimaryOnly || time.Since(time.Unix(0, s.wanted.Load())) < s.opt.Idle
 }
 
 // list returns the replicas being watched.
@@ -156,8 +187,14 @@ func (s *Set) Primary() string {
 }
 
 // Recheck asks for a check round now rather than at the next
-// CheckInterval.
+// CheckInterval, waking a Set that sleeps.
 func (s *Set) Recheck() {
+	s.want()
+	s.recheck()
+}
+
+// recheck asks the check goroutine for a round now.
+func (s *Set) recheck() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -166,7 +203,8 @@ func (s *Set) Recheck() {
 
 // Rediscover asks a Set made by NewDiscovering to look for the primary and
 // replicas now rather than at the next CheckInterval (a check round follows
-// if they changed). It does nothing for a Set made by New.
+// if they changed). It does nothing for a Set made by New, nor for one that
+// sleeps: a Set looks for its nodes again when it wakes.
 func (s *Set) Rediscover() {
 	select {
 	case s.rekick <- struct{}{}:
@@ -200,9 +238,14 @@ func (s *Set) Policy(ctx context.Context) Policy {
 
 // Pick returns the client that should serve a read under ctx's policy, and
 // whether it is a replica. It returns the primary when the policy says so
-// or no replica is healthy.
+// or no replica is healthy (as none is while a sleeping Set, woken by this
+// call, checks them).
 func (s *Set) Pick(ctx context.Context) (c *redis.Client, replica bool) {
-	switch s.Policy(ctx) {
+	p := s.Policy(ctx)
+	if p != PrimaryOnly && s.opt.Policy == PrimaryOnly {
+		s.want()
+	}
+	switch p {
 	case ReplicaPreferred:
 		nodes := s.list()
 		n := uint64(len(nodes))
@@ -242,8 +285,10 @@ func (s *Set) MarkDown(c *redis.Client, err error) {
 }
 
 // Status returns the replicas' current status, in configuration order (or
-// in the order Discover returned them).
+// in the order Discover returned them). A Set that sleeps reports them
+// "unchecked", and wakes.
 func (s *Set) Status() []Status {
+	s.want()
 	nodes := s.list()
 	out := make([]Status, len(nodes))
 	for i, nd := range nodes {
@@ -271,8 +316,10 @@ func (s *Set) notFollowing(nd *node) string {
 	return "replica of " + m + ", not of the primary " + p
 }
 
-// Healthy returns how many replicas currently serve reads.
+// Healthy returns how many replicas currently serve reads (none while a
+// Set sleeps; it wakes).
 func (s *Set) Healthy() int {
+	s.want()
 	n := 0
 	for _, nd := range s.list() {
 		if s.serves(nd) {
@@ -286,8 +333,16 @@ func (s *Set) Healthy() int {
 // cannot (degraded, read-only mode), in order: those whose last check found
 // them replicas of the current primary, whatever their link or lag; every
 // replica when the current primary's address is not known (static
-// addresses).
-func (s *Set) Fallback() []*redis.Client {
+// addresses). A Set that sleeps is woken and the replicas checked first:
+// Fallback then waits for that round's replica checks (at most about
+// 2 × CheckTimeout) or for ctx.
+func (s *Set) Fallback(ctx context.Context) []*redis.Client {
+	s.want()
+	select {
+	case <-s.Checked():
+	case <-ctx.Done():
+		return nil
+	}
 	var out []*redis.Client
 	for _, nd := range s.list() {
 		if s.follows(nd) {
@@ -307,9 +362,12 @@ func (s *Set) Replicas() []*redis.Client {
 	return out
 }
 
-// Checked returns a channel closed once every replica has been checked at
-// least once.
-func (s *Set) Checked() <-chan struct{} { return s.checked }
+// Checked returns a channel closed once every replica has been checked
+// since the Set started or last woke, and wakes a Set that sleeps.
+func (s *Set) Checked() <-chan struct{} {
+	s.want()
+	return *s.checked.Load()
+}
 
 // Close stops the health checks and waits for them to end. It does not
 // close the clients. It is idempotent.

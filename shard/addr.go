@@ -121,10 +121,31 @@ func (c *primaryConn) Read(b []byte) (int, error) {
 // before its next answer is held until the sentinels confirm it is still
 // the primary: a node paused past a failover answers what waited on its
 // sockets the moment it resumes, before this process may have heard of
-// the switch. The shard's health check asks the primary every
-// CheckInterval (250 ms by default), so a live primary never goes that
-// long.
+// the switch. keepAlive pings a primary that has been quiet for half of
+// it, so a live primary never goes that long.
 const stallAfter = 500 * time.Millisecond
+
+// keepAlive PINGs the primary of a shard found through Sentinel whenever
+// it has answered nothing for stallAfter/2, until ctx ends, so that only a
+// stalled primary goes stallAfter without an answer. A busy primary is
+// never pinged: its answers keep lastAnswer fresh.
+func (s *Shard) keepAlive(ctx context.Context) {
+	t := time.NewTicker(stallAfter / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if time.Since(time.Unix(0, s.lastAnswer.Load())) < stallAfter/2 {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, stallAfter)
+		s.primary.Ping(pctx) // its answer, or none, is what counts
+		cancel()
+	}
+}
 
 // ConfirmPrimary makes sure, when the shard's primary has answered nothing
 // for 500 ms (a stall: the node may have been paused past a failover), that

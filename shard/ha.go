@@ -21,6 +21,9 @@ type haState struct {
 	onDegraded func(shard string, err error)
 	hasRepl    bool
 
+	stopKeepAlive context.CancelFunc // nil for a static shard
+	keepAliveDone chan struct{}
+
 	degradedReads atomic.Int64
 	unavailable   atomic.Int64
 	switches      atomic.Int64
@@ -68,6 +71,12 @@ func newSentinel(opt Options) (*Shard, error) {
 		s.Close()
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.ha.stopKeepAlive, s.ha.keepAliveDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.ha.keepAliveDone)
+		s.keepAlive(ctx)
+	}()
 	return s, nil
 }
 
@@ -197,7 +206,7 @@ func (s *Shard) ReadVia(ctx context.Context, primary redis.Cmdable, fn func(ctx 
 		return s.Wrap(err)
 	}
 	s.ConfirmPrimary()
-	for _, r := range s.reads.Fallback() {
+	for _, r := range s.reads.Fallback(ctx) {
 		rerr := fn(ctx, r)
 		if rerr == nil || !IsUnavailable(rerr) {
 			if rerr == nil {
@@ -221,8 +230,12 @@ func (s *Shard) Fail(err error) error {
 	return s.Wrap(err)
 }
 
-// closeHA stops the watcher.
+// closeHA stops the keep-alive and the watcher.
 func (s *Shard) closeHA() error {
+	if s.ha.stopKeepAlive != nil {
+		s.ha.stopKeepAlive()
+		<-s.ha.keepAliveDone
+	}
 	if s.ha.watcher != nil {
 		return s.ha.watcher.Close()
 	}

@@ -48,7 +48,8 @@ type Options struct {
 	// Redis Sentinel instead of Addr and Replicas (which must be empty):
 	// writes follow the primary the sentinels promote, and every replica
 	// the sentinels list (SENTINEL REPLICAS, asked every
-	// Replica.CheckInterval and after each switch) gets its own client,
+	// Replica.CheckInterval while the replicas' checks are awake, see
+	// replica.Options.Idle) gets its own client,
 	// built from Client, which serves reads only while its health check
 	// finds it a replica of the current primary with its link up. See
 	// packages failover and replica. Default nil: static addresses.

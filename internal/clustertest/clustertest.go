@@ -109,6 +109,11 @@ func WaitReplicasHealthy(t testing.TB, c *cluster.Cluster) {
 	t.Helper()
 	for _, sh := range c.Shards() {
 		redistest.Eventually(t, 15*time.Second, func(context.Context) error {
+			select {
+			case <-sh.Reads().Checked(): // wakes a Set that sleeps; then its nodes are known
+			default:
+				return fmt.Errorf("shard %s: replicas not checked yet", sh.Name())
+			}
 			if n := sh.Reads().Healthy(); n != len(sh.Replicas()) {
 				return fmt.Errorf("shard %s: %d of %d replicas healthy: %+v", sh.Name(), n, len(sh.Replicas()), sh.Reads().Status())
 			}
