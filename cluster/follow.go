@@ -62,6 +62,9 @@ type Follower struct {
 	done   chan struct{}
 	next   int // the shard polled first next time; every poll moves it on
 	mu     sync.Mutex
+
+	acked   int64     // the stage last acknowledged
+	ackedAt time.Time // when; zero before the first acknowledgement
 }
 
 // Follow makes c follow the topology record that Reshard maintains: it
@@ -118,7 +121,8 @@ func (f *Follower) run(ctx context.Context) {
 
 // poll reads the record from the first shard that answers, applies it if it
 // is newer, and acknowledges the stage the cluster then routes by on that
-// shard. A successful poll renews the lease.
+// shard when it is new or the last acknowledgement is half a Lease old. A
+// successful poll renews the lease.
 func (f *Follower) poll(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -145,9 +149,16 @@ func (f *Follower) poll(ctx context.Context) error {
 				return fmt.Errorf("apply topology epoch %d phase %s: %w", r.Epoch, r.Phase, err)
 			}
 		}
-		if err := c.ack(ctx, sh, f.opt.Node, c.snap.Load().move.stage(), 2*f.opt.Lease); err != nil {
-			errs = append(errs, err)
-			continue
+		// Acknowledge a new stage at once, and the same one every half
+		// Lease: an acknowledgement holds for 2 × Lease, so while the
+		// lease holds the last one has at least 1.5 × Lease to run, and
+		// a poll costs one command, not two.
+		if st := c.snap.Load().move.stage(); f.ackedAt.IsZero() || st != f.acked || start.Sub(f.ackedAt) >= f.opt.Lease/2 {
+			if err := c.ack(ctx, sh, f.opt.Node, st, 2*f.opt.Lease); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			f.acked, f.ackedAt = st, start
 		}
 		c.reshard.leaseUntil.Store(start.Add(f.opt.Lease).UnixNano())
 		return nil
