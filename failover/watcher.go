@@ -25,12 +25,18 @@ const (
 	ObjectivelyDown EventKind = "+odown"
 	// BackUp: the primary is no longer objectively down.
 	BackUp EventKind = "-odown"
+	// Resubscribed: the Watcher follows a sentinel again after losing
+	// its subscription there. A switch announced meanwhile went unheard
+	// through that sentinel: the listener should ask the sentinels which
+	// node is the primary now (package shard does). Not a Sentinel
+	// channel; Old and New are "".
+	Resubscribed EventKind = "resubscribed"
 )
 
 // Event is what a Watcher saw on a sentinel's Pub/Sub channels about its
 // master.
 type Event struct {
-	// Kind is SwitchMaster, ObjectivelyDown or BackUp.
+	// Kind is SwitchMaster, ObjectivelyDown, BackUp or Resubscribed.
 	Kind EventKind
 	// MasterName is the master the event is about.
 	MasterName string
@@ -109,6 +115,10 @@ func (w *Watcher) follow(ctx context.Context, addr string, events chan<- Event) 
 				if failing {
 					failing = false
 					w.opt.logger().Info("failover: following the sentinel again", "shard", w.opt.MasterName, "sentinel", addr)
+					select {
+					case events <- Event{Kind: Resubscribed, MasterName: w.opt.MasterName, At: time.Now()}:
+					case <-ctx.Done():
+					}
 				}
 			case *redis.Message:
 				ev, ok := parseEvent(m.Channel, m.Payload)
@@ -165,7 +175,7 @@ func parseEvent(channel, payload string) (Event, bool) {
 }
 
 // dispatch drops the copies of an event that other sentinels sent, logs
-// the rest and passes them on.
+// the rest (a re-subscription is logged by follow) and passes them on.
 func (w *Watcher) dispatch(ev Event) {
 	w.mu.Lock()
 	switch ev.Kind {
@@ -195,7 +205,7 @@ func (w *Watcher) dispatch(ev Event) {
 		log.Info("failover: primary switched", "shard", ev.MasterName, "old", ev.Old, "new", ev.New)
 	case ObjectivelyDown:
 		log.Warn("failover: primary objectively down", "shard", ev.MasterName, "addr", ev.Old)
-	default:
+	case BackUp:
 		log.Info("failover: primary back up", "shard", ev.MasterName, "addr", ev.Old)
 	}
 	if w.listen != nil {

@@ -122,7 +122,8 @@ func (s *Shard) guardReplica(r *redis.Client, opt Options) {
 // primary client, so its breaker starts afresh, and replicas serve reads
 // again only once a check finds them following the new primary; +odown
 // means Sentinel has agreed the primary is down, so no request needs to
-// time out to learn it.
+// time out to learn it; after a re-subscription the sentinels are asked
+// whether a switch went unheard (recheckPrimary).
 func (s *Shard) onEvent(ev failover.Event) {
 	switch ev.Kind {
 	case failover.SwitchMaster:
@@ -136,6 +137,8 @@ func (s *Shard) onEvent(ev failover.Event) {
 			r.SetPrimary(ev.New)
 			r.Rediscover()
 		}
+	case failover.Resubscribed:
+		s.recheckPrimary(ev.At)
 	case failover.ObjectivelyDown:
 		s.ha.breaker.Trip()
 	case failover.BackUp:
@@ -151,6 +154,33 @@ func (s *Shard) onEvent(ev failover.Event) {
 	s.ha.mu.Unlock()
 	for _, l := range ls {
 		l(ev)
+	}
+}
+
+// recheckPrimary asks the sentinels which node is the primary, after the
+// watcher lost a sentinel's subscription and regained it: a switch
+// announced meanwhile went unheard there (and, if every subscription was
+// down, everywhere). If they name another node than the one the shard
+// believes primary (or, before it believes one, the one its primary
+// client is connected to), the shard reacts as to a +switch-master, so
+// its listeners (a near cache) do too. It runs on the watcher's dispatch
+// goroutine, at most stallAfter long.
+func (s *Shard) recheckPrimary(at time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), stallAfter)
+	defer cancel()
+	primary, _, err := s.finder.discover(ctx)
+	if err != nil {
+		return
+	}
+	believed := ""
+	if r := s.readSet.Load(); r != nil {
+		believed = r.Primary()
+	}
+	if believed == "" {
+		believed = s.Addr(s.primary)
+	}
+	if believed != "" && primary != believed {
+		s.onEvent(failover.Event{Kind: failover.SwitchMaster, MasterName: s.finder.opt.Sentinel.MasterName, Old: believed, New: primary, At: at})
 	}
 }
 
