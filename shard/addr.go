@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -115,89 +114,6 @@ func (c *primaryConn) Read(b []byte) (int, error) {
 		return 0, derr
 	}
 	return n, err
-}
-
-// stallAfter is how long the primary may go without answering anything
-// before its next answer is held until the sentinels confirm it is still
-// the primary: a node paused past a failover answers what waited on its
-// sockets the moment it resumes, before this process may have heard of
-// the switch. keepAlive pings a primary that has been quiet for half of
-// it, so a live primary never goes that long.
-const stallAfter = 500 * time.Millisecond
-
-// keepAlive PINGs the primary of a shard found through Sentinel whenever
-// it has answered nothing for stallAfter/2, until ctx ends, so that only a
-// stalled primary goes stallAfter without an answer. A busy primary is
-// never pinged: its answers keep lastAnswer fresh.
-func (s *Shard) keepAlive(ctx context.Context) {
-	t := time.NewTicker(stallAfter / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if time.Since(time.Unix(0, s.lastAnswer.Load())) < stallAfter/2 {
-			continue
-		}
-		pctx, cancel := context.WithTimeout(ctx, stallAfter)
-		s.primary.Ping(pctx) // its answer, or none, is what counts
-		cancel()
-	}
-}
-
-// ConfirmPrimary makes sure, when the shard's primary has answered nothing
-// for 500 ms (a stall: the node may have been paused past a failover), that
-// the read set knows which node the sentinels name primary now, asking
-// them before it returns. Call it before picking a replica to read from: a
-// replica still attached to a deposed primary that resumed is then not
-// picked. It costs nothing while the primary answers, and nothing for a
-// shard with static addresses.
-func (s *Shard) ConfirmPrimary() {
-	if s.finder == nil || time.Since(time.Unix(0, s.lastAnswer.Load())) < stallAfter {
-		return
-	}
-	s.confirmMu.Lock()
-	defer s.confirmMu.Unlock()
-	if time.Since(time.Unix(0, s.lastAnswer.Load())) < stallAfter {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), stallAfter)
-	defer cancel()
-	if primary, _, err := s.finder.discover(ctx); err == nil {
-		if r := s.readSet.Load(); r != nil {
-			r.SetPrimary(primary)
-		}
-	}
-}
-
-// confirmPrimary is called with each answer read from addr, the primary's
-// node: after a stall (stallAfter) it asks the sentinels whether addr is
-// still the primary, and returns an error wrapping ErrUnavailable if not.
-// When no sentinel answers it cannot tell, and accepts the answer.
-func (s *Shard) confirmPrimary(addr string) error {
-	last := s.lastAnswer.Load()
-	if time.Since(time.Unix(0, last)) < stallAfter {
-		s.lastAnswer.Store(time.Now().UnixNano())
-		return nil
-	}
-	s.confirmMu.Lock()
-	defer s.confirmMu.Unlock()
-	if s.lastAnswer.Load() != last {
-		return nil // confirmed by another reader meanwhile
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), stallAfter)
-	defer cancel()
-	primary, _, err := s.finder.discover(ctx)
-	if err == nil && primary != addr {
-		if r := s.readSet.Load(); r != nil {
-			r.SetPrimary(primary)
-		}
-		return fmt.Errorf("%w: %s answered after a stall and is no longer the primary (the sentinels name %s)", ErrUnavailable, addr, primary)
-	}
-	s.lastAnswer.Store(time.Now().UnixNano())
-	return nil
 }
 
 func (d *lastDial) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -106,6 +107,7 @@ func (f *replicaFinder) discover(ctx context.Context) (string, []*redis.Client, 
 	if best < 0 {
 		return "", nil, fmt.Errorf("shard %s: %w: no sentinel answered: %w", f.s.name, ErrUnavailable, errors.Join(errs...))
 	}
+	f.s.noteDownAfter(minDownAfter(views))
 	v := views[best]
 	if v.epoch < f.epoch || f.switchTo != "" && v.primary != f.switchTo && v.epoch <= f.switchEpoch {
 		return "", nil, fmt.Errorf("shard %s: the sentinels' newest view (primary %s, epoch %d) is older than one already seen", f.s.name, v.primary, v.epoch)
@@ -116,6 +118,18 @@ func (f *replicaFinder) discover(ctx context.Context) (string, []*redis.Client, 
 	}
 	clients, err := f.clientsForLocked(v.replicas)
 	return v.primary, clients, err
+}
+
+// minDownAfter returns the smallest down-after-milliseconds among the
+// views that gave one, 0 if none did.
+func minDownAfter(views []sentinelView) time.Duration {
+	var d time.Duration
+	for _, v := range views {
+		if v.err == nil && v.downAfter > 0 && (d == 0 || v.downAfter < d) {
+			d = v.downAfter
+		}
+	}
+	return d
 }
 
 func bool01(b bool) int64 {
@@ -139,11 +153,12 @@ func (f *replicaFinder) noteSwitch(addr string) {
 // sentinelView is one sentinel's answer: the primary's address, the
 // configuration epoch it is from, and the replicas it can reach.
 type sentinelView struct {
-	primary  string
-	epoch    int64
-	down     bool // the primary is flagged s_down, o_down or failover_in_progress
-	replicas []string
-	err      error
+	primary   string
+	epoch     int64
+	down      bool          // the primary is flagged s_down, o_down or failover_in_progress
+	downAfter time.Duration // the sentinel's down-after-milliseconds; 0 if not given
+	replicas  []string
+	err       error
 }
 
 // ask asks one sentinel for the primary (SENTINEL GET-MASTER-ADDR-BY-NAME,
@@ -173,6 +188,9 @@ func (f *replicaFinder) ask(ctx context.Context, sc *redis.SentinelClient) senti
 		return sentinelView{err: fmt.Errorf("sentinel %s: master address %v: %w", sc, hp, err)}
 	}
 	v := sentinelView{primary: net.JoinHostPort(hp[0], hp[1]), epoch: epoch}
+	if ms, err := strconv.ParseInt(m["down-after-milliseconds"], 10, 64); err == nil {
+		v.downAfter = time.Duration(ms) * time.Millisecond
+	}
 	for _, flag := range strings.Split(m["flags"], ",") {
 		v.down = v.down || flag == "s_down" || flag == "o_down" || strings.HasPrefix(flag, "failover_")
 	}

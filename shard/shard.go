@@ -28,6 +28,7 @@ type Shard struct {
 
 	readSet    atomic.Pointer[replica.Set] // reads, for the primary's connections, which its checks may dial before New returns
 	lastAnswer atomic.Int64                // unix ns of the Sentinel primary's last answer (confirmPrimary)
+	stall      atomic.Int64                // the stall threshold, ns; see stall.go
 	confirmMu  sync.Mutex                  // one sentinel check at a time after a stall
 }
 
