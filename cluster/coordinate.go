@@ -50,6 +50,9 @@ func (o *ReshardOptions) init() {
 // behind the others never loses or resurrects a session. A Reshard
 // interrupted at any point leaves the fleet in a correct phase; run it again
 // with the same shards to finish. Only one Reshard may run at a time.
+// Before the fleet leaves a stable topology, Reshard checks that every
+// shard that would hand keys over can MIGRATE them to its new owner, and
+// fails with ErrCannotMove, changing nothing, if one cannot.
 func (c *Cluster) Reshard(ctx context.Context, shards []shard.Options, opt ReshardOptions) (Progress, error) {
 	opt.init()
 	cur, err := c.fleetTopology(ctx)
@@ -110,8 +113,9 @@ func (c *Cluster) fleetTopology(ctx context.Context) (Topology, error) {
 // advance publishes t to every shard of both rings, applies it to c and
 // waits for every live node to acknowledge it.
 func (c *Cluster) advance(ctx context.Context, t Topology, opt ReshardOptions) error {
-	// Apply first: it connects to new shards, which publish needs.
-	if err := c.Apply(ctx, t); err != nil {
+	// Apply first: it connects to new shards, which publish needs, and
+	// refuses to start a change whose keys cannot move.
+	if err := c.apply(ctx, t, true); err != nil {
 		return err
 	}
 	union := c.snap.Load().union()

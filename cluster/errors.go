@@ -20,3 +20,10 @@ var ErrNotMigrating = errors.New("shardsession: no migration to run in this phas
 
 // ErrNearCacheClosed is returned by Ready after Close.
 var ErrNearCacheClosed = errors.New("shardsession: near cache closed")
+
+// ErrCannotMove is returned by SetShards, AddShard, RemoveShard,
+// ReplaceShard and Reshard, before any routing changes, when a shard that
+// would hand keys over cannot MIGRATE to the shard that would take them: the
+// server refuses the command (renamed away, as managed Redis services do;
+// an ACL without it) or cannot reach the other one.
+var ErrCannotMove = errors.New("shardsession: the shards cannot move keys between them")

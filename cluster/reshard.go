@@ -115,7 +115,7 @@ func (c *Cluster) SetShards(ctx context.Context, shards []shard.Options) error {
 	if t.Phase != PhaseStable {
 		return ErrMigrating
 	}
-	return c.Apply(ctx, t.next(shards, PhaseMigrate))
+	return c.apply(ctx, t.next(shards, PhaseMigrate), true)
 }
 
 // AddShard adds one shard (see SetShards).
@@ -171,7 +171,13 @@ func (c *Cluster) Topology() Topology {
 // clients of shards it already has, connecting and pinging new ones) and
 // publishes it atomically. Applying an epoch and phase older than the
 // current ones is refused; applying the same ones again is a no-op.
-func (c *Cluster) Apply(ctx context.Context, t Topology) error {
+func (c *Cluster) Apply(ctx context.Context, t Topology) error { return c.apply(ctx, t, false) }
+
+// apply is Apply; with probe, a change that starts (the cluster is stable,
+// t is not) is refused with ErrCannotMove unless the shards that would
+// hand keys over can MIGRATE them (probeMoves). The initiator of a change
+// probes (SetShards, Reshard); the nodes that follow it do not.
+func (c *Cluster) apply(ctx context.Context, t Topology, probe bool) error {
 	c.reshard.mu.Lock()
 	defer c.reshard.mu.Unlock()
 	cur := c.snap.Load()
@@ -205,6 +211,9 @@ func (c *Cluster) Apply(ctx context.Context, t Topology) error {
 			break
 		}
 		err = sh.Ping(ctx)
+	}
+	if err == nil && probe && cur.move.prev == nil && next.move.prev != nil {
+		err = c.probeMoves(ctx, next.move.prev, next)
 	}
 	if err != nil {
 		closeAll(opened)
