@@ -93,11 +93,10 @@ type FleetResult struct {
 	// HitRate is the fraction of the nodes' loads served from their near
 	// caches.
 	HitRate float64
-	// IdleCommands is the commands per second each node sends each data
-	// server (primary or replica) while it serves nothing.
-	IdleCommands float64
-	// IdleCommandsSentinel is the same per sentinel.
-	IdleCommandsSentinel float64
+	// IdlePerPrimary, IdlePerReplica and IdlePerSentinel are the
+	// commands per second each node sends each server of the kind while
+	// it serves nothing.
+	IdlePerPrimary, IdlePerReplica, IdlePerSentinel float64
 }
 
 func (f *Fleet) init() {
@@ -240,8 +239,10 @@ func (f *Fleet) run(ctx context.Context, probe *probe, size int) (FleetResult, e
 		return res, err
 	}
 	secs := after.at.Sub(before.at).Seconds()
-	res.IdleCommands = after.perServer(before, []Role{Primary, Replica}, counterCommands) / secs / float64(size)
-	res.IdleCommandsSentinel = after.perServer(before, []Role{Sentinel}, counterCommands) / secs / float64(size)
+	idle := func(role Role) float64 {
+		return after.perServer(before, role, counterCommands) / secs / float64(size)
+	}
+	res.IdlePerPrimary, res.IdlePerReplica, res.IdlePerSentinel = idle(Primary), idle(Replica), idle(Sentinel)
 
 	// Traffic: Rate requests per second over the nodes.
 	stats0 := nearStats(nodes)
@@ -432,21 +433,18 @@ func (r reading) sum(before reading, role Role, counter string) float64 {
 	return total
 }
 
-// perServer is sum over roles divided by the number of their servers.
-func (r reading) perServer(before reading, roles []Role, counter string) float64 {
-	total, n := 0.0, 0
-	for _, role := range roles {
-		total += r.sum(before, role, counter)
-		for _, ro := range r.roles {
-			if ro == role {
-				n++
-			}
+// perServer is sum divided by the number of servers of role.
+func (r reading) perServer(before reading, role Role, counter string) float64 {
+	n := 0
+	for _, ro := range r.roles {
+		if ro == role {
+			n++
 		}
 	}
 	if n == 0 {
 		return 0
 	}
-	return total / float64(n)
+	return r.sum(before, role, counter) / float64(n)
 }
 
 // mean returns counter's mean over the servers of role.
@@ -486,12 +484,12 @@ func (r *FleetReport) Markdown(w io.Writer) error {
 	fmt.Fprintf(w, "%d shards (primary + %d replica(s) each), %d sentinel(s); %d sessions, %d requests/s over the whole fleet, %.0f%% writes, %v of traffic and %v idle per run; Go %s, %d CPUs, load average %s before the run, %s.\n\n",
 		r.Shards, r.Replicas, r.Sentinels, f.Sessions, f.Rate, 100*f.Writes, f.Duration, f.Idle,
 		strings.TrimPrefix(r.Machine.GoVersion, "go"), r.Machine.CPUs, r.Machine.LoadAverage, r.Machine.Time.Format(time.DateOnly))
-	fmt.Fprintln(w, "| web nodes | balancer | requests | connections per primary | per replica | per sentinel | commands per request (primaries) | primary CPU ms per 1,000 requests | pushes per write | near-cache hits | idle commands/s per node per server | idle commands/s per node per sentinel | errors |")
-	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| web nodes | balancer | requests | connections per primary | per replica | per sentinel | commands per request (primaries) | primary CPU ms per 1,000 requests | pushes per write | near-cache hits | idle commands/s per node per primary | per replica | per sentinel | errors |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, x := range r.Results {
-		fmt.Fprintf(w, "| %d | %s | %d | %.1f | %.1f | %.1f | %.2f | %.1f | %.2f | %.1f%% | %.2f | %.2f | %d |\n",
+		fmt.Fprintf(w, "| %d | %s | %d | %.1f | %.1f | %.1f | %.2f | %.1f | %.2f | %.1f%% | %.2f | %.2f | %.2f | %d |\n",
 			x.Nodes, ProxyName(x.Sticky), x.Requests, x.ConnsPerPrimary, x.ConnsPerReplica, x.ConnsPerSentinel,
-			x.CommandsPerRequest, x.PrimaryCPUPer1000, x.PushesPerWrite, 100*x.HitRate, x.IdleCommands, x.IdleCommandsSentinel, x.Errors)
+			x.CommandsPerRequest, x.PrimaryCPUPer1000, x.PushesPerWrite, 100*x.HitRate, x.IdlePerPrimary, x.IdlePerReplica, x.IdlePerSentinel, x.Errors)
 	}
 	return nil
 }
