@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shardsession/shardsession/internal/jitter"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -17,7 +18,9 @@ type FollowOptions struct {
 	// Node identifies this web node to the coordinator; it must be unique
 	// in the fleet. Default: hostname, process ID and a counter.
 	Node string
-	// Interval is how often the topology record is polled. Default 1 s.
+	// Interval is how often the topology record is polled, each wait
+	// shortened or lengthened by up to a tenth at random so that a fleet's
+	// polls do not fall in step. Default 1 s.
 	Interval time.Duration
 	// Lease is how long the node keeps serving without having read the
 	// record. Past it every Load, Save, Delete and Exists fails with
@@ -102,13 +105,14 @@ func (f *Follower) Close() error {
 
 func (f *Follower) run(ctx context.Context) {
 	defer close(f.done)
-	t := time.NewTicker(f.opt.Interval)
+	t := time.NewTimer(jitter.Around(f.opt.Interval))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			t.Reset(jitter.Around(f.opt.Interval))
 		}
 		pctx, cancel := context.WithTimeout(ctx, f.opt.Lease)
 		err := f.poll(pctx)

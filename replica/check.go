@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/internal/jitter"
 )
 
 // latencyWeight is the weight of a new sample in the latency moving average.
@@ -44,7 +45,7 @@ func (s *Set) run(ctx context.Context) {
 			look = false
 		}
 		s.checkAll(ctx)
-		t.Reset(jittered(s.opt.CheckInterval))
+		t.Reset(jitter.Around(s.opt.CheckInterval))
 		select {
 		case <-ctx.Done():
 			return
@@ -77,24 +78,19 @@ func (s *Set) sleep(ctx context.Context) bool {
 	}
 }
 
-// jittered returns d lengthened or shortened by up to a tenth at random.
-func jittered(d time.Duration) time.Duration {
-	return d - d/10 + rand.N(d/5+1)
-}
-
 // discoverLoop asks discover every CheckInterval (or at once after
 // Rediscover) while the Set is awake, until ctx ends, and asks for a check
 // round when the primary or the replicas changed.
 func (s *Set) discoverLoop(ctx context.Context) {
 	defer s.done.Done()
-	t := time.NewTimer(jittered(s.opt.CheckInterval))
+	t := time.NewTimer(jitter.Around(s.opt.CheckInterval))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			t.Reset(jittered(s.opt.CheckInterval))
+			t.Reset(jitter.Around(s.opt.CheckInterval))
 		case <-s.rekick:
 		}
 		if !s.asleep.Load() && s.rediscover(ctx) {
