@@ -475,14 +475,19 @@ type FleetReport struct {
 	Machine                     Machine
 	Fleet                       Fleet
 	Shards, Replicas, Sentinels int
+	DownAfter                   time.Duration // the sentinels' down-after-milliseconds
 	Results                     []FleetResult
 }
 
 // Markdown writes the report as one Markdown table.
 func (r *FleetReport) Markdown(w io.Writer) error {
 	f := r.Fleet
-	fmt.Fprintf(w, "%d shards (primary + %d replica(s) each), %d sentinel(s); %d sessions, %d requests/s over the whole fleet, %.0f%% writes, %v of traffic and %v idle per run; Go %s, %d CPUs, load average %s before the run, %s.\n\n",
-		r.Shards, r.Replicas, r.Sentinels, f.Sessions, f.Rate, 100*f.Writes, f.Duration, f.Idle,
+	sentinels := fmt.Sprintf("%d sentinel(s)", r.Sentinels)
+	if r.Sentinels > 0 {
+		sentinels += fmt.Sprintf(" (down-after %v)", r.DownAfter)
+	}
+	fmt.Fprintf(w, "%d shards (primary + %d replica(s) each), %s; %d sessions, %d requests/s over the whole fleet, %.0f%% writes, %v of traffic and %v idle per run; Go %s, %d CPUs, load average %s before the run, %s.\n\n",
+		r.Shards, r.Replicas, sentinels, f.Sessions, f.Rate, 100*f.Writes, f.Duration, f.Idle,
 		strings.TrimPrefix(r.Machine.GoVersion, "go"), r.Machine.CPUs, r.Machine.LoadAverage, r.Machine.Time.Format(time.DateOnly))
 	fmt.Fprintln(w, "| web nodes | balancer | requests | connections per primary | per replica | per sentinel | commands per request (primaries) | primary CPU ms per 1,000 requests | pushes per write | near-cache hits | idle commands/s per node per primary | per replica | per sentinel | errors |")
 	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -19,6 +19,7 @@ type fleetFlags struct {
 	nodes, proxy   string
 	rate, sessions int
 	sentinels      int
+	downAfter      time.Duration
 	writes         float64
 	duration, idle time.Duration
 }
@@ -53,7 +54,7 @@ func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut st
 		}
 	}
 	fmt.Fprintf(os.Stderr, "starting %d local shards of redis-server (%d replicas each, %d sentinels)...\n", shards, replicas, ff.sentinels)
-	top, err := redistest.StartTopology(ctx, redistest.TopologyOptions{Shards: shards, Replicas: replicas, Sentinels: ff.sentinels,
+	top, err := redistest.StartTopology(ctx, redistest.TopologyOptions{Shards: shards, Replicas: replicas, Sentinels: ff.sentinels, DownAfter: ff.downAfter,
 		// Room for the largest fleets: Redis refuses clients past maxclients.
 		Args: []string{"--maxclients", "15000"}})
 	if err != nil {
@@ -74,7 +75,7 @@ func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut st
 		f.Servers = append(f.Servers, bench.FleetServer{Addr: s, Role: bench.Sentinel})
 	}
 	machine := bench.ThisMachine()
-	rep := &bench.FleetReport{Machine: machine, Fleet: f, Shards: shards, Replicas: replicas, Sentinels: ff.sentinels}
+	rep := &bench.FleetReport{Machine: machine, Fleet: f, Shards: shards, Replicas: replicas, Sentinels: ff.sentinels, DownAfter: ff.downAfter}
 	for _, sticky := range proxies {
 		f.Sticky = sticky
 		rs, err := f.Run(ctx, func(r bench.FleetResult) {
