@@ -29,21 +29,29 @@ func infoCalls(ctx context.Context, c *redis.Client) (int64, error) {
 	return strconv.ParseInt(n, 10, 64)
 }
 
+// oneReplica returns a Set over a fresh primary and its one replica.
+func oneReplica(t *testing.T, opt replica.Options) (s *replica.Set, primary, rep *redis.Client) {
+	t.Helper()
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1, Replicas: 1})
+	sh := top.Shards[0]
+	primary, rep = sh.Primary.Client(), sh.Replicas[0].Client()
+	t.Cleanup(func() { primary.Close(); rep.Close() })
+	s, err := replica.New(primary, []*redis.Client{rep}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, primary, rep
+}
+
 // A Set under PrimaryOnly sends nothing once Idle has passed since anything
 // wanted the replicas; a degraded read (Fallback) wakes it and gets the
 // replicas checked before it returns, and a request that asks for a replica
 // wakes it too.
 func TestSleepsWhileNoReadUsesReplicas(t *testing.T) {
 	ctx := context.Background()
-	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1, Replicas: 1})
-	sh := top.Shards[0]
-	primary, rep := sh.Primary.Client(), sh.Replicas[0].Client()
-	t.Cleanup(func() { primary.Close(); rep.Close() })
-	s, err := replica.New(primary, []*redis.Client{rep}, replica.Options{CheckInterval: 20 * time.Millisecond, Idle: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s, primary, rep := oneReplica(t, replica.Options{CheckInterval: 20 * time.Millisecond, Idle: 300 * time.Millisecond})
+	var err error
 
 	// quiet reports an error unless neither server ran an INFO but ours in
 	// a window of many CheckIntervals.
@@ -97,15 +105,7 @@ func TestSleepsWhileNoReadUsesReplicas(t *testing.T) {
 // A Set whose policy reads from replicas never sleeps.
 func TestNeverSleepsUnderAReplicaPolicy(t *testing.T) {
 	ctx := context.Background()
-	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1, Replicas: 1})
-	sh := top.Shards[0]
-	primary, rep := sh.Primary.Client(), sh.Replicas[0].Client()
-	t.Cleanup(func() { primary.Close(); rep.Close() })
-	s, err := replica.New(primary, []*redis.Client{rep}, replica.Options{Policy: replica.ReplicaPreferred, CheckInterval: 20 * time.Millisecond, Idle: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	_, _, rep := oneReplica(t, replica.Options{Policy: replica.ReplicaPreferred, CheckInterval: 20 * time.Millisecond, Idle: 50 * time.Millisecond})
 	before, err := infoCalls(ctx, rep)
 	if err != nil {
 		t.Fatal(err)
