@@ -6,10 +6,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/shardsession/shardsession/internal/pubsub"
 )
 
 // EventKind is the kind of a Sentinel event: the name of the Pub/Sub
@@ -56,8 +52,11 @@ type Event struct {
 type Watcher struct {
 	opt    Options
 	listen func(Event)
+	ctx    context.Context
 	cancel context.CancelFunc
 	done   sync.WaitGroup
+	events chan Event // from the hubs, to dispatch
+	hubs   []*hub
 
 	mu      sync.Mutex
 	primary string // the last known primary address, "" if unknown
@@ -66,89 +65,39 @@ type Watcher struct {
 
 // Watch starts following opt.MasterName's +switch-master, +odown and
 // -odown events on every sentinel of opt, until Close. listen is called
-// for each distinct event, from one goroutine at a time. The subscription
-// reconnects by itself when a sentinel goes away and comes back.
+// for each distinct event, from one goroutine at a time. The process holds
+// one subscription per sentinel, shared by all its Watchers (a Watcher
+// whose Options set a Dialer has its own); it reconnects by itself when a
+// sentinel goes away and comes back, and then tells every Watcher
+// (Resubscribed).
 func Watch(opt Options, listen func(Event)) (*Watcher, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &Watcher{opt: opt, listen: listen, cancel: cancel}
-	events := make(chan Event, 16)
-	for _, addr := range opt.SentinelAddrs {
-		w.done.Go(func() { w.follow(ctx, addr, events) })
-	}
+	w := &Watcher{opt: opt, listen: listen, ctx: ctx, cancel: cancel, events: make(chan Event, 64)}
 	w.done.Go(func() {
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case ev := <-events:
+			case ev := <-w.events:
 				w.dispatch(ev)
 			}
 		}
 	})
+	for _, addr := range opt.SentinelAddrs {
+		w.hubs = append(w.hubs, join(w, addr))
+	}
 	return w, nil
 }
 
-// follow subscribes on one sentinel and forwards this master's events. A
-// subscription that fails is logged once (Warn) until it works again, so
-// that a sentinel the Watcher cannot reach (a wrong address, TLS or
-// password) does not go unnoticed while the data nodes keep working.
-func (w *Watcher) follow(ctx context.Context, addr string, events chan<- Event) {
-	c := redis.NewSentinelClient(w.sentinelOptions(addr))
-	defer c.Close()
-	ps := c.Subscribe(ctx, string(SwitchMaster), string(ObjectivelyDown), string(BackUp))
-	defer ps.Close()
-	failing := false
-	pubsub.Receive(ctx, ps, pubsub.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second},
-		func(err error) {
-			if !failing {
-				failing = true
-				w.opt.logger().Warn("failover: cannot follow the sentinel; switches of this master go unseen through it until it answers",
-					"shard", w.opt.MasterName, "sentinel", addr, "err", err)
-			}
-		},
-		func(msg any) {
-			switch m := msg.(type) {
-			case *redis.Subscription:
-				if failing {
-					failing = false
-					w.opt.logger().Info("failover: following the sentinel again", "shard", w.opt.MasterName, "sentinel", addr)
-					select {
-					case events <- Event{Kind: Resubscribed, MasterName: w.opt.MasterName, At: time.Now()}:
-					case <-ctx.Done():
-					}
-				}
-			case *redis.Message:
-				ev, ok := parseEvent(m.Channel, m.Payload)
-				if !ok || ev.MasterName != w.opt.MasterName {
-					return
-				}
-				ev.At = time.Now()
-				select {
-				case events <- ev:
-				case <-ctx.Done():
-				}
-			}
-		})
-}
-
-// sentinelOptions are the options of the connection to the sentinel at
-// addr: TLS, dialer and credentials from w's Options.
-func (w *Watcher) sentinelOptions(addr string) *redis.Options {
-	return &redis.Options{
-		Addr:                  addr,
-		Username:              w.opt.SentinelUsername,
-		Password:              w.opt.SentinelPassword,
-		TLSConfig:             w.opt.TLSConfig,
-		Dialer:                w.opt.Dialer,
-		DialTimeout:           time.Second,
-		ReadTimeout:           time.Second,
-		WriteTimeout:          time.Second,
-		ContextTimeoutEnabled: true,
-		DialerRetries:         1,
-		DisableIdentity:       true,
+// receive queues ev, an event of w's master from a hub, for dispatch.
+func (w *Watcher) receive(ctx context.Context, ev Event) {
+	select {
+	case w.events <- ev:
+	case <-ctx.Done():
+	case <-w.ctx.Done():
 	}
 }
 
@@ -221,9 +170,13 @@ func (w *Watcher) Primary() string {
 	return w.primary
 }
 
-// Close stops following and waits for the goroutines to end.
+// Close stops following and waits for the goroutines to end; a hub that
+// no other Watcher uses is closed.
 func (w *Watcher) Close() error {
 	w.cancel()
+	for _, h := range w.hubs {
+		h.leave(w)
+	}
 	w.done.Wait()
 	return nil
 }
