@@ -17,6 +17,7 @@ import (
 // is safe for concurrent use.
 type Cluster struct {
 	client     *redis.ClusterClient
+	batch      *batch
 	prefix     string
 	durability Durability
 	moveRetry  time.Duration
@@ -41,8 +42,10 @@ func New(opt Options) (*Cluster, error) {
 		return nil, err
 	}
 	opt.init()
+	client := redis.NewClusterClient(opt.clientOptions())
 	return &Cluster{
-		client:     redis.NewClusterClient(opt.clientOptions()),
+		client:     client,
+		batch:      newBatch(client),
 		prefix:     opt.KeyPrefix,
 		durability: opt.Durability,
 		moveRetry:  opt.MoveRetry,

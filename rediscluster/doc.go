@@ -29,5 +29,8 @@
 // answer at all fails at once: go-redis's own retries aside, nothing waits
 // for a failover.
 //
-// Concurrency: every method of *Cluster is safe for concurrent use.
+// Concurrency: every method of *Cluster is safe for concurrent use. A
+// load, or a save or delete that waits for no replica, goes out alone when
+// nothing else is in flight and through the client's auto-pipeliner when
+// other commands are (batch.go): concurrent requests share round trips.
 package rediscluster

@@ -19,7 +19,11 @@ import (
 // to wait for).
 func (c *Cluster) write(ctx context.Context, key string, n int, op func(context.Context, redis.Cmdable) error) (node string, acked int64, err error) {
 	if n <= 0 {
-		err = c.retry(ctx, func(ctx context.Context) error { return op(ctx, c.client) })
+		err = c.retry(ctx, func(ctx context.Context) error {
+			r, done := c.batch.via()
+			defer done()
+			return op(ctx, r)
+		})
 		return "", 0, err
 	}
 	err = c.retry(ctx, func(ctx context.Context) error {

@@ -17,7 +17,9 @@ import (
 func (c *Cluster) Load(ctx context.Context, id string, opt store.LoadOptions) (fields map[string]string, found bool, err error) {
 	key := c.Key(id)
 	err = c.retry(ctx, func(ctx context.Context) (err error) {
-		fields, err = c.client.HGetAll(ctx, key).Result()
+		r, done := c.batch.via()
+		defer done()
+		fields, err = r.HGetAll(ctx, key).Result()
 		return err
 	})
 	if err != nil {
