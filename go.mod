@@ -1,6 +1,6 @@
 module github.com/shardsession/shardsession
 
-go 1.26.0
+go 1.27.3
 
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.1.2
