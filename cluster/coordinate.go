@@ -74,7 +74,7 @@ func (c *Cluster) Reshard(ctx context.Context, shards []shard.Options, opt Resha
 			continue
 		}
 		t.Phase = p
-		if err := c.advance(ctx, t, opt); err != nil {
+		if err := c.advance(ctx, &t, opt); err != nil {
 			return Progress{Epoch: t.Epoch}, err
 		}
 	}
@@ -83,7 +83,7 @@ func (c *Cluster) Reshard(ctx context.Context, shards []shard.Options, opt Resha
 	if err != nil {
 		return prog, err
 	}
-	t.Phase, t.Prev, t.PrevRing = PhaseStable, nil, RingOptions{}
+	t.Phase, t.Prev, t.PrevRing, t.Mover = PhaseStable, nil, RingOptions{}, MoverMigrate
 	if err := c.publish(ctx, union, t); err != nil {
 		return prog, err
 	}
@@ -111,18 +111,19 @@ func (c *Cluster) fleetTopology(ctx context.Context) (Topology, error) {
 }
 
 // advance publishes t to every shard of both rings, applies it to c and
-// waits for every live node to acknowledge it.
-func (c *Cluster) advance(ctx context.Context, t Topology, opt ReshardOptions) error {
+// waits for every live node to acknowledge it. The first stage of a change
+// sets t.Mover (apply's probe), which the record then carries to the fleet.
+func (c *Cluster) advance(ctx context.Context, t *Topology, opt ReshardOptions) error {
 	// Apply first: it connects to new shards, which publish needs, and
 	// refuses to start a change whose keys cannot move.
 	if err := c.apply(ctx, t, true); err != nil {
 		return err
 	}
 	union := c.snap.Load().union()
-	if err := c.publish(ctx, union, t); err != nil {
+	if err := c.publish(ctx, union, *t); err != nil {
 		return err
 	}
-	return c.settle(ctx, union, t, opt)
+	return c.settle(ctx, union, *t, opt)
 }
 
 // settle waits until every node with a live acknowledgement on shards has

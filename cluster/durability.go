@@ -48,10 +48,16 @@ func (c *Cluster) waitFor(ctx context.Context, sh *shard.Shard, n int, op func(r
 // delete is Delete: DEL, WAIT, and the journal (revoke.go) when WAIT fell
 // short.
 func (c *Cluster) delete(ctx context.Context, sh *shard.Shard, id string) error {
-	want := c.durability.DeleteReplicas
-	acked, err := c.waitFor(ctx, sh, want, func(p redis.Cmdable) error {
+	return c.deleteBy(ctx, sh, id, func(p redis.Cmdable) error {
 		return p.Del(ctx, c.Key(id)).Err()
 	})
+}
+
+// deleteBy is delete with del as the command that deletes (the copy mover's
+// scripts while a change runs, copyroute.go).
+func (c *Cluster) deleteBy(ctx context.Context, sh *shard.Shard, id string, del func(redis.Cmdable) error) error {
+	want := c.durability.DeleteReplicas
+	acked, err := c.waitFor(ctx, sh, want, del)
 	if err != nil {
 		return sh.Fail(err)
 	}

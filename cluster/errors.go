@@ -23,7 +23,13 @@ var ErrNearCacheClosed = errors.New("shardsession: near cache closed")
 
 // ErrCannotMove is returned by SetShards, AddShard, RemoveShard,
 // ReplaceShard and Reshard, before any routing changes, when a shard that
-// would hand keys over cannot MIGRATE to the shard that would take them: the
-// server refuses the command (renamed away, as managed Redis services do;
-// an ACL without it) or cannot reach the other one.
+// would hand keys over can move them to the shard that would take them
+// neither with MIGRATE (refused by managed Redis services, an ACL, or the
+// servers cannot reach each other) nor with the copy mover's scripts
+// (EVAL refused too, or a server cannot be written).
 var ErrCannotMove = errors.New("shardsession: the shards cannot move keys between them")
+
+// ErrMoveStalled is returned by a request or the migrator when a key stayed
+// marked as being moved by another node (MoverCopy) for longer than the
+// waits allow: that node keeps taking the move over without finishing it.
+var ErrMoveStalled = errors.New("shardsession: a key's move did not finish")

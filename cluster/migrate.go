@@ -219,7 +219,7 @@ func (m *migration) moveAway(ctx context.Context, from *shard.Shard, keys []stri
 		}
 	}
 	for to, ks := range groups {
-		n, err := m.c.migrate(ctx, from, to, ks...)
+		n, err := m.c.move(ctx, m.s, from, to, ks...)
 		m.moved.Add(int64(n))
 		if err != nil {
 			return err

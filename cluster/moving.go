@@ -27,6 +27,11 @@ import (
 // read that misses on the new owner moves and then reads the new owner
 // again whatever the move answered, and why deletes hit the previous owner
 // first.
+//
+// Where the servers refuse MIGRATE, a change moves keys with the copy mover
+// instead (MoverCopy, copymove.go), which keeps the same guarantees with
+// marks: the variants below that it needs are chosen by s.move.mover, and
+// only on this slow path.
 
 // pair returns the shards that own id in the new ring and in the previous
 // one; from is nil when the two are the same shard.
@@ -52,6 +57,9 @@ func (c *Cluster) loadMoving(ctx context.Context, s *snapshot, id string, opt st
 	// A replica may not have seen a move yet: its miss proves nothing.
 	opt.Primary = true
 	if s.move.phase == PhaseDualRead {
+		if s.move.mover == MoverCopy {
+			return c.loadCopying(ctx, from, to, id, opt)
+		}
 		if fields, found, err := c.loadOn(ctx, from, id, opt); err != nil || found {
 			return fields, found, err
 		}
@@ -60,7 +68,7 @@ func (c *Cluster) loadMoving(ctx context.Context, s *snapshot, id string, opt st
 	if fields, found, err := c.loadOn(ctx, to, id, opt); err != nil || found {
 		return fields, found, err
 	}
-	if _, err := c.migrate(ctx, from, to, c.Key(id)); err != nil {
+	if _, err := c.move(ctx, s, from, to, c.Key(id)); err != nil {
 		return nil, false, err
 	}
 	return c.loadOn(ctx, to, id, opt)
@@ -77,10 +85,16 @@ func (c *Cluster) saveMoving(ctx context.Context, s *snapshot, id string, mode s
 	case s.move.phase == PhaseDualRead:
 		// The previous ring is authoritative, but a node in PhaseMigrate
 		// may already have moved the record.
-		if mode == store.Create {
-			return c.saveOn(ctx, from, id, args)
+		saveFrom := c.saveOn
+		if s.move.mover == MoverCopy {
+			saveFrom = func(ctx context.Context, from *shard.Shard, id string, args []any) (int64, error) {
+				return c.saveOnSource(ctx, from, to, id, args)
+			}
 		}
-		v, err := c.saveOn(ctx, from, id, args)
+		if mode == store.Create {
+			return saveFrom(ctx, from, id, args)
+		}
+		v, err := saveFrom(ctx, from, id, args)
 		if errors.Is(err, store.ErrNotFound) {
 			return c.saveOn(ctx, to, id, args)
 		}
@@ -91,7 +105,7 @@ func (c *Cluster) saveMoving(ctx context.Context, s *snapshot, id string, mode s
 		return v, err
 	}
 	// Not moved yet: move it, then update it where it now is.
-	if _, err := c.migrate(ctx, from, to, c.Key(id)); err != nil {
+	if _, err := c.move(ctx, s, from, to, c.Key(id)); err != nil {
 		return 0, err
 	}
 	return c.saveOn(ctx, to, id, args)
@@ -102,6 +116,9 @@ func (c *Cluster) deleteMoving(ctx context.Context, s *snapshot, id string) erro
 		return err
 	}
 	to, from := s.pair(id)
+	if s.move.mover == MoverCopy && from != nil {
+		return c.deleteCopying(ctx, from, to, id)
+	}
 	if from != nil {
 		if err := c.deleteOn(ctx, from, id); err != nil {
 			return err
@@ -171,10 +188,21 @@ func (c *Cluster) placeFor(ctx context.Context, id, key string) (*shard.Shard, e
 	case s.move.phase == PhaseDualRead:
 		return from, nil
 	}
-	if _, err := c.migrate(ctx, from, to, key); err != nil {
+	if _, err := c.move(ctx, s, from, to, key); err != nil {
 		return nil, err
 	}
 	return to, nil
+}
+
+// move moves keys from one shard to another with the mover of s's change,
+// and counts them in Stats.
+func (c *Cluster) move(ctx context.Context, s *snapshot, from, to *shard.Shard, keys ...string) (moved int, err error) {
+	if s.move.mover != MoverCopy {
+		return c.migrate(ctx, from, to, keys...)
+	}
+	moved, err = c.copyKeys(ctx, from, to, keys)
+	c.stats.migratedKeys.Add(int64(moved))
+	return moved, err
 }
 
 // migrateTimeout bounds one MIGRATE's transfer between the two servers.

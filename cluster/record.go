@@ -33,6 +33,7 @@ type record struct {
 	Ring     RingOptions   `json:"ring"`
 	Prev     []recordShard `json:"prev,omitempty"`
 	PrevRing RingOptions   `json:"prevRing"`
+	Mover    Mover         `json:"mover,omitempty"`
 }
 
 type recordShard struct {
@@ -54,7 +55,7 @@ func toRecord(t Topology) record {
 		}
 		return out
 	}
-	return record{Epoch: t.Epoch, Phase: t.Phase, Shards: conv(t.Shards), Ring: t.Ring, Prev: conv(t.Prev), PrevRing: t.PrevRing}
+	return record{Epoch: t.Epoch, Phase: t.Phase, Shards: conv(t.Shards), Ring: t.Ring, Prev: conv(t.Prev), PrevRing: t.PrevRing, Mover: t.Mover}
 }
 
 // topology turns r back into a Topology. Shards the cluster already has keep
@@ -84,7 +85,7 @@ func (r record) topology(have map[string]held, tmpl shard.Options) Topology {
 		}
 		return out
 	}
-	return Topology{Epoch: r.Epoch, Phase: r.Phase, Shards: conv(r.Shards), Ring: r.Ring, Prev: conv(r.Prev), PrevRing: r.PrevRing}
+	return Topology{Epoch: r.Epoch, Phase: r.Phase, Shards: conv(r.Shards), Ring: r.Ring, Prev: conv(r.Prev), PrevRing: r.PrevRing, Mover: r.Mover}
 }
 
 // publishScript stores a record unless the shard holds a later one, or a

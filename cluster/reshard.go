@@ -56,6 +56,7 @@ type moveState struct {
 	ring  RingOptions
 	epoch int64
 	phase Phase
+	mover Mover     // how keys move (mover.go); MoverMigrate when stable
 	prev  *snapshot // nil when stable
 	// followed is set while a Follower keeps the cluster on the fleet's
 	// topology: requests then check its lease.
@@ -115,7 +116,8 @@ func (c *Cluster) SetShards(ctx context.Context, shards []shard.Options) error {
 	if t.Phase != PhaseStable {
 		return ErrMigrating
 	}
-	return c.apply(ctx, t.next(shards, PhaseMigrate), true)
+	next := t.next(shards, PhaseMigrate)
+	return c.apply(ctx, &next, true)
 }
 
 // AddShard adds one shard (see SetShards).
@@ -156,7 +158,7 @@ func (c *Cluster) Topology() Topology {
 	s := c.snap.Load()
 	t := Topology{Epoch: s.move.epoch, Phase: s.move.phase, Shards: s.move.opts, Ring: s.move.ring}
 	if s.move.prev != nil {
-		t.Prev, t.PrevRing = s.move.prev.move.opts, s.move.prev.move.ring
+		t.Prev, t.PrevRing, t.Mover = s.move.prev.move.opts, s.move.prev.move.ring, s.move.mover
 	}
 	return t
 }
@@ -171,13 +173,15 @@ func (c *Cluster) Topology() Topology {
 // clients of shards it already has, connecting and pinging new ones) and
 // publishes it atomically. Applying an epoch and phase older than the
 // current ones is refused; applying the same ones again is a no-op.
-func (c *Cluster) Apply(ctx context.Context, t Topology) error { return c.apply(ctx, t, false) }
+func (c *Cluster) Apply(ctx context.Context, t Topology) error { return c.apply(ctx, &t, false) }
 
 // apply is Apply; with probe, a change that starts (the cluster is stable,
 // t is not) is refused with ErrCannotMove unless the shards that would
-// hand keys over can MIGRATE them (probeMoves). The initiator of a change
-// probes (SetShards, Reshard); the nodes that follow it do not.
-func (c *Cluster) apply(ctx context.Context, t Topology, probe bool) error {
+// hand keys over can move them to their new owners (probeMoves), and
+// t.Mover is set to the mover that works. The initiator of a change probes
+// (SetShards, Reshard) and records the mover for the fleet; the nodes that
+// follow it take the mover from the record.
+func (c *Cluster) apply(ctx context.Context, t *Topology, probe bool) error {
 	c.reshard.mu.Lock()
 	defer c.reshard.mu.Unlock()
 	cur := c.snap.Load()
@@ -213,13 +217,16 @@ func (c *Cluster) apply(ctx context.Context, t Topology, probe bool) error {
 		err = sh.Ping(ctx)
 	}
 	if err == nil && probe && cur.move.prev == nil && next.move.prev != nil {
-		err = c.probeMoves(ctx, next.move.prev, next)
+		t.Mover, err = c.probeMoves(ctx, next.move.prev, next)
 	}
 	if err != nil {
 		closeAll(opened)
 		return err
 	}
 	next.move.epoch, next.move.phase = t.Epoch, t.Phase
+	if t.Phase != PhaseStable {
+		next.move.mover = t.Mover
+	}
 	next.move.followed = c.reshard.followed
 	next.move.slow = next.move.prev != nil || next.move.followed
 	if next.move.prev != nil {

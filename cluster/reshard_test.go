@@ -49,12 +49,31 @@ func write(ctx context.Context, c *cluster.Cluster, id string, mode store.WriteM
 	return err
 }
 
+// movers are the two ways a change moves keys, and the redis-server
+// arguments that make the probe pick each: servers that refuse MIGRATE, as
+// managed Redis services do, get the copy mover.
+var movers = []struct {
+	name  string
+	args  []string
+	mover cluster.Mover
+}{
+	{"migrate", nil, cluster.MoverMigrate},
+	{"copy", []string{"--rename-command", "MIGRATE", ""}, cluster.MoverCopy},
+}
+
 // One process adds a shard, then removes another: every session stays
 // readable with its TTL, updates of sessions not moved yet succeed, deletes
-// stay deleted, and the migrator leaves every key on its owner.
+// stay deleted, and the migrator leaves every key on its owner; with
+// either mover.
 func TestSetShardsAddRemove(t *testing.T) {
-	c, top := clustertest.New(t, redistest.TopologyOptions{Shards: 3})
-	extra := redistest.NewServer(t, redistest.Options{})
+	for _, mv := range movers {
+		t.Run(mv.name, func(t *testing.T) { testSetShardsAddRemove(t, mv.args, mv.mover) })
+	}
+}
+
+func testSetShardsAddRemove(t *testing.T, args []string, mover cluster.Mover) {
+	c, top := clustertest.New(t, redistest.TopologyOptions{Shards: 3, Args: args})
+	extra := redistest.NewServer(t, redistest.Options{Args: args})
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour).Truncate(time.Millisecond)
 	const n = 2000
@@ -67,8 +86,8 @@ func TestSetShardsAddRemove(t *testing.T) {
 	if err := c.AddShard(ctx, shard.Options{Name: "s3", Addr: extra.Addr()}); err != nil {
 		t.Fatal(err)
 	}
-	if tp := c.Topology(); tp.Phase != cluster.PhaseMigrate || len(tp.Prev) != 3 || len(tp.Shards) != 4 {
-		t.Fatalf("after AddShard: %+v", tp)
+	if tp := c.Topology(); tp.Phase != cluster.PhaseMigrate || len(tp.Prev) != 3 || len(tp.Shards) != 4 || tp.Mover != mover {
+		t.Fatalf("after AddShard: %+v, want mover %s", tp, mover)
 	}
 	if err := c.AddShard(ctx, shard.Options{Name: "s4", Addr: extra.Addr()}); !errors.Is(err, cluster.ErrMigrating) {
 		t.Fatalf("second change during a migration = %v, want ErrMigrating", err)
@@ -146,10 +165,17 @@ func TestSetShardsAddRemove(t *testing.T) {
 // Records that are not session hashes follow a change too: a user index
 // written before it stays exact during and after it, and a key found on
 // both owners (which the phases rule out, short of a misbehaving node) is
-// settled: the higher version of a session wins, user indexes merge.
+// settled: the higher version of a session wins, user indexes merge; with
+// either mover.
 func TestSetShardsIndexesAndConflicts(t *testing.T) {
-	c, _ := clustertest.New(t, redistest.TopologyOptions{Shards: 3})
-	extra := redistest.NewServer(t, redistest.Options{})
+	for _, mv := range movers {
+		t.Run(mv.name, func(t *testing.T) { testSetShardsIndexesAndConflicts(t, mv.args, mv.mover) })
+	}
+}
+
+func testSetShardsIndexesAndConflicts(t *testing.T, args []string, mover cluster.Mover) {
+	c, _ := clustertest.New(t, redistest.TopologyOptions{Shards: 3, Args: args})
+	extra := redistest.NewServer(t, redistest.Options{Args: args})
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
 	before := map[string]string{}
@@ -166,6 +192,9 @@ func TestSetShardsIndexesAndConflicts(t *testing.T) {
 	}
 	if err := c.AddShard(ctx, shard.Options{Name: "s3", Addr: extra.Addr()}); err != nil {
 		t.Fatal(err)
+	}
+	if got := c.Topology().Mover; got != mover {
+		t.Fatalf("mover %s, want %s", got, mover)
 	}
 	var movedID, movedUser string
 	for k, was := range before {

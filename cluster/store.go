@@ -62,12 +62,21 @@ func (c *Cluster) bounded(w store.Write) store.Write {
 
 // saveOn runs the save script with args on the shard sh.
 func (c *Cluster) saveOn(ctx context.Context, sh *shard.Shard, id string, args []any) (version int64, err error) {
+	return c.saveBy(ctx, sh, scripts.Save, []string{c.Key(id)}, args)
+}
+
+// saveBy is saveOn with script, Save or a variant of it (SaveMoving), run
+// on keys. SaveMoving's "being moved" answer is errKeyMoving.
+func (c *Cluster) saveBy(ctx context.Context, sh *shard.Shard, script *redis.Script, keys []string, args []any) (version int64, err error) {
 	acked, err := c.waitFor(ctx, sh, c.durability.SaveReplicas, func(p redis.Cmdable) (err error) {
-		version, err = scripts.Save.Run(ctx, p, []string{c.Key(id)}, args...).Int64()
+		version, err = script.Run(ctx, p, keys, args...).Int64()
 		return err
 	})
 	if err != nil {
 		return 0, sh.Fail(err)
+	}
+	if version == scripts.SaveMarked {
+		return 0, fmt.Errorf("shard %s: %w", sh.Name(), errKeyMoving)
 	}
 	if version, err = savedVersion(sh, version); err != nil {
 		return 0, err

@@ -21,6 +21,11 @@ type Topology struct {
 	// Prev and PrevRing make the ring being left; empty when stable.
 	Prev     []shard.Options
 	PrevRing RingOptions
+	// Mover is how the change of this epoch moves keys, picked when it
+	// starts: MoverMigrate where the servers allow MIGRATE, MoverCopy
+	// where they refuse it (managed Redis services). MoverMigrate when
+	// stable.
+	Mover Mover
 }
 
 // next returns the topology that starts a change from t (which must be

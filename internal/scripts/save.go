@@ -38,7 +38,25 @@ import (
 // milliseconds by the server's clock (TIME), "0" for none
 // ARGV[6] n, the number of fields to delete; ARGV[7..6+n] those fields;
 // the rest are field, value pairs to set.
-var Save = redis.NewScript(`
+var Save = redis.NewScript(saveBody)
+
+// SaveMoving is Save for a record that may be in the middle of a move by
+// copy (the ring backend's copy mover, package cluster): when the mark
+// KEYS[2] exists, the record is being copied to its new owner and must not
+// change here, so it returns SaveMoving without writing anything; the
+// caller helps the move finish and writes again. It reads two keys, so it
+// is for a standalone primary only (never Redis Cluster), and only while a
+// topology change runs: Save's hot path does not pay for the check.
+//
+// KEYS[1] session key, KEYS[2] its move mark; ARGV as Save's.
+var SaveMoving = redis.NewScript(`
+if redis.call("EXISTS", KEYS[2]) == 1 then return ` + strconv.Itoa(SaveMarked) + ` end
+` + saveBody)
+
+// SaveMarked is SaveMoving's reply when the record is being moved.
+const SaveMarked = -5
+
+const saveBody = `
 if redis.call("HGET", KEYS[1], "` + store.WriteField + `") == ARGV[4] then
   return tonumber(redis.call("HGET", KEYS[1], "` + store.VersionField + `") or "0")
 end
@@ -69,7 +87,7 @@ end
 redis.call("PEXPIREAT", KEYS[1], ARGV[2])
 redis.call("EXISTS", KEYS[1])
 return v
-`)
+`
 
 // The replies of Save that are not a version.
 const (
