@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -105,19 +107,36 @@ func (c *Cluster) tombKey(key string) string {
 	return c.prefix + reservedMark + "gone:" + key[len(c.prefix):]
 }
 
+// copyMovers is how many keys of one batch copyKeys moves at once: a move
+// is three round trips, and one MIGRATE moves a whole batch in one.
+const copyMovers = 8
+
 // copyKeys moves keys from one shard to another with the copy mover and
 // returns how many were moved.
 func (c *Cluster) copyKeys(ctx context.Context, from, to *shard.Shard, keys []string) (moved int, err error) {
-	for _, k := range keys {
-		ok, err := c.copyMove(ctx, from, to, k)
+	if len(keys) == 1 {
+		ok, err := c.copyMove(ctx, from, to, keys[0])
 		if ok {
-			moved++
+			moved = 1
 		}
-		if err != nil {
-			return moved, err
-		}
+		return moved, err
 	}
-	return moved, nil
+	var n atomic.Int64
+	errs := make([]error, copyMovers)
+	var wg sync.WaitGroup
+	for w := range copyMovers {
+		wg.Go(func() {
+			for i := w; i < len(keys) && errs[w] == nil; i += copyMovers {
+				ok, err := c.copyMove(ctx, from, to, keys[i])
+				if ok {
+					n.Add(1)
+				}
+				errs[w] = err
+			}
+		})
+	}
+	wg.Wait()
+	return int(n.Load()), errors.Join(errs...)
 }
 
 // copyMove moves key from from to to (see the protocol above). It returns

@@ -43,6 +43,8 @@ type sess struct {
 type fleet struct {
 	t      *testing.T
 	top    *redistest.Topology
+	args   []string      // every server's redis-server arguments
+	mover  cluster.Mover // the mover a change must use
 	nodes  []*cluster.Cluster // the web nodes
 	op     *cluster.Cluster   // the operator's instance, running Reshard
 	sess   []*sess
@@ -50,9 +52,13 @@ type fleet struct {
 	nextID atomic.Int64
 }
 
-func newFleet(t *testing.T) *fleet {
-	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
-	f := &fleet{t: t, top: top}
+func newFleet(t *testing.T) *fleet { return newFleetOf(t, nil, cluster.MoverMigrate) }
+
+// newFleetOf is newFleet on servers started with args, on which a change
+// uses mover.
+func newFleetOf(t *testing.T, args []string, mover cluster.Mover) *fleet {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3, Args: args})
+	f := &fleet{t: t, top: top, args: args, mover: mover}
 	ctx := context.Background()
 	for i, interval := range []time.Duration{20 * time.Millisecond, 300 * time.Millisecond} {
 		c := f.newCluster(f.shardOptions())
@@ -277,6 +283,15 @@ func (f *fleet) reshard(shards []shard.Options) cluster.Progress {
 			if nodes != len(f.nodes) {
 				f.t.Errorf("phase %s acknowledged by %d nodes, want %d", t.Phase, nodes, len(f.nodes))
 			}
+			if t.Phase == cluster.PhaseStable {
+				return
+			}
+			// Every node moves keys the same way.
+			for i, c := range append([]*cluster.Cluster{f.op}, f.nodes...) {
+				if got := c.Topology(); got.Mover != f.mover || got.Phase < t.Phase {
+					f.t.Errorf("phase %s: node %d routes by phase %s with mover %s, want mover %s", t.Phase, i, got.Phase, got.Mover, f.mover)
+				}
+			}
 		},
 	})
 	close(stop)
@@ -293,10 +308,16 @@ func (f *fleet) reshard(shards []shard.Options) cluster.Progress {
 }
 
 // Acceptance: 3 → 4 → 3 shards under load from two nodes switching at
-// different moments.
+// different moments, with either mover.
 func TestFleetAddThenRemoveUnderLoad(t *testing.T) {
-	f := newFleet(t)
-	extra := redistest.NewServer(t, redistest.Options{})
+	for _, mv := range movers {
+		t.Run(mv.name, func(t *testing.T) { testFleetAddThenRemoveUnderLoad(t, mv.args, mv.mover) })
+	}
+}
+
+func testFleetAddThenRemoveUnderLoad(t *testing.T, args []string, mover cluster.Mover) {
+	f := newFleetOf(t, args, mover)
+	extra := redistest.NewServer(t, redistest.Options{Args: args})
 	three := f.shardOptions()
 	four := append(slices.Clone(three), shard.Options{Name: "s3", Addr: extra.Addr(), Client: patient})
 	if p := f.reshard(four); p.Moved == 0 {
