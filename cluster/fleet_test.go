@@ -43,8 +43,8 @@ type sess struct {
 type fleet struct {
 	t      *testing.T
 	top    *redistest.Topology
-	args   []string      // every server's redis-server arguments
-	mover  cluster.Mover // the mover a change must use
+	args   []string           // every server's redis-server arguments
+	mover  cluster.Mover      // the mover a change must use
 	nodes  []*cluster.Cluster // the web nodes
 	op     *cluster.Cluster   // the operator's instance, running Reshard
 	sess   []*sess
