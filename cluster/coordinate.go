@@ -51,8 +51,10 @@ func (o *ReshardOptions) init() {
 // interrupted at any point leaves the fleet in a correct phase; run it again
 // with the same shards to finish. Only one Reshard may run at a time.
 // Before the fleet leaves a stable topology, Reshard checks that every
-// shard that would hand keys over can MIGRATE them to its new owner, and
-// fails with ErrCannotMove, changing nothing, if one cannot.
+// shard that would hand keys over can move them to its new owner, with
+// MIGRATE or else with the copy mover (Topology.Mover, recorded for the
+// whole fleet), and fails with ErrCannotMove, changing nothing, if one
+// cannot.
 func (c *Cluster) Reshard(ctx context.Context, shards []shard.Options, opt ReshardOptions) (Progress, error) {
 	opt.init()
 	cur, err := c.fleetTopology(ctx)

@@ -20,6 +20,8 @@ import (
 //	P ~topology               hash     none                   every shard        left (the cluster's own)
 //	P ~nodes, P ~seen         hash, zset  none (entries age)  every shard        left
 //	P ~migrate:<epoch>        string   7 days                 each shard walked  left
+//	P ~moving:<id part>       string   1 hour (lease 5 s)     a key's old owner  left (copy mover's mark)
+//	P ~gone:<id part>         string   1 minute               a key's new owner  left (copy mover's tombstone)
 //	P events                  channel  —                      every primary      —
 //	__keyevent@0__:expired    channel  —                      every primary      —
 //

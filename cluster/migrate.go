@@ -19,8 +19,9 @@ import (
 type MigrateOptions struct {
 	// Batch is how many keys one SCAN asks for and one MIGRATE moves at
 	// most. MIGRATE blocks the source server while it hands the keys over,
-	// so this bounds the latency the migrator adds to other requests.
-	// Default 100.
+	// so this bounds the latency the migrator adds to other requests (the
+	// copy mover moves a batch's keys a few at a time, each in its own
+	// short scripts). Default 100.
 	Batch int
 	// Rate caps the keys scanned per second over all shards, so that a
 	// migration does not starve the shards' traffic. Default 20,000;
@@ -65,8 +66,9 @@ type Progress struct {
 // the migration stays in PhaseMigrate, fully correct, until it is resumed.
 //
 // Migrate may run on any one node of a fleet (Reshard runs it) while the
-// others serve: their reads and writes move keys too, and MIGRATE makes
-// sure that each key moves once.
+// others serve: their reads and writes move keys too, and the mover
+// (MIGRATE's atomicity, or the copy mover's marks) makes sure that each key
+// moves once.
 func (c *Cluster) Migrate(ctx context.Context, opt MigrateOptions) (Progress, error) {
 	opt.init()
 	s := c.snap.Load()
@@ -205,7 +207,7 @@ func (m *migration) walk(ctx context.Context, sh *shard.Shard, rate int) error {
 }
 
 // moveAway moves the keys of from that the new ring gives to another shard,
-// one MIGRATE per destination.
+// one MIGRATE (or one copyKeys) per destination.
 func (m *migration) moveAway(ctx context.Context, from *shard.Shard, keys []string) error {
 	groups := map[*shard.Shard][]string{}
 	for _, k := range keys {
