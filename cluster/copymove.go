@@ -67,7 +67,15 @@ import (
 //     or writer takes the move over. A mover copies nothing once moveLease/2
 //     has passed since its mark (moveSendBy), so a copy that lands after
 //     another node took over is either settled by version (the taker-over
-//     copied the same record or a later one) or refused by a tombstone.
+//     copied the same record or a later one) or refused by a tombstone. A
+//     late replace (settleCopy) is a compare-and-set on to's version, so it
+//     cannot overwrite anything written after the version it compared.
+//   - User indexes and locks are written on from without looking at marks
+//     (a PhaseDualRead node's IndexUser, TryLock): the finish deletes only
+//     the index members and the lock holder it copied, so what was added
+//     meanwhile stays on from and moves in another round (indexes merge).
+//     An index member removed from from during the move may come back on
+//     to; UserSessions drops members whose session is gone.
 //
 // The one assumption: a command reaches its server less than tombTTL after
 // it was sent (moveSendBy + network delay < tombTTL), as any lease assumes
