@@ -327,6 +327,19 @@ func testFleetAddThenRemoveUnderLoad(t *testing.T, args []string, mover cluster.
 	if n := sessionKeys(t, extra.Client(), f.op.Key("")); n != 0 {
 		t.Fatalf("the removed shard still holds %d sessions", n)
 	}
+	// Every move finished: no move mark (copy mover) is left anywhere.
+	servers := []*redistest.Server{extra}
+	for _, sh := range f.top.Shards {
+		servers = append(servers, sh.Primary)
+	}
+	for _, s := range servers {
+		cl := s.Client()
+		marks, err := cl.Keys(context.Background(), f.op.Key("~moving:*")).Result()
+		cl.Close()
+		if err != nil || len(marks) != 0 {
+			t.Fatalf("%s: move marks left %v, %v", s.Addr(), marks, err)
+		}
+	}
 }
 
 // Acceptance: replace one shard under load.
