@@ -71,3 +71,10 @@ func IsUnavailable(err error) bool {
 
 // ErrBadOptions is wrapped by every validation error of New.
 var ErrBadOptions = errors.New("shardsession: bad shard options")
+
+// ErrNotPrimary is wrapped (with ErrUnavailable) by the error of a command
+// whose new connection to a static shard's primary address reached a node
+// that is not the primary: one that reports itself a replica (a managed
+// endpoint still pointing at the demoted node), or the primary a switch
+// already replaced. A write there would be refused or lost.
+var ErrNotPrimary = errors.New("shardsession: the primary address reached a node that is not the primary")

@@ -27,7 +27,7 @@ type haState struct {
 	degradedReads atomic.Int64
 	unavailable   atomic.Int64
 	switches      atomic.Int64
-	lastSwitch    atomic.Int64 // unix nanoseconds of the last +switch-master
+	lastSwitch    atomic.Int64 // unix nanoseconds of the last switch (onEvent)
 
 	mu        sync.Mutex
 	listeners []func(failover.Event)
@@ -41,7 +41,9 @@ type Stats struct {
 	// Unavailable counts operations that failed with ErrUnavailable after
 	// every node that could serve them was tried.
 	Unavailable int64
-	// Switches counts +switch-master events seen for this shard.
+	// Switches counts the switches of the primary seen for this shard:
+	// Sentinel's +switch-master events, or for static addresses a new
+	// primary behind Addr (OnFailover).
 	Switches int64
 	// Breaker is the state of the primary's circuit breaker.
 	Breaker failover.State
@@ -133,9 +135,11 @@ func (s *Shard) onEvent(ev failover.Event) {
 		if s.finder != nil {
 			s.finder.noteSwitch(ev.New)
 		}
-		if r := s.readSet.Load(); r != nil {
+		if r := s.readSet.Load(); r != nil && s.finder != nil {
 			r.SetPrimary(ev.New)
 			r.Rediscover()
+		} else if r != nil {
+			r.Recheck() // static replicas: whether each still follows is the node's own answer
 		}
 	case failover.Resubscribed:
 		s.recheckPrimary(ev.At)
@@ -184,9 +188,26 @@ func (s *Shard) recheckPrimary(at time.Time) {
 	}
 }
 
-// OnFailover registers fn to be called with every Sentinel event of this
-// shard (+switch-master, +odown, -odown), after the shard has reacted to
-// it. It is a no-op for a shard with static addresses.
+// OnFailover registers fn to be called with every failover event of this
+// shard, after the shard has reacted to it.
+//
+// For a shard found through Sentinel these are Sentinel's events
+// (+switch-master, +odown, -odown, and a switch that went unheard while a
+// subscription was down); Old and New are addresses, and fn runs on the
+// watcher's goroutine.
+//
+// For a shard with static addresses, a SwitchMaster event reports that the
+// node behind Addr changed: a new connection of the primary's client met a
+// primary with another run_id or replication ID than the one before (a
+// managed service's failover behind its fixed endpoint, or a restart of
+// the server, which may have lost its last writes too). MasterName is the
+// shard's name; Old and New are the two servers' run_ids (INFO server),
+// not addresses: the address is the same. fn runs once per change, on the
+// goroutine whose command opened that connection, before the connection
+// serves it; new connections to that primary wait until fn returns. So fn
+// must be fast and must not wait for a command of this shard (start a
+// goroutine for that, as the revocation journal's replay does). No other
+// event kinds come for a static shard. See Options.NoIdentityCheck.
 func (s *Shard) OnFailover(fn func(failover.Event)) {
 	s.ha.mu.Lock()
 	s.ha.listeners = append(s.ha.listeners, fn)
@@ -194,7 +215,8 @@ func (s *Shard) OnFailover(fn func(failover.Event)) {
 }
 
 // LastSwitch returns when this process last saw the shard's primary
-// switched by Sentinel, or the zero time.
+// switched (by Sentinel, or behind a static address: see OnFailover), or
+// the zero time.
 func (s *Shard) LastSwitch() time.Time {
 	if n := s.ha.lastSwitch.Load(); n != 0 {
 		return time.Unix(0, n)

@@ -71,6 +71,18 @@ type Options struct {
 	// Observer, if set, is told about every command the shard's clients
 	// send (for metrics, traces, logs; see Observer). Default nil.
 	Observer Observer
+
+	// NoIdentityCheck turns off, for a shard with static addresses, the
+	// question each new connection of the primary's client asks the
+	// server (INFO server replication: its run_id, replication ID and
+	// role), by which the shard notices that a managed service's endpoint
+	// now leads to another primary and reacts as to a Sentinel switch
+	// (see OnFailover). Set it only when Addr is a proxy that answers INFO
+	// itself, not with its node's: the check then sees one identity
+	// forever, or refuses connections for a role the proxy reports. An
+	// ACL that refuses INFO turns the check off by itself (logged once).
+	// Ignored with Sentinel. Default false: checked.
+	NoIdentityCheck bool
 }
 
 func (o *Options) init() {

@@ -16,6 +16,9 @@ func (s *Shard) watchReplicas(opt Options) (*Shard, error) {
 		s.readSet.Store(reads)
 	} else {
 		reads, err = replica.New(s.primary, s.replicas, opt.Replica)
+		if err == nil {
+			s.readSet.Store(reads) // for a switch seen behind the address (endpoint.go)
+		}
 	}
 	if err != nil {
 		s.Close()

@@ -26,6 +26,8 @@ type Shard struct {
 
 	dialed map[redis.Cmdable]*lastDial // Sentinel-pointed clients' real addresses (Addr)
 
+	endpoint *endpointWatch // the identity behind a static Addr; nil for Sentinel or Options.NoIdentityCheck
+
 	readSet    atomic.Pointer[replica.Set] // reads, for the primary's connections, which its checks may dial before New returns
 	lastAnswer atomic.Int64                // unix ns of the Sentinel primary's last answer (confirmPrimary)
 	stall      atomic.Int64                // the stall threshold, ns; see stall.go
@@ -50,7 +52,15 @@ func New(opt Options) (*Shard, error) {
 		return nil, fmt.Errorf("%w: shard %s: empty primary address", ErrBadOptions, opt.Name)
 	}
 	opt.init()
-	s := &Shard{name: opt.Name, primary: redis.NewClient(opt.clientFor(opt.Addr))}
+	s := &Shard{name: opt.Name}
+	popt := opt.clientFor(opt.Addr)
+	if !opt.NoIdentityCheck {
+		s.watchEndpoint(popt)
+	}
+	s.primary = redis.NewClient(popt)
+	if s.endpoint != nil {
+		s.primary.AddHook(readOnlyHook{s.endpoint})
+	}
 	for _, addr := range opt.Replicas {
 		s.replicas = append(s.replicas, redis.NewClient(opt.clientFor(addr)))
 	}
@@ -92,6 +102,9 @@ func (s *Shard) Ping(ctx context.Context) error {
 func (s *Shard) Close() error {
 	if s.reads != nil {
 		s.reads.Close()
+	}
+	if s.endpoint != nil {
+		s.endpoint.close()
 	}
 	errs := []error{s.closeHA(), s.primary.Close()}
 	for _, r := range s.replicas {

@@ -95,6 +95,15 @@ func (f *Forwarder) Repoint(target string) {
 	}
 }
 
+// Retarget sends new connections to target and leaves the existing ones
+// to the node they reach, as a change of the endpoint's DNS record does:
+// a client's pooled connections keep talking to the old node.
+func (f *Forwarder) Retarget(target string) {
+	f.mu.Lock()
+	f.target = target
+	f.mu.Unlock()
+}
+
 // Conns returns how many connections are being relayed.
 func (f *Forwarder) Conns() int {
 	f.mu.Lock()
