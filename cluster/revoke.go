@@ -16,7 +16,8 @@ import (
 
 // Why deletes need more than DEL: Redis replicates asynchronously, so a DEL
 // acknowledged by a primary that dies before passing it on is undone when
-// Sentinel promotes a replica, and a logged-out session comes back. Two
+// a replica is promoted (by Sentinel, or by a managed service behind its
+// endpoint), and a logged-out session comes back. Two
 // things close that gap:
 //
 //  1. Delete sends WAIT on the connection that ran the DEL and returns only
@@ -27,10 +28,11 @@ import (
 //     session's ID goes into a revocation journal: a sorted set, scored by
 //     time, on another shard (a witness: the next one in configuration
 //     order that answers), which fails independently. When this process
-//     sees Sentinel switch the shard's primary, it deletes every ID
-//     journalled in the last RevocationTTL, on any witness, on the new
-//     primary; and until RevocationTTL after a switch, a load of a session
-//     of that shard also checks the journals.
+//     sees the shard's primary switched (Sentinel's +switch-master, or a
+//     new primary behind a static address: shard.OnFailover), it deletes
+//     every ID journalled in the last RevocationTTL, on any witness, on
+//     the new primary; and until RevocationTTL after a switch, a load of a
+//     session of that shard also checks the journals.
 //
 // With one shard there is no witness: an unconfirmed Delete then fails with
 // shard.ErrUnavailable, so the caller knows the logout may not hold.

@@ -34,13 +34,17 @@ const (
 type Event struct {
 	// Kind is SwitchMaster, ObjectivelyDown, BackUp or Resubscribed.
 	Kind EventKind
-	// MasterName is the master the event is about.
+	// MasterName is the master the event is about (for a switch that a
+	// shard with static addresses detected itself, the shard's name).
 	MasterName string
 	// Old is the address of the primary before a switch, or the address
-	// that went down / came back for +odown / -odown.
+	// that went down / came back for +odown / -odown. For a switch that a
+	// shard with static addresses detected behind its fixed address
+	// (package shard, OnFailover), it is the old primary's run_id.
 	Old string
 	// New is the address of the promoted primary; "" except for
-	// +switch-master.
+	// +switch-master. For a switch a static shard detected, the new
+	// primary's run_id.
 	New string
 	// At is when the Watcher received the event.
 	At time.Time

@@ -18,7 +18,20 @@
 // ReadVia send a read where the read policy and the primary's health say,
 // Reads is that policy's replica set, Wrap and Fail classify a command's
 // error (Fail also counts it), Addr names the node behind a client,
-// OnFailover follows Sentinel's switches, Close closes the clients. They
+// OnFailover follows the primary's switches, Close closes the clients. They
 // are exported because package cluster calls them from outside this
 // package; an application has no need of them.
+//
+// # Switches of the primary
+//
+// A shard found through Sentinel learns of a switch from Sentinel's
+// +switch-master. A shard with static addresses learns of it from the
+// server: each new connection of its primary's client asks INFO server
+// replication, and a primary with another run_id or replication ID than
+// the one seen before behind the same Addr (a managed service repointed
+// its endpoint, or the node restarted) is a switch. Both kinds reach the
+// same reaction (breakers reset, replicas checked again, OnFailover
+// listeners called once); nothing is polled for it. A connection whose
+// Addr leads to a replica, or back to the replaced primary, fails with
+// ErrNotPrimary. See Options.NoIdentityCheck.
 package shard

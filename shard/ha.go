@@ -120,9 +120,11 @@ func (s *Shard) guardReplica(r *redis.Client, opt Options) {
 	s.ha.mu.Unlock()
 }
 
-// onEvent follows the watcher: a switch means a new node behind the
-// primary client, so its breaker starts afresh, and replicas serve reads
-// again only once a check finds them following the new primary; +odown
+// onEvent follows the watcher, and for a static shard the endpointWatch,
+// which reports a new primary behind Addr as a SwitchMaster: a switch
+// means a new node behind the primary client, so its breaker starts
+// afresh, and replicas serve reads again only once a check finds them
+// following the new primary (static replicas: once checked again); +odown
 // means Sentinel has agreed the primary is down, so no request needs to
 // time out to learn it; after a re-subscription the sentinels are asked
 // whether a switch went unheard (recheckPrimary).
