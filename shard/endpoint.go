@@ -81,6 +81,17 @@ func parseIdentity(raw string) (id identity, role string, ok bool) {
 	return id, role, id.runID != "" && role != ""
 }
 
+// infoRefused reports whether err says the server will never answer
+// INFO to this client: an ACL refuses it, or the command was renamed
+// away. Other errors (a network failure, BUSY) are passing, and fail only
+// the connection.
+func infoRefused(err error) bool {
+	if err == nil {
+		return false
+	}
+	return redis.IsPermissionError(err) || strings.HasPrefix(err.Error(), "ERR unknown command")
+}
+
 // endpointWatch follows the identity of the node behind a static shard's
 // primary address. It is safe for concurrent use.
 type endpointWatch struct {
@@ -129,7 +140,7 @@ func (w *endpointWatch) check(ctx context.Context, cn *redis.Conn) error {
 		return nil
 	}
 	raw, err := cn.Info(ctx, "server", "replication").Result()
-	if redis.IsPermissionError(err) {
+	if infoRefused(err) {
 		if w.off.CompareAndSwap(false, true) {
 			slog.Warn("shardsession: INFO refused, a switch of the node behind the address will go unnoticed",
 				"shard", w.s.name, "addr", w.addr, "err", err)

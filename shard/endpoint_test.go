@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,4 +251,87 @@ func TestEndpointReadOnlyPromptsCheck(t *testing.T) {
 	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
 		return r.sh.Primary().Set(ctx, "k", "v", 0).Err()
 	})
+}
+
+// The template's own OnConnect still runs on each new connection of the
+// primary, before the check, and its error fails the connection.
+func TestEndpointKeepsTemplateOnConnect(t *testing.T) {
+	var calls atomic.Int64
+	var fail atomic.Bool
+	errHook := errors.New("template OnConnect refused")
+	r := newEndpointRig(t, &redis.Options{DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
+		OnConnect: func(ctx context.Context, cn *redis.Conn) error {
+			calls.Add(1)
+			if fail.Load() {
+				return errHook
+			}
+			return cn.ClientSetName(ctx, "web-1").Err()
+		}})
+	if calls.Load() == 0 {
+		t.Fatal("the template's OnConnect did not run")
+	}
+	name, err := r.sh.Primary().ClientGetName(t.Context()).Result()
+	if err != nil || name != "web-1" {
+		t.Fatalf("CLIENT GETNAME = %q, %v; want web-1", name, err)
+	}
+	replicaOf(t, r.replica, "")
+	r.fwd.Repoint(r.replica.Addr())
+	pingThrough(t, r.sh)
+	if n := r.sh.Stats().Switches; n != 1 {
+		t.Fatalf("Switches = %d, want 1", n)
+	}
+	fail.Store(true)
+	r.fwd.Repoint(r.replica.Addr())
+	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+		if err := r.sh.Ping(ctx); !errors.Is(err, errHook) {
+			return fmt.Errorf("Ping = %v, want the template's OnConnect error", err)
+		}
+		return nil
+	})
+}
+
+// A server that will not answer INFO (an ACL, a renamed command) turns
+// the check off for the shard: connections work, no switch is seen.
+func TestEndpointCheckOffWhenInfoRefused(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		setup []any // run as the default user before the shard connects
+	}{
+		{"ACL refuses INFO", nil, []any{"ACL", "SETUSER", "app", "on", ">secret", "~*", "&*", "+@all", "-info"}},
+		{"INFO renamed away", []string{"--rename-command", "INFO", ""}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := &redis.Options{DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second}
+			start := func() *redistest.Server {
+				srv := redistest.NewServer(t, redistest.Options{Name: "ep-noinfo", Args: tt.args})
+				if tt.setup != nil {
+					c := srv.Client()
+					err := c.Do(t.Context(), tt.setup...).Err()
+					c.Close()
+					if err != nil {
+						t.Fatal(err)
+					}
+					client.Username, client.Password = "app", "secret"
+				}
+				return srv
+			}
+			a, b := start(), start()
+			fwd := redistest.NewForwarder(t, a.Addr())
+			sh, err := shard.New(shard.Options{Name: "s0", Addr: fwd.Addr(), Client: client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sh.Close()
+			if err := sh.Ping(t.Context()); err != nil {
+				t.Fatalf("Ping with INFO refused: %v", err)
+			}
+			fwd.Repoint(b.Addr()) // another primary: a switch, were the check on
+			pingThrough(t, sh)
+			if n := sh.Stats().Switches; n != 0 {
+				t.Fatalf("Switches = %d with the check off, want 0", n)
+			}
+		})
+	}
 }

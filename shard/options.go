@@ -80,7 +80,8 @@ type Options struct {
 	// (see OnFailover). Set it only when Addr is a proxy that answers INFO
 	// itself, not with its node's: the check then sees one identity
 	// forever, or refuses connections for a role the proxy reports. An
-	// ACL that refuses INFO turns the check off by itself (logged once).
+	// ACL that refuses INFO, or INFO renamed away, turns the check off by
+	// itself (logged once).
 	// Ignored with Sentinel. Default false: checked.
 	NoIdentityCheck bool
 }
