@@ -51,6 +51,11 @@ const maxRetired = 8
 // prompted by READONLY replies.
 const readOnlyProbeEvery = time.Second
 
+// maxReactWait bounds how long a new connection to the current primary
+// waits for the shard's reaction to its switch (the OnFailover listeners,
+// which should take microseconds).
+const maxReactWait = time.Second
+
 // probeTimeout bounds one such check.
 const probeTimeout = 2 * time.Second
 
@@ -163,8 +168,9 @@ func (w *endpointWatch) check(ctx context.Context, cn *redis.Conn) error {
 // see records id, a primary's identity seen on a new connection: the
 // first is the baseline, a new one is a switch the shard reacts to, once
 // however many connections see it. A connection to the current primary
-// waits until the shard has reacted to its switch (or ctx ends), so none
-// serves a request before LastSwitch says the journals must be checked.
+// waits until the shard has reacted to its switch (or ctx ends, or
+// maxReactWait passes), so none serves a request before LastSwitch says
+// the journals must be checked.
 func (w *endpointWatch) see(ctx context.Context, id identity) error {
 	w.mu.Lock()
 	switch {
@@ -178,12 +184,15 @@ func (w *endpointWatch) see(ctx context.Context, id identity) error {
 		if reacting == nil {
 			return nil
 		}
+		t := time.NewTimer(maxReactWait)
+		defer t.Stop()
 		select {
 		case <-reacting:
-			return nil
+		case <-t.C: // a listener that waits for this shard: do not deadlock it
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		return nil
 	}
 	for _, r := range w.retired {
 		if r == id {

@@ -335,3 +335,33 @@ func TestEndpointCheckOffWhenInfoRefused(t *testing.T) {
 		})
 	}
 }
+
+// A listener that sends a command to the shard itself, which needs a new
+// connection to the primary whose switch it is being told of, is not
+// deadlocked: that connection waits for the reaction at most a second.
+func TestEndpointListenerMayUseShard(t *testing.T) {
+	r := newEndpointRig(t, nil)
+	got := make(chan error, 1)
+	r.sh.OnFailover(func(ev failover.Event) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c := r.sh.Primary().Conn() // the pool's only connection is the one reporting the switch
+		defer c.Close()
+		got <- c.Ping(ctx).Err()
+	})
+	replicaOf(t, r.replica, "")
+	r.fwd.Repoint(r.replica.Addr())
+	start := time.Now()
+	pingThrough(t, r.sh)
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("the listener's PING: %v", err)
+		}
+	default:
+		t.Fatal("the listener did not run")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the switch took %v to handle, want about the 1 s bound", d)
+	}
+}

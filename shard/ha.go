@@ -206,9 +206,10 @@ func (s *Shard) recheckPrimary(at time.Time) {
 // shard's name; Old and New are the two servers' run_ids (INFO server),
 // not addresses: the address is the same. fn runs once per change, on the
 // goroutine whose command opened that connection, before the connection
-// serves it; new connections to that primary wait until fn returns. So fn
-// must be fast and must not wait for a command of this shard (start a
-// goroutine for that, as the revocation journal's replay does). No other
+// serves it; new connections to that primary wait until fn returns (up to
+// a second). So fn must be fast and should not wait for a command of this
+// shard (start a goroutine for that, as the revocation journal's replay
+// does). No other
 // event kinds come for a static shard. See Options.NoIdentityCheck.
 func (s *Shard) OnFailover(fn func(failover.Event)) {
 	s.ha.mu.Lock()
