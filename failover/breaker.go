@@ -278,7 +278,19 @@ func (h breakerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 // journal on the other shards with that dead context (found by the
 // container chaos scenarios).
 func passesBy(ctx context.Context, cmds ...redis.Cmder) bool {
-	return ctx.Err() != nil || len(cmds) > 0 && all(cmds, handshake)
+	return ctx.Err() != nil || ctx.Value(handshakeKey{}) != nil || len(cmds) > 0 && all(cmds, handshake)
+}
+
+type handshakeKey struct{}
+
+// Handshake returns ctx marked so that the commands sent with it go around
+// every Breaker, neither gated nor counted, like go-redis's own connection
+// set-up: for the commands an OnConnect sends on a new connection (package
+// shard asks the server who it is there). They run inside the command that
+// needed the connection, which may be a half-open breaker's single probe:
+// gated, they would fail that probe, and the breaker would never close.
+func Handshake(ctx context.Context) context.Context {
+	return context.WithValue(ctx, handshakeKey{}, true)
 }
 
 // handshake reports whether cmd is one go-redis sends while it sets up a

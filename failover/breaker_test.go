@@ -194,3 +194,24 @@ func TestBreakerIgnoresDeadContexts(t *testing.T) {
 		t.Fatalf("GET after them = %v", err)
 	}
 }
+
+// Commands sent with a Handshake context go around an open breaker and
+// are not counted: an OnConnect's commands inside a half-open probe.
+func TestBreakerLetsHandshakeBy(t *testing.T) {
+	srv := redistest.NewServer(t, redistest.Options{})
+	b := NewBreaker(BreakerOptions{Failures: 1})
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), DisableIdentity: true})
+	defer c.Close()
+	c.AddHook(b.Hook())
+	b.Trip()
+	ctx := context.Background()
+	if err := c.Get(ctx, "k").Err(); !errors.Is(err, ErrCircuitOpen) {
+		t.Fatalf("GET with the breaker open = %v, want ErrCircuitOpen", err)
+	}
+	if err := c.Get(Handshake(ctx), "k").Err(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("GET with a Handshake context = %v, want redis.Nil", err)
+	}
+	if st := b.State(); st != Open {
+		t.Fatalf("breaker %v after a handshake command, want still open", st)
+	}
+}

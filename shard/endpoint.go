@@ -144,7 +144,7 @@ func (w *endpointWatch) check(ctx context.Context, cn *redis.Conn) error {
 	if w.off.Load() {
 		return nil
 	}
-	raw, err := cn.Info(ctx, "server", "replication").Result()
+	raw, err := cn.Info(failover.Handshake(ctx), "server", "replication").Result()
 	if infoRefused(err) {
 		if w.off.CompareAndSwap(false, true) {
 			slog.Warn("shardsession: INFO refused, a switch of the node behind the address will go unnoticed",

@@ -34,11 +34,18 @@ type endpointRig struct {
 // themselves.
 func newEndpointRig(t *testing.T, client *redis.Options) *endpointRig {
 	t.Helper()
+	return newEndpointRigWith(t, shard.Options{Client: client, Breaker: failover.BreakerOptions{Failures: -1}})
+}
+
+// newEndpointRigWith is newEndpointRig with opt's settings; its Name, Addr
+// and Replicas are the rig's.
+func newEndpointRigWith(t *testing.T, opt shard.Options) *endpointRig {
+	t.Helper()
 	r := &endpointRig{primary: redistest.NewServer(t, redistest.Options{Name: "ep-primary"})}
 	r.replica = redistest.NewServer(t, redistest.Options{Name: "ep-replica", ReplicaOf: r.primary.Addr()})
 	r.fwd = redistest.NewForwarder(t, r.primary.Addr())
-	sh, err := shard.New(shard.Options{Name: "s0", Addr: r.fwd.Addr(), Replicas: []string{r.replica.Addr()},
-		Client: client, Breaker: failover.BreakerOptions{Failures: -1}})
+	opt.Name, opt.Addr, opt.Replicas = "s0", r.fwd.Addr(), []string{r.replica.Addr()}
+	sh, err := shard.New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,5 +370,32 @@ func TestEndpointListenerMayUseShard(t *testing.T) {
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("the switch took %v to handle, want about the 1 s bound", d)
+	}
+}
+
+// The provider's failover as a client with its breaker on lives it: the
+// dead primary opens the breaker; after the repoint, the breaker's
+// half-open probe dials the new primary, whose identity check (a command
+// of the connection's set-up, not gated by the breaker) sees the switch,
+// and writes work again.
+func TestEndpointSwitchWithOpenBreaker(t *testing.T) {
+	r := newEndpointRigWith(t, shard.Options{})
+	if err := r.primary.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+		r.sh.Ping(ctx)
+		if st := r.sh.Stats().Breaker; st != failover.Open {
+			return fmt.Errorf("breaker %v, want open", st)
+		}
+		return nil
+	})
+	replicaOf(t, r.replica, "")
+	r.fwd.Repoint(r.replica.Addr())
+	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+		return r.sh.Primary().Set(ctx, "k", "v", 0).Err()
+	})
+	if st := r.sh.Stats(); st.Switches != 1 || st.Breaker != failover.Closed {
+		t.Fatalf("stats %+v, want one switch and the breaker closed", st)
 	}
 }
