@@ -108,7 +108,7 @@ type endpointWatch struct {
 	retired  []identity    // primaries a switch replaced, oldest first
 	reacting chan struct{} // closed once the shard has reacted to the last switch; nil before one
 
-	off       atomic.Bool  // INFO refused (an ACL): the check is skipped
+	off       atomic.Bool  // INFO refused (an ACL, a renamed command): the check is skipped
 	lastProbe atomic.Int64 // unix ns of the last READONLY-prompted check
 	probeOpt  *redis.Options
 
@@ -183,6 +183,11 @@ func (w *endpointWatch) see(ctx context.Context, id identity) error {
 		w.mu.Unlock()
 		if reacting == nil {
 			return nil
+		}
+		select {
+		case <-reacting: // the usual case, long after the switch
+			return nil
+		default:
 		}
 		t := time.NewTimer(maxReactWait)
 		defer t.Stop()
