@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -35,7 +36,7 @@ func runDemo(args []string) int {
 	proxy := fs.String("proxy", "round-robin", "how the proxy spreads requests: round-robin, or sticky (each session cookie to one node, so that its near cache keeps serving it)")
 	nearCache := fs.Bool("near-cache", false, "give every web node a near cache (sessions it read served from memory until another node changes them)")
 	redisCluster := fs.Bool("redis-cluster", false, "keep the sessions in a local Redis Cluster (3 masters + 2 replicas each) instead of shards under Sentinel; --smoke then kills the session's master")
-	smoke := fs.Bool("smoke", false, "play a scripted login → whoami on every node → logout (and, with sentinels, a login through the kill of its shard's primary), then exit (non-zero on any mismatch)")
+	smoke := fs.Bool("smoke", false, "play a scripted login → whoami on every node → logout, then add and remove a shard with `shardsession reshard` while users log in and out (and, with sentinels, a login through the kill of its shard's primary), then exit (non-zero on any mismatch)")
 	fs.Parse(args)
 	sentinels := 0
 	if *sentinel {
@@ -74,13 +75,20 @@ func runDemo(args []string) int {
 	}
 	defer top.Close()
 	printTopology(top)
+	spare, err := redistest.Start(ctx, redistest.Options{Name: "spare"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 1
+	}
+	defer spare.Close()
+	fmt.Printf("  spare redis-server for resharding: %s (pid %d)\n", spare.Addr(), spare.Pid())
 	shardOpts := clustertest.ShardOptions(top)
 	if sentinels > 0 {
 		shardOpts = clustertest.SentinelShardOptions(top)
 	}
 
 	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: shardOpts, Replica: replica.Options{Policy: policy}}, Nodes: *nodes, Addr: *addr, Metrics: prometheus.NewRegistry(),
-		NearCache: *nearCache, Sticky: *proxy == "sticky"})
+		NearCache: *nearCache, Sticky: *proxy == "sticky", Follow: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
@@ -91,20 +99,33 @@ func runDemo(args []string) int {
 	}
 
 	failover := sentinels > 0 && *replicas > 0 // a killed primary is replaced
+	add := spareShard(top, spare)
 	if *smoke {
-		return demoSmoke(ctx, f, top, failover)
+		return demoSmoke(ctx, f, top, add, failover)
 	}
-	printHowTo(f, top, failover)
+	printHowTo(f, top, add, failover)
 	fmt.Println("Ctrl-C stops everything.")
 	<-ctx.Done()
 	fmt.Println("\nstopping...")
 	return 0
 }
 
-// demoSmoke plays the scripted user against the fleet, and with failover
-// also through the kill of its shard's primary; it returns the exit code.
-func demoSmoke(ctx context.Context, f *fleet.Fleet, top *redistest.Topology, failover bool) int {
+// demoSmoke plays the scripted user against the fleet, then adds the shard
+// add (name=host:port) and removes it again with the reshard command while
+// users log in and out, and with failover also plays a login through the
+// kill of its shard's primary; it returns the exit code.
+func demoSmoke(ctx context.Context, f *fleet.Fleet, top *redistest.Topology, add string, failover bool) int {
 	if err := fleet.Smoke(ctx, f.URL, len(f.Nodes), f.Sticky, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	name, _, _ := strings.Cut(add, "=")
+	where := reshardWhere(top)
+	steps := []fleet.ReshardStep{
+		{Name: "shardsession reshard --add " + add, Run: reshardStep(where, "--add", add)},
+		{Name: "shardsession reshard --remove " + name, Run: reshardStep(where, "--remove", name)},
+	}
+	if err := fleet.SmokeReshard(ctx, f.URL, len(f.Nodes), steps, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -118,8 +139,34 @@ func demoSmoke(ctx context.Context, f *fleet.Fleet, top *redistest.Topology, fai
 	return 0
 }
 
+// reshardWhere is how the reshard command finds the demo's shards: through
+// the sentinels when there are some (so that the shards it describes are
+// the web nodes' own), else by their addresses.
+func reshardWhere(top *redistest.Topology) []string {
+	if len(top.Sentinels) > 0 {
+		return []string{"--sentinel", strings.Join(top.SentinelAddrs(), ",")}
+	}
+	return []string{"--shards", shardsFlag(top)}
+}
+
+// reshardStep runs the reshard command with where (reshardWhere) and args,
+// as a reader would paste it.
+func reshardStep(where []string, args ...string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if code := reshard(ctx, append(slices.Clone(where), args...), os.Stdout, os.Stderr); code != 0 {
+			return fmt.Errorf("shardsession reshard exited %d", code)
+		}
+		return nil
+	}
+}
+
+// spareShard names the spare server as the next shard: name=host:port.
+func spareShard(top *redistest.Topology, spare *redistest.Server) string {
+	return fmt.Sprintf("s%d=%s", len(top.Shards), spare.Addr())
+}
+
 // printHowTo tells the reader where to go and what to try.
-func printHowTo(f *fleet.Fleet, top *redistest.Topology, failover bool) {
+func printHowTo(f *fleet.Fleet, top *redistest.Topology, add string, failover bool) {
 	kind := "a round-robin proxy"
 	if f.Sticky {
 		kind = "a sticky proxy (by session cookie)"
@@ -131,6 +178,12 @@ func printHowTo(f *fleet.Fleet, top *redistest.Topology, failover bool) {
 		check = "--sentinel " + strings.Join(top.SentinelAddrs(), ",")
 	}
 	fmt.Printf("check the shards from another terminal:\n  go run ./cmd/shardsession check %s\n", check)
+	name, _, _ := strings.Cut(add, "=")
+	where := strings.Join(reshardWhere(top), " ")
+	fmt.Printf("add the spare server as a shard while you are logged in (the web nodes follow; your session may move):\n")
+	fmt.Printf("  go run ./cmd/shardsession reshard %s --add %s\n", where, add)
+	fmt.Printf("and remove it again (its sessions move back):\n")
+	fmt.Printf("  go run ./cmd/shardsession reshard %s --remove %s\n", where, name)
 	if failover {
 		fmt.Println("kill a primary (kill -9 <pid> above; the page names your session's shard): its replicas serve")
 		fmt.Println("reads, logins fail with 503 until Sentinel has promoted one (2-3 s with down-after-milliseconds 1000),")

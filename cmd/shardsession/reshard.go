@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,8 +11,12 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/cluster"
+	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -44,16 +49,18 @@ func reshard(ctx context.Context, args []string, out, errOut io.Writer) int {
 		return parseFailed(err)
 	}
 	usage := func(err error) int { fmt.Fprintln(errOut, "reshard:", err); return 2 }
-	shardsText, _, err := top.resolve()
+	shardsText, sentinelsText, err := top.resolve()
 	if err != nil {
 		return usage(err)
 	}
-	if shardsText == "" {
-		return usage(fmt.Errorf("reshard needs the shards' addresses (--shards), not only Sentinels"))
-	}
-	current, err := cluster.ParseShards(shardsText)
-	if err != nil {
-		return usage(err)
+	var current []shard.Options
+	if shardsText != "" {
+		if current, err = cluster.ParseShards(shardsText); err != nil {
+			return usage(err)
+		}
+	} else if current, err = sentinelShards(ctx, splitList(sentinelsText)); err != nil {
+		fmt.Fprintln(errOut, "reshard:", err)
+		return 1
 	}
 	var added []shard.Options
 	if *add != "" {
@@ -106,6 +113,35 @@ func reshard(ctx context.Context, args []string, out, errOut io.Writer) int {
 		fmt.Fprintf(out, "shard %s holds no session any more and may be shut down\n", name)
 	}
 	return 0
+}
+
+// sentinelShards describes the shards that the sentinels at addrs monitor:
+// each master is a shard of that name, found through them, as the web
+// nodes of a Sentinel fleet describe it (a shard's options must match the
+// nodes' for them to follow the change). The first sentinel that answers
+// names the masters.
+func sentinelShards(ctx context.Context, addrs []string) ([]shard.Options, error) {
+	var errs []error
+	for _, addr := range addrs {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: addr, DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1, DisableIdentity: true})
+		names, err := masterNames(ctx, sc)
+		sc.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sentinel %s: %w", addr, err))
+			continue
+		}
+		if len(names) == 0 {
+			errs = append(errs, fmt.Errorf("sentinel %s monitors no master", addr))
+			continue
+		}
+		slices.Sort(names)
+		opts := make([]shard.Options, len(names))
+		for i, name := range names {
+			opts[i] = shard.Options{Name: name, Sentinel: &failover.Options{MasterName: name, SentinelAddrs: addrs}}
+		}
+		return opts, nil
+	}
+	return nil, fmt.Errorf("no sentinel named the shards: %w", errors.Join(errs...))
 }
 
 // plan returns cur without the shards named in remove, plus add.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -58,6 +59,12 @@ type Options struct {
 	// read are served from its memory until another node changes them.
 	NearCache bool
 
+	// Follow makes every node follow the fleet's topology record
+	// (cluster.Follow), polling it every FollowInterval, so that
+	// `shardsession reshard` can add and remove shards while the nodes
+	// serve. Ignored with RedisCluster.
+	Follow bool
+
 	// Sticky makes the proxy send every request that carries a session
 	// cookie to the node its cookie hashes to, as a balancer with sticky
 	// sessions by cookie does, so that a node's near cache keeps serving
@@ -78,6 +85,11 @@ type Fleet struct {
 	servers []*http.Server
 	closers []io.Closer // the nodes' stores, in the order to close them
 }
+
+// FollowInterval is how often a node of a fleet with Options.Follow polls
+// the topology record: short, so that a demo's reshard moves through its
+// phases in seconds (each waits for every node to acknowledge it).
+const FollowInterval = 250 * time.Millisecond
 
 // CookieName is the session cookie's name in the demo, which serves plain
 // HTTP on loopback and so cannot use a __Host- (Secure) cookie.
@@ -157,6 +169,16 @@ func (f *Fleet) newStore(opt Options, node string) (session.Store, error) {
 		return nil, err
 	}
 	f.closers = append(f.closers, c)
+	if opt.Follow {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		fl, err := c.Follow(ctx, cluster.FollowOptions{Node: node, Interval: FollowInterval,
+			OnError: func(err error) { slog.Warn("fleet: topology poll failed", "node", node, "err", err) }})
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("fleet: %s follows the topology: %w", node, err)
+		}
+		f.closers = append(f.closers, fl)
+	}
 	if col != nil {
 		col.Watch(c)
 		if err := opt.Metrics.Register(col); err != nil {
