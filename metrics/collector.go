@@ -48,6 +48,7 @@ type Collector struct {
 	topology, nearStats      []statDesc
 	reads                    []statDesc // replica reads and stale retries
 	pool                     poolDescs
+	caps                     capabilityDescs
 
 	watched atomic.Pointer[cluster.Cluster]
 	near    atomic.Pointer[cluster.NearCache]
@@ -59,6 +60,7 @@ func New(opt Options) *Collector {
 	labels := []string{"shard", "node", "role", "command"}
 	return &Collector{
 		pool:         newPoolDescs(opt),
+		caps:         newCapabilityDescs(opt),
 		clusterStats: statDescs(opt, "cluster", reflect.TypeFor[*cluster.Cluster](), "Stats", nil),
 		topology:     statDescs(opt, "cluster", reflect.TypeFor[*cluster.Cluster](), "Topology", nil),
 		reads:        statDescs(opt, "cluster", reflect.TypeFor[*cluster.Cluster](), "ReadStats", nil),
@@ -111,6 +113,7 @@ func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	m.errs.Describe(ch)
 	m.latency.Describe(ch)
 	m.pool.describe(ch)
+	m.caps.describe(ch)
 	for _, d := range slices.Concat(m.clusterStats, m.topology, m.reads, m.shardStats, m.nearStats) {
 		ch <- d.desc
 	}
@@ -133,6 +136,7 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	collectStats(ch, m.reads, c)
 	for _, sh := range c.Shards() {
 		m.pool.collect(ch, sh)
+		m.caps.collect(ch, sh)
 		collectStats(ch, m.shardStats, sh, sh.Name())
 	}
 }

@@ -143,6 +143,7 @@ func (s *Shard) onEvent(ev failover.Event) {
 		} else if r != nil {
 			r.Recheck() // static replicas: whether each still follows is the node's own answer
 		}
+		s.reprobe()
 	case failover.Resubscribed:
 		s.recheckPrimary(ev.At)
 	case failover.ObjectivelyDown:

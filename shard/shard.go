@@ -32,6 +32,13 @@ type Shard struct {
 	lastAnswer atomic.Int64                // unix ns of the Sentinel primary's last answer (confirmPrimary)
 	stall      atomic.Int64                // the stall threshold, ns; see stall.go
 	confirmMu  sync.Mutex                  // one sentinel check at a time after a stall
+
+	clientOpt   *redis.Options               // the client template (Options.Client)
+	caps        atomic.Pointer[Capabilities] // the last probe's findings; see capabilities.go
+	probeMu     sync.Mutex                   // guards probeCtx against Close
+	probeCtx    context.Context              // cancelled by Close
+	probeCancel context.CancelFunc
+	probeWG     sync.WaitGroup
 }
 
 // New connects lazily (go-redis dials on first use) to the shard described by
@@ -46,6 +53,7 @@ func New(opt Options) (*Shard, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.startProbe(opt)
 		return s.watchReplicas(opt)
 	}
 	if opt.Addr == "" {
@@ -66,7 +74,15 @@ func New(opt Options) (*Shard, error) {
 	}
 	s.guard(opt)
 	s.instrument(opt)
+	s.startProbe(opt)
 	return s.watchReplicas(opt)
+}
+
+// startProbe probes the primary's capabilities in the background.
+func (s *Shard) startProbe(opt Options) {
+	s.clientOpt = opt.Client
+	s.probeCtx, s.probeCancel = context.WithCancel(context.Background())
+	s.reprobe()
 }
 
 // Name returns the shard's name.
@@ -100,6 +116,12 @@ func (s *Shard) Ping(ctx context.Context) error {
 
 // Close closes every client of the shard.
 func (s *Shard) Close() error {
+	s.probeMu.Lock()
+	if s.probeCancel != nil {
+		s.probeCancel()
+	}
+	s.probeMu.Unlock()
+	s.probeWG.Wait()
 	if s.reads != nil {
 		s.reads.Close()
 	}

@@ -140,10 +140,10 @@ func printTable(out io.Writer, res *checkResult) {
 			dash(c.State), c.SlotsAssigned, c.SlotsOK, c.SlotsFail, c.KnownNodes)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SHARD\tPRIMARY\tROLE\tREPLICAS\tPERSISTENCE\tMAXMEMORY\tPOLICY\tNEAR CACHE\tSENTINELS\tSTATUS")
+	fmt.Fprintln(tw, "SHARD\tPRIMARY\tSERVER\tROLE\tREPLICAS\tPERSISTENCE\tMAXMEMORY\tPOLICY\tNEAR CACHE\tREFUSED\tSENTINELS\tSTATUS")
 	for _, r := range res.Shards {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Addr, dash(r.Role),
-			replicasCell(r), persistenceCell(r), memoryCell(r), dash(r.MaxMemoryPolicy), dash(r.Tracking), sentinelCell(r), statusCell(r))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Addr, dash(r.Server), dash(r.Role),
+			replicasCell(r), persistenceCell(r), memoryCell(r), dash(r.MaxMemoryPolicy), dash(r.Tracking), dash(strings.Join(r.Refused, ",")), sentinelCell(r), statusCell(r))
 	}
 	tw.Flush()
 	for _, r := range res.Shards {

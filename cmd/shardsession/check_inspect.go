@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/shard"
 )
 
 // shardReport is what check found out about one shard.
@@ -25,6 +29,11 @@ type shardReport struct {
 	MaxMemory       int64           `json:"maxmemory"`
 	MaxMemoryPolicy string          `json:"maxmemory_policy,omitempty"`
 	UsedMemory      int64           `json:"used_memory"`
+	// Server is the server's flavour and version, e.g. "redis 7.0.15".
+	Server string `json:"server,omitempty"`
+	// Refused are the commands the library's features use that the server
+	// refuses (renamed away or denied), as managed services do.
+	Refused []string `json:"refused"`
 	// Tracking is whether the server lets a near cache track keys
 	// (HELLO 3 and CLIENT TRACKING): "ok", or "off: " and why.
 	Tracking string          `json:"tracking,omitempty"`
@@ -57,7 +66,7 @@ type checkLimits struct {
 // inspectShard asks the primary at addr about replication, persistence and
 // memory, and judges the answers.
 func inspectShard(ctx context.Context, name, addr string, wantReplicas []string, lim checkLimits) *shardReport {
-	r := &shardReport{Name: name, Addr: addr, Replicas: []replicaReport{}, Errors: []string{}, Warnings: []string{}}
+	r := &shardReport{Name: name, Addr: addr, Replicas: []replicaReport{}, Refused: []string{}, Errors: []string{}, Warnings: []string{}}
 	c := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1, DisableIdentity: true})
 	defer c.Close()
 
@@ -80,12 +89,31 @@ func inspectShard(ctx context.Context, name, addr string, wantReplicas []string,
 	if r.Tracking != "ok" {
 		r.warnf("near cache %s: a cluster.NearCache reads this shard's sessions uncached", r.Tracking)
 	}
+	judgeCapabilities(r, shard.Probe(ctx, c, nil))
 	if err := readSettings(ctx, c, r); err != nil {
 		r.warnf("CONFIG GET refused (%v): persistence and eviction not checked", err)
 		return r
 	}
 	judgeConfig(r)
 	return r
+}
+
+// judgeCapabilities records what the probe (shard.Probe, the one every
+// shard runs) found, and warns about each feature it turns off, but the
+// near cache, which trackingAllowed judges on a RESP3 connection as the
+// near cache opens them.
+func judgeCapabilities(r *shardReport, cp shard.Capabilities) {
+	if cp.Err != nil {
+		r.warnf("capabilities not probed: %v", cp.Err)
+		return
+	}
+	r.Server = cp.Server + " " + cp.Version
+	r.Refused = slices.Sorted(maps.Keys(cp.Refusals))
+	for _, off := range cp.Off() {
+		if !strings.HasPrefix(off, "near cache") {
+			r.warnf("%s", off)
+		}
+	}
 }
 
 // trackingAllowed asks the server at addr, on a RESP3 connection of its

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,18 +212,32 @@ func TestCheckRedisCluster(t *testing.T) {
 	})
 }
 
-// A server that refuses CLIENT (managed Redis) cannot back a near cache:
-// check says so on the shard's line, and warns.
-func TestCheckNearCacheOff(t *testing.T) {
-	s := redistest.NewServer(t, redistest.Options{Name: "managed", Persistence: true, Args: []string{"--rename-command", "CLIENT", ""}})
+// A server that refuses CLIENT, CONFIG and MIGRATE (managed Redis) cannot
+// back a near cache: check says so on the shard's line, lists the refused
+// commands, and warns about each feature they turn off.
+func TestCheckManagedServer(t *testing.T) {
+	var args []string
+	for _, c := range []string{"CLIENT", "CONFIG", "MIGRATE"} {
+		args = append(args, "--rename-command", c, "")
+	}
+	s := redistest.NewServer(t, redistest.Options{Name: "managed", Persistence: true, Args: args})
 	code, out := runChecked(t, "--shards", "m="+s.Addr(), "--json")
 	if code != 0 {
 		t.Fatalf("exit %d with warnings only, want 0\n%s", code, out)
 	}
-	if r := parseResult(t, out)["m"]; r == nil || r.Tracking != "off: CLIENT refused" || !hasLine(r.Warnings, "near cache off: CLIENT refused") {
+	r := parseResult(t, out)["m"]
+	if r == nil || r.Tracking != "off: CLIENT refused" || !hasLine(r.Warnings, "near cache off: CLIENT refused") {
 		t.Fatalf("shard without CLIENT: %+v", r)
 	}
-	if _, out := runChecked(t, "--shards", "m="+s.Addr()); !strings.Contains(out, "off: CLIENT refused") {
-		t.Fatalf("the table does not say the near cache is off:\n%s", out)
+	if !slices.Equal(r.Refused, []string{"CLIENT", "CONFIG", "MIGRATE"}) || !strings.HasPrefix(r.Server, "redis ") {
+		t.Errorf("refused %q, server %q; want CLIENT, CONFIG, MIGRATE on redis", r.Refused, r.Server)
+	}
+	for _, w := range []string{"MIGRATE refused", "notify-keyspace-events"} {
+		if !hasLine(r.Warnings, w) {
+			t.Errorf("no warning about %q in %q", w, r.Warnings)
+		}
+	}
+	if _, out := runChecked(t, "--shards", "m="+s.Addr()); !strings.Contains(out, "off: CLIENT refused") || !strings.Contains(out, "CLIENT,CONFIG,MIGRATE") {
+		t.Fatalf("the table does not say the near cache is off and which commands are refused:\n%s", out)
 	}
 }
