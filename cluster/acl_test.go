@@ -69,30 +69,47 @@ func TestWaitRefusedIsAnError(t *testing.T) {
 	}
 }
 
-// A near cache whose servers refuse CLIENT (an ACL without it, as on some
-// managed services) says so: Ready fails at once naming the shard, and
-// Stats counts the refusals; sessions are still served, uncached.
+// A near cache whose servers refuse CLIENT (an ACL without it, or the
+// command renamed away, as on some managed services) says so: Ready fails
+// at once naming the shard, and Stats counts the refusals and names the
+// shard as off; sessions are still served, uncached.
 func TestNearCacheWithoutClientCommand(t *testing.T) {
-	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
-	c := aclCluster(t, top, "-client", cluster.Options{})
-	nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) (*cluster.Cluster, string)
+	}{
+		{"ACL without CLIENT", func(t *testing.T) (*cluster.Cluster, string) {
+			top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
+			return aclCluster(t, top, "-client", cluster.Options{}), top.Shards[0].Name
+		}},
+		{"CLIENT renamed away", func(t *testing.T) (*cluster.Cluster, string) {
+			c, top := clustertest.New(t, redistest.TopologyOptions{Shards: 1, Args: []string{"--rename-command", "CLIENT", ""}})
+			return c, top.Shards[0].Name
+		}},
 	}
-	defer nc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	readyErr := nc.Ready(ctx)
-	if readyErr == nil || ctx.Err() != nil || !strings.Contains(readyErr.Error(), top.Shards[0].Name) || !strings.Contains(readyErr.Error(), "NOPERM") {
-		t.Fatalf("Ready = %v (ctx %v), want an immediate error naming the shard and NOPERM", readyErr, ctx.Err())
-	}
-	if s := nc.Stats(); s.TrackingRefused == 0 {
-		t.Fatalf("refusals not counted: %+v", s)
-	}
-	nd := n(c, nc)
-	nd.write(t, "s1", "v1", store.Create)
-	if v, ok := nd.read(t, "s1", 0); !ok || v != "v1" {
-		t.Fatalf("uncached read = %q, %v", v, ok)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, name := tt.setup(t)
+			nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			readyErr := nc.Ready(ctx)
+			if readyErr == nil || ctx.Err() != nil || !strings.Contains(readyErr.Error(), name) {
+				t.Fatalf("Ready = %v (ctx %v), want an immediate error naming the shard", readyErr, ctx.Err())
+			}
+			if s := nc.Stats(); s.TrackingRefused == 0 || s.ShardsOff != 1 || s.Off[name] != "off: CLIENT refused" {
+				t.Fatalf("refusal not reported: %+v", s)
+			}
+			nd := n(c, nc)
+			nd.write(t, "s1", "v1", store.Create)
+			if v, ok := nd.read(t, "s1", 0); !ok || v != "v1" {
+				t.Fatalf("uncached read = %q, %v", v, ok)
+			}
+		})
 	}
 }
 

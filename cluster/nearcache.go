@@ -135,6 +135,13 @@ type NearCacheStats struct {
 	// TRACKING the server refused (an ACL without CLIENT, a wrong password,
 	// Redis before 6): the shard's sessions are then read uncached.
 	TrackingRefused uint64
+
+	// Off names the shards whose server refuses tracking now, each with
+	// why: "off: CLIENT refused" when CLIENT is renamed away or denied (as
+	// on some managed services), else "off: " and the server's reply.
+	// Their sessions are read uncached. ShardsOff counts them.
+	Off       map[string]string
+	ShardsOff int `metric:"gauge"`
 }
 
 // NewNearCache starts a near cache over c: one tracking connection per
@@ -199,6 +206,17 @@ func (nc *NearCache) refused(sh *shard.Shard, err error) {
 		slog.Warn("near cache: the server refused client tracking; this shard's sessions are read uncached until it accepts",
 			"shard", sh.Name(), "err", err)
 	}
+}
+
+// offReason says why a refused tracking connection leaves a shard
+// uncached, in the words of shard.Capabilities.NearCache.
+func offReason(err error) string {
+	msg := err.Error()
+	lower := strings.ToLower(msg)
+	if strings.Contains(lower, "client") && (strings.Contains(lower, "unknown command") || strings.Contains(msg, "NOPERM")) {
+		return "off: CLIENT refused"
+	}
+	return "off: " + msg
 }
 
 // Ready waits until the invalidation stream of every shard of the cluster
@@ -471,6 +489,17 @@ func (nc *NearCache) Stats() NearCacheStats {
 
 		TrackingRefused: nc.trackingRefused.Load(),
 	}
+	nc.refusals.Range(func(k, v any) bool {
+		sh := k.(*shard.Shard)
+		if t, ok := nc.trackers.Load(sh); ok && !t.(*tracking.Stream).Up() {
+			if s.Off == nil {
+				s.Off = map[string]string{}
+			}
+			s.Off[sh.Name()] = offReason(v.(error))
+			s.ShardsOff++
+		}
+		return true
+	})
 	for i := range nc.parts {
 		p := &nc.parts[i]
 		p.mu.RLock()
