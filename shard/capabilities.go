@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -239,19 +240,27 @@ func (s *Shard) probe(ctx context.Context) {
 	}
 }
 
-// storeCapabilities keeps cp and logs what it turns off.
+// logged holds the findings already logged by this process, by shard,
+// primary and finding: a fleet's node logs each once, however many
+// clusters of the process share the shard or probe it again.
+var logged sync.Map
+
+// storeCapabilities keeps cp and logs what it turns off, but the near
+// cache, which logs its own refusal when there is one (NearCache).
 func (s *Shard) storeCapabilities(cp Capabilities) {
-	prev := s.caps.Swap(&cp)
-	was := map[string]bool{}
-	if prev != nil {
-		for _, o := range prev.Off() {
-			was[o] = true
+	s.caps.Store(&cp)
+	for _, off := range cp.Off() {
+		if strings.HasPrefix(off, "near cache") {
+			continue
 		}
-	}
-	for _, o := range cp.Off() {
-		if !was[o] {
-			slog.Warn("shardsession: a feature is off for this shard", "shard", s.name, "server", cp.Server+" "+cp.Version, "why", o)
+		if _, seen := logged.LoadOrStore(s.name+"\x00"+s.Addr(s.primary)+"\x00"+off, true); seen {
+			continue
 		}
+		level := slog.LevelWarn
+		if !cp.Migrate && strings.HasPrefix(off, "MIGRATE") {
+			level = slog.LevelInfo // resharding still works, by copy
+		}
+		slog.Log(context.Background(), level, "shardsession: a feature is off for this shard", "shard", s.name, "server", cp.Server+" "+cp.Version, "why", off)
 	}
 }
 

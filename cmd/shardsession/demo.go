@@ -36,6 +36,7 @@ func runDemo(args []string) int {
 	proxy := fs.String("proxy", "round-robin", "how the proxy spreads requests: round-robin, or sticky (each session cookie to one node, so that its near cache keeps serving it)")
 	nearCache := fs.Bool("near-cache", false, "give every web node a near cache (sessions it read served from memory until another node changes them)")
 	redisCluster := fs.Bool("redis-cluster", false, "keep the sessions in a local Redis Cluster (3 masters + 2 replicas each) instead of shards under Sentinel; --smoke then kills the session's master")
+	managed := fs.Bool("managed", false, "run the shards as a managed Redis service does: CONFIG, MIGRATE and CLIENT refused, no Sentinel, each primary behind an endpoint that a failover repoints; --smoke then reshards onto a spare shard and fails over the session's shard")
 	smoke := fs.Bool("smoke", false, "play a scripted login → whoami on every node → logout, then add and remove a shard with `shardsession reshard` while users log in and out (and, with sentinels, a login through the kill of its shard's primary), then exit (non-zero on any mismatch)")
 	fs.Parse(args)
 	sentinels := 0
@@ -64,6 +65,9 @@ func runDemo(args []string) int {
 
 	if *redisCluster {
 		return demoRedisCluster(ctx, *nodes, *addr, *proxy == "sticky", *smoke)
+	}
+	if *managed {
+		return demoManaged(ctx, *nodes, *addr, *proxy == "sticky", *smoke)
 	}
 
 	plural := map[bool]string{true: "s"}
@@ -121,11 +125,11 @@ func demoSmoke(ctx context.Context, f *fleet.Fleet, top *redistest.Topology, add
 	}
 	name, _, _ := strings.Cut(add, "=")
 	where := reshardWhere(top)
-	steps := []fleet.ReshardStep{
+	changes := []fleet.Change{
 		{Name: "shardsession reshard --add " + add, Run: reshardStep(where, "--add", add)},
 		{Name: "shardsession reshard --remove " + name, Run: reshardStep(where, "--remove", name)},
 	}
-	if err := fleet.SmokeReshard(ctx, f.URL, len(f.Nodes), steps, os.Stdout); err != nil {
+	if err := fleet.SmokeChanges(ctx, f.URL, len(f.Nodes), changes, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -151,8 +155,8 @@ func reshardWhere(top *redistest.Topology) []string {
 
 // reshardStep runs the reshard command with where (reshardWhere) and args,
 // as a reader would paste it.
-func reshardStep(where []string, args ...string) func(context.Context) error {
-	return func(ctx context.Context) error {
+func reshardStep(where []string, args ...string) func(context.Context, string) error {
+	return func(ctx context.Context, _ string) error {
 		if code := reshard(ctx, append(slices.Clone(where), args...), os.Stdout, os.Stderr); code != 0 {
 			return fmt.Errorf("shardsession reshard exited %d", code)
 		}

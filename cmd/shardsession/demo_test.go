@@ -24,3 +24,12 @@ func TestDemoStickySmoke(t *testing.T) {
 		t.Fatalf("demo --smoke --near-cache --proxy sticky exited %d", code)
 	}
 }
+
+// The demo as on a managed service: login, a reshard onto the spare shard
+// (its servers refuse MIGRATE), the failover of the session's shard behind
+// its endpoint, logout.
+func TestDemoManagedSmoke(t *testing.T) {
+	if code := runDemo([]string{"--managed", "--smoke"}); code != 0 {
+		t.Fatalf("demo --managed --smoke exited %d", code)
+	}
+}
