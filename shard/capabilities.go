@@ -108,8 +108,8 @@ func (c Capabilities) Off() []string {
 	return off
 }
 
-// probeTimeout bounds one probe.
-const probeTimeout = 5 * time.Second
+// capabilityTimeout bounds one probe.
+const capabilityTimeout = 5 * time.Second
 
 // Probe asks the server behind c what it is and which of the library's
 // commands it accepts, without changing any data: INFO server, EVAL of a
@@ -119,7 +119,7 @@ const probeTimeout = 5 * time.Second
 // template (for Auth and TLS). A network failure is returned as Err; a
 // refused command is recorded, not an error.
 func Probe(ctx context.Context, c *redis.Client, opt *redis.Options) Capabilities {
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, capabilityTimeout)
 	defer cancel()
 	cp := Capabilities{Auth: authKind(opt), TLS: opt != nil && opt.TLSConfig != nil, Refusals: map[string]string{}}
 	info, err := c.Info(ctx, "server").Result()
