@@ -228,12 +228,5 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // shardsFlag writes top's shards as check's --shards value.
 func shardsFlag(top *redistest.Topology) string {
-	parts := make([]string, len(top.Shards))
-	for i, s := range top.Shards {
-		parts[i] = s.Name + "=" + s.Primary.Addr()
-		for _, r := range s.Replicas {
-			parts[i] += "+" + r.Addr()
-		}
-	}
-	return strings.Join(parts, ",")
+	return shardsText(clustertest.ShardOptions(top))
 }
