@@ -84,6 +84,7 @@ func (m *Managed) Failover(ctx context.Context, shard string) (string, error) {
 	if next == nil {
 		return "", fmt.Errorf("redistest: shard %s has no running replica to promote", shard)
 	}
+	pid := old.Pid()
 	if err := old.Kill(); err != nil {
 		return "", err
 	}
@@ -101,7 +102,7 @@ func (m *Managed) Failover(ctx context.Context, shard string) (string, error) {
 	m.Endpoints[shard].Repoint(next.Addr())
 	m.primary[shard] = next
 	return fmt.Sprintf("the primary of %s at %s (pid %d), promoted %s and pointed the endpoint %s at it",
-		shard, old.Addr(), old.Pid(), next.Addr(), m.Endpoints[shard].Addr()), nil
+		shard, old.Addr(), pid, next.Addr(), m.Endpoints[shard].Addr()), nil
 }
 
 // replicaOf sends REPLICAOF args to s.
