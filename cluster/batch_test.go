@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -93,6 +94,13 @@ func TestLoneCallerSendsAtOnce(t *testing.T) {
 		}
 		return st.Hits + st.Misses, st.PipelineStats.Hits + st.PipelineStats.Misses
 	}
+	// The shard's capability probe at start takes connections too.
+	redistest.Eventually(t, 10*time.Second, func(context.Context) error {
+		if c.Shards()[0].Capabilities().Probed.IsZero() {
+			return errors.New("the shard's primary is not probed yet")
+		}
+		return nil
+	})
 	main0, pipe0 := gets()
 	const n = 50
 	for i := range n {

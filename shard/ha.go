@@ -47,6 +47,10 @@ type Stats struct {
 	Switches int64
 	// Breaker is the state of the primary's circuit breaker.
 	Breaker failover.State
+	// Capabilities are what the last probe of the primary found: what the
+	// server is and which commands of the optional features it refuses
+	// (see Capabilities; not a series on /metrics, which has its own).
+	Capabilities Capabilities
 }
 
 // newSentinel builds a shard whose nodes are found through Sentinel.
@@ -239,6 +243,7 @@ func (s *Shard) Stats() Stats {
 		Unavailable:   s.ha.unavailable.Load(),
 		Switches:      s.ha.switches.Load(),
 		Breaker:       s.ha.breaker.State(),
+		Capabilities:  s.Capabilities(),
 	}
 }
 
