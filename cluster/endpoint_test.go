@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/shardsession/shardsession/cluster"
-	"github.com/shardsession/shardsession/internal/chaos"
 	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/store"
@@ -46,25 +45,9 @@ func TestLogoutSurvivesEndpointFailover(t *testing.T) {
 	create(t, c, id)
 	s0 := top.Shard("s0")
 
-	// The replica must really miss the DEL (see the Sentinel version).
-	if err := chaos.LagReplica(ctx, chaos.ProcessNode(s0.Primary), chaos.ProcessNode(s0.Replicas[0])); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Delete(ctx, id); err != nil {
-		s0.Replicas[0].Resume()
-		t.Fatalf("Delete with a frozen replica: %v (want nil: journalled)", err)
-	}
-	if st := c.Stats(); st.UnconfirmedDeletes != 1 || st.Journalled != 1 {
-		t.Fatalf("stats %+v, want one unconfirmed, journalled delete", st)
-	}
-	// The provider's failover: the primary dies, the replica is promoted,
-	// the endpoint leads to it.
-	if err := s0.Primary.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s0.Replicas[0].Resume(); err != nil {
-		t.Fatal(err)
-	}
+	// The provider's failover: the primary dies, the replica (which missed
+	// the DEL) is promoted, the endpoint leads to it.
+	deleteThenLosePrimary(t, c, s0, id)
 	rc := s0.Replicas[0].Client()
 	defer rc.Close()
 	if err := rc.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {

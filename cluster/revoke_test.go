@@ -45,25 +45,20 @@ func create(t *testing.T, c *cluster.Cluster, id string) {
 	})
 }
 
-// A delete that no replica confirmed (the replica was frozen) is journalled
-// on another shard; when Sentinel promotes that replica, which still has
-// the session, the cluster deletes it again and never loads it.
-func TestDeleteNotResurrectedByFailover(t *testing.T) {
-	c, top := clustertest.NewSentinel(t, redistest.TopologyOptions{Shards: 2, Replicas: 1, Sentinels: 3, DownAfter: time.Second, FailoverTimeout: 3 * time.Second}, cluster.Options{})
+// deleteThenLosePrimary deletes id while sh's replica misses the DEL, checks
+// that the delete was journalled, then kills sh's primary and resumes the
+// replica, which still holds the session: what a failover then promotes.
+func deleteThenLosePrimary(t *testing.T, c *cluster.Cluster, sh *redistest.Shard, id string) {
+	t.Helper()
 	ctx := context.Background()
-	id := idOn(t, c, "s0")
-	create(t, c, id)
-	s0 := top.Shard("s0")
-
 	// The replica must really miss the DEL: frozen alone it would still
 	// find it in its socket buffer on resume.
-	if err := chaos.LagReplica(ctx, chaos.ProcessNode(s0.Primary), chaos.ProcessNode(s0.Replicas[0])); err != nil {
+	if err := chaos.LagReplica(ctx, chaos.ProcessNode(sh.Primary), chaos.ProcessNode(sh.Replicas[0])); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err := c.Delete(ctx, id)
-	if err != nil {
-		s0.Replicas[0].Resume()
+	if err := c.Delete(ctx, id); err != nil {
+		sh.Replicas[0].Resume()
 		t.Fatalf("Delete with a frozen replica: %v (want nil: journalled)", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -72,12 +67,24 @@ func TestDeleteNotResurrectedByFailover(t *testing.T) {
 	if st := c.Stats(); st.UnconfirmedDeletes != 1 || st.Journalled != 1 {
 		t.Fatalf("stats %+v, want one unconfirmed, journalled delete", st)
 	}
-	if err := s0.Primary.Kill(); err != nil {
+	if err := sh.Primary.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s0.Replicas[0].Resume(); err != nil {
+	if err := sh.Replicas[0].Resume(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A delete that no replica confirmed (the replica was frozen) is journalled
+// on another shard; when Sentinel promotes that replica, which still has
+// the session, the cluster deletes it again and never loads it.
+func TestDeleteNotResurrectedByFailover(t *testing.T) {
+	c, top := clustertest.NewSentinel(t, redistest.TopologyOptions{Shards: 2, Replicas: 1, Sentinels: 3, DownAfter: time.Second, FailoverTimeout: 3 * time.Second}, cluster.Options{})
+	id := idOn(t, c, "s0")
+	create(t, c, id)
+	s0 := top.Shard("s0")
+
+	deleteThenLosePrimary(t, c, s0, id)
 	// The promoted replica never saw the DEL.
 	rc := s0.Replicas[0].Client()
 	defer rc.Close()

@@ -91,16 +91,13 @@ func runDemo(args []string) int {
 		shardOpts = clustertest.SentinelShardOptions(top)
 	}
 
-	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: shardOpts, Replica: replica.Options{Policy: policy}}, Nodes: *nodes, Addr: *addr, Metrics: prometheus.NewRegistry(),
+	f, err := startFleet(fleet.Options{Cluster: cluster.Options{Shards: shardOpts, Replica: replica.Options{Policy: policy}}, Nodes: *nodes, Addr: *addr,
 		NearCache: *nearCache, Sticky: *proxy == "sticky", Follow: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
 	}
 	defer f.Close()
-	for i, u := range f.Nodes {
-		fmt.Printf("  web node web-%d: %s\n", i+1, u)
-	}
 
 	failover := sentinels > 0 && *replicas > 0 // a killed primary is replaced
 	add := spareShard(top, spare)
@@ -112,6 +109,20 @@ func runDemo(args []string) int {
 	<-ctx.Done()
 	fmt.Println("\nstopping...")
 	return 0
+}
+
+// startFleet starts the demo's web nodes and proxy, with metrics, and lists
+// the nodes.
+func startFleet(opt fleet.Options) (*fleet.Fleet, error) {
+	opt.Metrics = prometheus.NewRegistry()
+	f, err := fleet.Start(opt)
+	if err != nil {
+		return nil, err
+	}
+	for i, u := range f.Nodes {
+		fmt.Printf("  web node web-%d: %s\n", i+1, u)
+	}
+	return f, nil
 }
 
 // demoSmoke plays the scripted user against the fleet, then adds the shard

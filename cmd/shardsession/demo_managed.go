@@ -7,8 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/internal/fleet"
 	"github.com/shardsession/shardsession/internal/redistest"
@@ -41,16 +39,12 @@ func demoManaged(ctx context.Context, nodes int, addr string, sticky, smoke bool
 		fmt.Println()
 	}
 	opts := managedShards(m)
-	f, err := fleet.Start(fleet.Options{Cluster: cluster.Options{Shards: opts[:shards]}, Nodes: nodes, Addr: addr,
-		Metrics: prometheus.NewRegistry(), Sticky: sticky, Follow: true})
+	f, err := startFleet(fleet.Options{Cluster: cluster.Options{Shards: opts[:shards]}, Nodes: nodes, Addr: addr, Sticky: sticky, Follow: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
 	}
 	defer f.Close()
-	for i, u := range f.Nodes {
-		fmt.Printf("  web node web-%d: %s\n", i+1, u)
-	}
 	where := []string{"--shards", shardsText(opts[:shards])}
 	add := shardsText(opts[shards:])
 	name := opts[shards].Name

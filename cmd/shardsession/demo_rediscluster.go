@@ -6,8 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/shardsession/shardsession/internal/fleet"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/rediscluster"
@@ -29,16 +27,12 @@ func demoRedisCluster(ctx context.Context, nodes int, addr string, sticky, smoke
 		role, _ := rc.Role(ctx, s)
 		fmt.Printf("  node %s (pid %d): %s\n", s.Addr(), s.Pid(), role)
 	}
-	f, err := fleet.Start(fleet.Options{RedisCluster: &rediscluster.Options{Addrs: rc.Addrs()}, Nodes: nodes, Addr: addr,
-		Metrics: prometheus.NewRegistry(), Sticky: sticky})
+	f, err := startFleet(fleet.Options{RedisCluster: &rediscluster.Options{Addrs: rc.Addrs()}, Nodes: nodes, Addr: addr, Sticky: sticky})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1
 	}
 	defer f.Close()
-	for i, u := range f.Nodes {
-		fmt.Printf("  web node web-%d: %s\n", i+1, u)
-	}
 	if smoke {
 		if err := fleet.Smoke(ctx, f.URL, len(f.Nodes), f.Sticky, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)
