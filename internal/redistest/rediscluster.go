@@ -59,14 +59,20 @@ func (o *RedisClusterOptions) init() {
 
 // RedisCluster is a Redis Cluster of redis-server processes on loopback
 // ports. Which node is a master changes with failovers: ask Role, Masters
-// or MasterForKey. Its methods are safe for concurrent use; Nodes is not
-// modified after StartRedisCluster returns.
+// or MasterForKey. Its methods are safe for concurrent use. Nodes changes
+// only in AddMaster and RemoveMaster; while one of them may run, read the
+// nodes through the methods (Addrs, Masters, ...), which take a snapshot.
 type RedisCluster struct {
 	// Nodes are all the nodes, in start order: redis-cli makes the first
-	// Masters of them the masters.
+	// Masters of them the masters; AddMaster appends, RemoveMaster removes.
 	Nodes []*Server
 	// Dir is the parent directory of the nodes' dirs.
 	Dir string
+
+	opt      RedisClusterOptions
+	mu       sync.Mutex // guards Nodes and added
+	added    int        // masters AddMaster started: names their nodes
+	changeMu sync.Mutex // serialises AddMaster, Rebalance, RemoveMaster
 
 	ownDir    bool
 	closeOnce sync.Once
@@ -86,7 +92,7 @@ func StartRedisCluster(ctx context.Context, opt RedisClusterOptions) (*RedisClus
 	if err := CheckInstalled(false); err != nil {
 		return nil, err
 	}
-	rc := &RedisCluster{Dir: opt.Dir}
+	rc := &RedisCluster{Dir: opt.Dir, opt: opt}
 	if rc.Dir == "" {
 		if rc.Dir, err = os.MkdirTemp("", "redistest-cluster-"); err != nil {
 			return nil, fmt.Errorf("redistest: start redis cluster: %w", err)
@@ -131,17 +137,25 @@ func StartRedisCluster(ctx context.Context, opt RedisClusterOptions) (*RedisClus
 // Addrs returns every node's address, in Nodes order: the seed list of a
 // cluster client.
 func (rc *RedisCluster) Addrs() []string {
-	addrs := make([]string, len(rc.Nodes))
-	for i, s := range rc.Nodes {
+	nodes := rc.nodes()
+	addrs := make([]string, len(nodes))
+	for i, s := range nodes {
 		addrs[i] = s.Addr()
 	}
 	return addrs
 }
 
+// nodes returns a snapshot of Nodes.
+func (rc *RedisCluster) nodes() []*Server {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]*Server(nil), rc.Nodes...)
+}
+
 // running returns the nodes whose process is alive.
 func (rc *RedisCluster) running() []*Server {
 	var live []*Server
-	for _, s := range rc.Nodes {
+	for _, s := range rc.nodes() {
 		if s.Running() {
 			live = append(live, s)
 		}
@@ -251,7 +265,7 @@ func masterForKey(ctx context.Context, s *Server, key string) (string, error) {
 
 // node returns the node at addr.
 func (rc *RedisCluster) node(addr string) (*Server, error) {
-	for _, s := range rc.Nodes {
+	for _, s := range rc.nodes() {
 		if s.Addr() == addr {
 			return s, nil
 		}
@@ -269,9 +283,10 @@ func (rc *RedisCluster) Client() *redis.ClusterClient {
 // StartRedisCluster created it. It is idempotent.
 func (rc *RedisCluster) Close() error {
 	rc.closeOnce.Do(func() {
-		errs := make([]error, len(rc.Nodes))
+		nodes := rc.nodes()
+		errs := make([]error, len(nodes))
 		var wg sync.WaitGroup
-		for i, s := range rc.Nodes {
+		for i, s := range nodes {
 			if s != nil {
 				wg.Go(func() { errs[i] = s.Close() })
 			}
