@@ -21,6 +21,7 @@ type Cluster struct {
 	prefix     string
 	durability Durability
 	moveRetry  time.Duration
+	moves      moveCounters
 }
 
 // The capabilities a Cluster offers, checked at compile time.
@@ -119,12 +120,21 @@ func isMoving(err error) bool {
 	return isRedirect(err) || strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "CLUSTERDOWN")
 }
 
-// retry runs op until it returns nil or an error that is not a slot move
-// (isMoving), or until ctx's deadline (Options.MoveRetry when ctx has
-// none). Between attempts it asks the client to reload its slot table and
-// waits, 10 ms doubling up to 200 ms. op must be safe to repeat: every
-// write of this package is (the save script recognises its own write ID).
+// retry is retryKey for an operation with no single key: a network
+// failure is not retried.
 func (c *Cluster) retry(ctx context.Context, op func(ctx context.Context) error) error {
+	return c.retryKey(ctx, "", op)
+}
+
+// retryKey runs op until it returns nil or an error that is not a slot
+// move (isMoving), or until ctx's deadline (Options.MoveRetry when ctx has
+// none). Between attempts it asks the client to reload its slot table and
+// waits, 10 ms doubling up to 200 ms. When op is about key and fails on
+// the network, it is retried too if the other masters route key's slot
+// away from the master the client sent it to (gone.go): that master was
+// removed, or replaced. op must be safe to repeat: every write of this
+// package is (the save script recognises its own write ID).
+func (c *Cluster) retryKey(ctx context.Context, key string, op func(ctx context.Context) error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.moveRetry)
@@ -132,18 +142,29 @@ func (c *Cluster) retry(ctx context.Context, op func(ctx context.Context) error)
 	}
 	wait := 10 * time.Millisecond
 	for {
+		sentTo := c.masterOf(ctx, key)
 		err := op(ctx)
-		if err != nil && !isMoving(err) && shard.IsUnavailable(err) {
+		if err == nil {
+			return nil
+		}
+		moving := isMoving(err)
+		if !moving && shard.IsUnavailable(err) {
 			// The node did not answer: it may be a master that has died,
 			// whose replica the cluster is promoting. The client would
 			// keep its slot table until its periodic reload; ask for one
 			// now (go-redis runs one at a time, 200 ms apart), so that
 			// requests reach the new master as soon as the cluster has
 			// one. This request fails fast, as on a shard of package
-			// cluster.
+			// cluster, unless the slot has already left that node.
 			c.client.ReloadState(ctx)
+			if sentTo != "" && ctx.Err() == nil && c.slotLeft(ctx, key, sentTo) {
+				c.moves.gone.Add(1)
+				moving = true
+			}
+		} else if moving {
+			c.moves.add(err)
 		}
-		if err == nil || !isMoving(err) {
+		if !moving {
 			return err
 		}
 		c.client.ReloadState(ctx)

@@ -26,8 +26,10 @@
 // go-redis did not follow) or while the cluster elects a master
 // (CLUSTERDOWN) is retried, with a fresh slot table, until the context's
 // deadline (Options.MoveRetry when it has none). A node that does not
-// answer at all fails at once: go-redis's own retries aside, nothing waits
-// for a failover.
+// answer at all fails at once (go-redis's own retries aside, nothing waits
+// for a failover), unless the other masters say the key's slot has left
+// it: a master removed after a reshard, or replaced by its replica; then
+// the request is retried on the slot's new master (gone.go).
 //
 // Concurrency: every method of *Cluster is safe for concurrent use. A
 // load, or a save or delete that waits for no replica, goes out alone when

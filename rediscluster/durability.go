@@ -11,7 +11,7 @@ import (
 // must run on the very connection that wrote — go-redis would send a
 // keyless WAIT to a random node — so write takes the master of the key's
 // slot from the client's slot table (MasterForKey), holds one connection
-// to it (Conn) for the write and the WAIT, and retries through retry when
+// to it (Conn) for the write and the WAIT, and retries through retryKey when
 // the slot turned out to have moved.
 
 // write runs op for key and returns the address of the master that ran it
@@ -19,14 +19,14 @@ import (
 // to wait for).
 func (c *Cluster) write(ctx context.Context, key string, n int, op func(context.Context, redis.Cmdable) error) (node string, acked int64, err error) {
 	if n <= 0 {
-		err = c.retry(ctx, func(ctx context.Context) error {
+		err = c.retryKey(ctx, key, func(ctx context.Context) error {
 			r, done := c.batch.via()
 			defer done()
 			return op(ctx, r)
 		})
 		return "", 0, err
 	}
-	err = c.retry(ctx, func(ctx context.Context) error {
+	err = c.retryKey(ctx, key, func(ctx context.Context) error {
 		master, err := c.client.MasterForKey(ctx, key)
 		if err != nil {
 			return err

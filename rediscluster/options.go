@@ -33,7 +33,13 @@ type Options struct {
 
 	// MoveRetry bounds how long a command refused with TRYAGAIN, ASK,
 	// MOVED or CLUSTERDOWN (its slot is moving, or a master is being
-	// elected) is retried when the context has no deadline. Default 2 s.
+	// elected), or sent to a master since removed from the cluster, is
+	// retried when the context has no deadline. Default 5 s: more than
+	// go-redis spends on a node that refuses connections before it gives
+	// up (its dial retries, DialerRetries × DialerRetryTimeout, on each of
+	// its attempts: 1.7 s with its defaults, more on a busy machine), so
+	// that a request that met a removed master has time left to reach the
+	// new one.
 	MoveRetry time.Duration
 }
 
@@ -61,7 +67,7 @@ func (o *Options) init() {
 		o.KeyPrefix = "shardsession:"
 	}
 	if o.MoveRetry <= 0 {
-		o.MoveRetry = 2 * time.Second
+		o.MoveRetry = 5 * time.Second
 	}
 	switch {
 	case o.Durability.DeleteReplicas == 0:

@@ -16,7 +16,7 @@ import (
 // opt.Info, if set, gets the master's address as Shard and Node.
 func (c *Cluster) Load(ctx context.Context, id string, opt store.LoadOptions) (fields map[string]string, found bool, err error) {
 	key := c.Key(id)
-	err = c.retry(ctx, func(ctx context.Context) (err error) {
+	err = c.retryKey(ctx, key, func(ctx context.Context) (err error) {
 		r, done := c.batch.via()
 		defer done()
 		fields, err = r.HGetAll(ctx, key).Result()
@@ -79,7 +79,7 @@ func (c *Cluster) Delete(ctx context.Context, id string) error {
 func (c *Cluster) Exists(ctx context.Context, id string) (bool, error) {
 	key := c.Key(id)
 	var n int64
-	err := c.retry(ctx, func(ctx context.Context) (err error) {
+	err := c.retryKey(ctx, key, func(ctx context.Context) (err error) {
 		n, err = c.client.Exists(ctx, key).Result()
 		return err
 	})
