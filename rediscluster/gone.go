@@ -21,8 +21,8 @@ import (
 // key's slot is; if they route it away from the node that failed, the
 // request is retried like a MOVED one (counted in MoveStats.Gone), with a
 // fresh slot table. If they still route it to the failed node, that
-// master is down and the request fails at once, as before: nothing waits
-// for a failover. The same check lets a request whose table still names
+// master is down and the request fails at once: nothing waits for a
+// failover. The same check lets a request whose table still names
 // a master that has died, after its replica was promoted, reach the new
 // master rather than fail.
 

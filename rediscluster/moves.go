@@ -32,6 +32,11 @@ type MoveStats struct {
 // Total is the sum of the counts.
 func (s MoveStats) Total() int64 { return s.Ask + s.Moved + s.TryAgain + s.ClusterDown + s.Gone }
 
+// Add returns the sum of s and o: the counts of two Clusters.
+func (s MoveStats) Add(o MoveStats) MoveStats {
+	return MoveStats{s.Ask + o.Ask, s.Moved + o.Moved, s.TryAgain + o.TryAgain, s.ClusterDown + o.ClusterDown, s.Gone + o.Gone}
+}
+
 // Sub returns s minus before: the counts of a period.
 func (s MoveStats) Sub(before MoveStats) MoveStats {
 	return MoveStats{s.Ask - before.Ask, s.Moved - before.Moved, s.TryAgain - before.TryAgain, s.ClusterDown - before.ClusterDown, s.Gone - before.Gone}
