@@ -29,7 +29,7 @@ import (
 // slotCheckTimeout bounds the question to the other masters: a reload of
 // the slot table and one EXISTS on each, concurrently, which take a few
 // milliseconds, but some hundreds on a loaded machine (a check that times
-// out fails the request as before).
+// out leaves the request failed).
 const slotCheckTimeout = time.Second
 
 // masterOf returns the address of the master that the client's slot table
