@@ -19,7 +19,7 @@ import (
 //
 // A shard probes its primary in the background when it is made (until one
 // probe is answered) and again after every change of primary. Probing
-// costs about eight commands, none of which changes data.
+// costs seven commands, none of which changes data.
 type Capabilities struct {
 	// Probed is when the last answered probe ran; zero before one has.
 	Probed time.Time
