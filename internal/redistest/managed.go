@@ -44,10 +44,6 @@ func StartManaged(ctx context.Context, opt TopologyOptions) (*Managed, error) {
 	}
 	m := &Managed{Topology: top, Endpoints: map[string]*Forwarder{}, primary: map[string]*Server{}}
 	for _, sh := range top.Shards {
-		if err := waitStreaming(ctx, sh); err != nil {
-			m.Close()
-			return nil, err
-		}
 		f, err := StartForwarder(sh.Primary.Addr())
 		if err != nil {
 			m.Close()
@@ -56,44 +52,6 @@ func StartManaged(ctx context.Context, opt TopologyOptions) (*Managed, error) {
 		m.Endpoints[sh.Name], m.primary[sh.Name] = f, sh.Primary
 	}
 	return m, nil
-}
-
-// streamCheckKey is the key waitStreaming writes, and deletes.
-const streamCheckKey = "redistest:stream-check"
-
-// waitStreaming waits until each replica of sh applies what its primary
-// writes. A replica's link is up once it has loaded the primary's
-// snapshot, but after a diskless one the primary streams writes to it only
-// from the replica's next acknowledgement, up to a second later: a
-// failover in that second would promote a replica without them, and lose
-// every write since the start.
-func waitStreaming(ctx context.Context, sh *Shard) error {
-	if len(sh.Replicas) == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	p := sh.Primary.Client()
-	defer p.Close()
-	defer p.Del(context.WithoutCancel(ctx), streamCheckKey)
-	if err := p.Set(ctx, streamCheckKey, "1", time.Minute).Err(); err != nil {
-		return fmt.Errorf("redistest: %s: %w", sh.Name, err)
-	}
-	for _, r := range sh.Replicas {
-		c := r.Client()
-		err := poll(ctx, func(ctx context.Context) error {
-			n, err := c.Exists(ctx, streamCheckKey).Result()
-			if err == nil && n == 0 {
-				err = errors.New("the primary's writes have not reached it yet")
-			}
-			return err
-		})
-		c.Close()
-		if err != nil {
-			return fmt.Errorf("redistest: replica %s of %s: %w", r.Addr(), sh.Name, err)
-		}
-	}
-	return nil
 }
 
 // Primary returns the server behind shard's endpoint now.

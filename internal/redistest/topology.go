@@ -177,7 +177,48 @@ func (t *Topology) startShard(ctx context.Context, sh *Shard, opt TopologyOption
 			sh.Replicas = append(sh.Replicas, r)
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return waitStreaming(ctx, sh)
+}
+
+// streamCheckKey is the key waitStreaming writes, and deletes.
+const streamCheckKey = "redistest:stream-check"
+
+// waitStreaming waits until each replica of sh applies what its primary
+// writes. A replica's link is up once it has loaded the primary's
+// snapshot, but after a diskless one the primary streams writes to it only
+// from the replica's next acknowledgement, up to a second later: a
+// failover in that second would promote a replica without them, and lose
+// every write since the start.
+func waitStreaming(ctx context.Context, sh *Shard) error {
+	if len(sh.Replicas) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	p := sh.Primary.Client()
+	defer p.Close()
+	defer p.Del(context.WithoutCancel(ctx), streamCheckKey)
+	if err := p.Set(ctx, streamCheckKey, "1", time.Minute).Err(); err != nil {
+		return fmt.Errorf("redistest: %s: %w", sh.Name, err)
+	}
+	for _, r := range sh.Replicas {
+		c := r.Client()
+		err := poll(ctx, func(ctx context.Context) error {
+			n, err := c.Exists(ctx, streamCheckKey).Result()
+			if err == nil && n == 0 {
+				err = errors.New("the primary's writes have not reached it yet")
+			}
+			return err
+		})
+		c.Close()
+		if err != nil {
+			return fmt.Errorf("redistest: replica %s of %s: %w", r.Addr(), sh.Name, err)
+		}
+	}
+	return nil
 }
 
 // startSentinels starts the sentinels concurrently and waits until they
