@@ -65,14 +65,7 @@ func (rc *RedisCluster) AddMaster(ctx context.Context) (*Server, error) {
 	rc.mu.Unlock()
 	// add-node returns once CLUSTER MEET is sent; gossip spreads the new
 	// node to the others within a few node timeouts.
-	if err := poll(ctx, func(ctx context.Context) error {
-		for _, n := range rc.running() {
-			if err := knows(ctx, n, id, true); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := rc.waitKnown(ctx, id, true); err != nil {
 		return s, fmt.Errorf("redistest: add master %s: %w", name, err)
 	}
 	// The new node serves (and accepts MIGRATE) only once it has learnt
@@ -147,14 +140,7 @@ func (rc *RedisCluster) RemoveMaster(ctx context.Context, s *Server) error {
 	if err := s.Close(); err != nil {
 		return fmt.Errorf("redistest: remove master %s: %w", s.Name, err)
 	}
-	if err := poll(ctx, func(ctx context.Context) error {
-		for _, n := range rc.running() {
-			if err := knows(ctx, n, id, false); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := rc.waitKnown(ctx, id, false); err != nil {
 		return fmt.Errorf("redistest: remove master %s: %w", s.Name, err)
 	}
 	if err := rc.WaitStable(ctx); err != nil {
@@ -221,6 +207,20 @@ func nodeID(ctx context.Context, s *Server) (string, error) {
 	c := s.Client()
 	defer c.Close()
 	return c.Do(ctx, "CLUSTER", "MYID").Text()
+}
+
+// waitKnown waits until the node table of every running node lists id
+// (want) or no longer does (!want): gossip spreads a node added or
+// forgotten within a few node timeouts.
+func (rc *RedisCluster) waitKnown(ctx context.Context, id string, want bool) error {
+	return poll(ctx, func(ctx context.Context) error {
+		for _, n := range rc.running() {
+			if err := knows(ctx, n, id, want); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // knows checks that n's node table lists id (want) or does not (!want).
