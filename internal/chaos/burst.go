@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
-	"github.com/shardsession/shardsession/cluster"
-	"github.com/shardsession/shardsession/internal/clustertest"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/store"
 )
@@ -25,36 +27,62 @@ type logoutBurst struct {
 
 // prepareBurst creates the sessions to log out and waits until the
 // shard's replicas have them.
-func prepareBurst(ctx context.Context, env Env, c *cluster.Cluster, s Scenario) (*logoutBurst, error) {
+func prepareBurst(ctx context.Context, env Env, c Client, s Scenario) (*logoutBurst, error) {
 	b := &logoutBurst{}
-	keys := make([]string, 0, s.Logouts)
 	for range s.Logouts {
 		id := idOn(c, s.Shard)
 		if _, err := c.Save(ctx, id, probeWrite(store.Create)); err != nil && !errors.Is(err, store.ErrNotReplicated) {
 			return nil, fmt.Errorf("chaos: burst session: %w", err)
 		}
 		b.ids = append(b.ids, id)
-		keys = append(keys, c.Key(id))
 	}
 	for _, r := range env.Replicas(s.Shard) {
-		rc := r.Client()
-		err := redistest.Poll(ctx, func(ctx context.Context) error {
-			n, err := rc.Exists(ctx, keys...).Result()
-			if err == nil && n != int64(len(keys)) {
-				err = fmt.Errorf("replica %s has %d of %d burst sessions", r.Addr(), n, len(keys))
-			}
-			return err
-		})
-		rc.Close()
-		if err != nil {
-			return nil, err
+		if err := caughtUp(ctx, env.Primary(s.Shard), r); err != nil {
+			return nil, fmt.Errorf("chaos: burst sessions on the replicas: %w", err)
 		}
 	}
 	return b, nil
 }
 
+// caughtUp polls until replica has applied everything primary had written
+// when it was called. It reads replication offsets, not keys, so that it
+// works alike on a Sentinel shard and on a Redis Cluster, whose replicas
+// answer MOVED about keys.
+func caughtUp(ctx context.Context, primary, replica Node) error {
+	pc, rc := primary.Client(), replica.Client()
+	defer pc.Close()
+	defer rc.Close()
+	want, err := replOffset(ctx, pc, "master_repl_offset")
+	if err != nil {
+		return err
+	}
+	return redistest.Poll(ctx, func(ctx context.Context) error {
+		got, err := replOffset(ctx, rc, "slave_repl_offset")
+		if err == nil && got < want {
+			err = fmt.Errorf("replica %s at offset %d of %d", replica.Addr(), got, want)
+		}
+		return err
+	})
+}
+
+// replOffset reads field, an offset of INFO replication.
+func replOffset(ctx context.Context, c *redis.Client, field string) (int64, error) {
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in INFO replication", field)
+}
+
 // run logs the sessions out from several goroutines and kills the primary
-// once half of the logouts were acknowledged.
+// once half of the logouts were acknowledged, or once every logout was
+// tried (with a frozen replica, a delete that waits for it is never
+// confirmed).
 func (b *logoutBurst) run(ctx context.Context, env Env, s Scenario) error {
 	replica := env.Replicas(s.Shard)[0]
 	if s.LagReplica {
@@ -62,7 +90,7 @@ func (b *logoutBurst) run(ctx context.Context, env Env, s Scenario) error {
 			return err
 		}
 	}
-	c, err := cluster.New(cluster.Options{Shards: clustertest.SentinelShards(env.Shards(), env.SentinelAddrs()), Durability: burstDurability(s)})
+	c, err := env.Open(burstOptions(s))
 	if err != nil {
 		return err
 	}
@@ -85,8 +113,11 @@ func (b *logoutBurst) run(ctx context.Context, env Env, s Scenario) error {
 			}
 		})
 	}
+	tried := make(chan struct{})
+	go func() { wg.Wait(); close(tried) }()
 	select {
 	case <-half:
+	case <-tried:
 	case <-ctx.Done():
 	}
 	err = env.Primary(s.Shard).Kill()
@@ -95,15 +126,17 @@ func (b *logoutBurst) run(ctx context.Context, env Env, s Scenario) error {
 			err = rerr
 		}
 	}
-	wg.Wait()
+	<-tried
 	return err
 }
 
-func burstDurability(s Scenario) cluster.Durability {
+// burstOptions are the burst client's: plain deletes with the backend's
+// default protection, or none.
+func burstOptions(s Scenario) ClientOptions {
 	if s.Unprotected {
-		return cluster.Durability{DeleteReplicas: -1}
+		return ClientOptions{DeleteReplicas: -1}
 	}
-	return cluster.Durability{}
+	return ClientOptions{}
 }
 
 func (b *logoutBurst) acked() []string {

@@ -28,6 +28,7 @@ const label = "shardsession-chaos"
 // dockerEnv is an Env of containers on a private network with fixed
 // addresses, so that a disconnected node comes back with its address.
 type dockerEnv struct {
+	sentinelOps
 	pool      *dockertest.Pool
 	network   *docker.Network
 	downAfter time.Duration
@@ -56,6 +57,7 @@ func StartDocker(ctx context.Context, opt Options) (Env, error) {
 		return nil, err
 	}
 	e := &dockerEnv{pool: pool, downAfter: opt.DownAfter, primaries: map[string]*container{}, replicas: map[string][]*container{}}
+	e.sentinelOps = sentinelOps{e}
 	subnet, err := e.createNetwork()
 	if err != nil {
 		return nil, err

@@ -14,24 +14,52 @@ import (
 // partition of a process on loopback).
 var ErrUnsupported = errors.New("chaos: fault not supported by this environment")
 
-// Env is a topology of shards, each a primary with replicas, watched by
-// sentinels under the shard names.
+// Env is a topology of shards, each a primary with replicas, and the
+// store its clients use: shards watched by sentinels under the shard names
+// (StartProcesses, StartDocker; a shard is a master name) or a Redis
+// Cluster (StartRedisCluster; a shard is the address its master had at
+// start, and stands for that master's slots).
 type Env interface {
 	// Kind names the environment in reports: "process" or "docker".
 	Kind() string
-	// Shards returns the shard names, which are also the master names.
+	// Backend names the store in reports: SentinelBackend or
+	// RedisClusterBackend. Each has its own table.
+	Backend() string
+	// Shards returns the shard names.
 	Shards() []string
-	// SentinelAddrs returns addresses of the sentinels reachable from
-	// this process.
-	SentinelAddrs() []string
-	// DownAfter is the sentinels' down-after-milliseconds.
+	// DownAfter is how long a primary may be silent before it is replaced:
+	// the sentinels' down-after-milliseconds, or cluster-node-timeout.
 	DownAfter() time.Duration
 	// Primary returns the node started as the primary of shard.
 	Primary(shard string) Node
 	// Replicas returns the nodes started as replicas of shard.
 	Replicas(shard string) []Node
+	// Open returns a new client of the store over the env; the caller
+	// closes it.
+	Open(opt ClientOptions) (Client, error)
+	// WaitPromoted returns once shard's primary is no longer old, as the
+	// env's failover mechanism (the sentinels, the cluster) sees it, or
+	// when ctx ends.
+	WaitPromoted(ctx context.Context, shard, old string) error
+	// Explain says, for an error, who the topology names as the primary
+	// of shard.
+	Explain(ctx context.Context, shard string) string
 	// Close stops everything.
 	Close() error
+}
+
+// The backends of Env.Backend.
+const (
+	SentinelBackend     = "sentinel"
+	RedisClusterBackend = "redis cluster"
+)
+
+// SentinelEnv is an Env whose shards are watched by sentinels.
+type SentinelEnv interface {
+	Env
+	// SentinelAddrs returns addresses of the sentinels reachable from
+	// this process.
+	SentinelAddrs() []string
 }
 
 // Node is one redis-server of an Env.
@@ -85,6 +113,7 @@ func (o *Options) init() {
 
 // processEnv is an Env of local processes.
 type processEnv struct {
+	sentinelOps
 	top       *redistest.Topology
 	downAfter time.Duration
 }
@@ -100,7 +129,9 @@ func StartProcesses(ctx context.Context, opt Options) (Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &processEnv{top: top, downAfter: opt.DownAfter}, nil
+	e := &processEnv{top: top, downAfter: opt.DownAfter}
+	e.sentinelOps = sentinelOps{e}
+	return e, nil
 }
 
 func (e *processEnv) Kind() string             { return "process" }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/store"
@@ -42,7 +41,7 @@ func nodes(env Env, shard string) []Node {
 }
 
 // inject applies the fault and returns the node it hurt.
-func inject(ctx context.Context, env Env, s Scenario, c *cluster.Cluster, burst *logoutBurst) (Node, error) {
+func inject(ctx context.Context, env Env, s Scenario, burst *logoutBurst) (Node, error) {
 	primary := env.Primary(s.Shard)
 	switch s.Fault {
 	case KillPrimary:
@@ -58,9 +57,11 @@ func inject(ctx context.Context, env Env, s Scenario, c *cluster.Cluster, burst 
 		if err := hurt(); err != nil {
 			return nil, err
 		}
-		// Keep it away until the sentinels have promoted another node,
-		// then bring it back: it must rejoin as a replica.
-		err := waitSwitched(ctx, env, s.Shard, primary.Addr(), s.Deadline)
+		// Keep it away until the sentinels or the cluster have promoted
+		// another node, then bring it back: it must rejoin as a replica.
+		wctx, cancel := context.WithTimeout(ctx, s.Deadline)
+		err := env.WaitPromoted(wctx, s.Shard, primary.Addr())
+		cancel()
 		if herr := heal(); err == nil {
 			err = herr
 		}
@@ -71,30 +72,8 @@ func inject(ctx context.Context, env Env, s Scenario, c *cluster.Cluster, burst 
 	return nil, fmt.Errorf("chaos: unknown fault %d", s.Fault)
 }
 
-// waitSwitched polls the sentinels until one names a primary other than
-// old for shard.
-func waitSwitched(ctx context.Context, env Env, shard, old string, d time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	clients := make([]*redis.SentinelClient, 0, len(env.SentinelAddrs()))
-	for _, a := range env.SentinelAddrs() {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: a, DisableIdentity: true, MaxRetries: -1, ReadTimeout: 500 * time.Millisecond})
-		defer sc.Close()
-		clients = append(clients, sc)
-	}
-	return redistest.Poll(ctx, func(ctx context.Context) error {
-		for _, sc := range clients {
-			hp, err := sc.GetMasterAddrByName(ctx, shard).Result()
-			if err == nil && len(hp) == 2 && hp[0]+":"+hp[1] != old {
-				return nil
-			}
-		}
-		return errors.New("sentinels still name the old primary")
-	})
-}
-
 // waitWritable polls a write to the probe session until it succeeds.
-func waitWritable(ctx context.Context, c *cluster.Cluster, probe string, d time.Duration) error {
+func waitWritable(ctx context.Context, c Client, probe string, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var last error // the last error other than an open breaker, which hides the cause
@@ -147,11 +126,32 @@ func LagReplica(ctx context.Context, primary, replica Node) error {
 	}
 	c := primary.Client()
 	defer c.Close()
+	tag, err := ownTag(ctx, c)
+	if err != nil {
+		return fmt.Errorf("chaos: ballast: %w", err)
+	}
 	chunk := strings.Repeat("x", 4<<20)
 	for i := range ballast / len(chunk) {
-		if err := c.Set(ctx, "chaos:ballast:"+strconv.Itoa(i), chunk, time.Minute).Err(); err != nil {
+		if err := c.Set(ctx, "chaos:ballast:"+tag+":"+strconv.Itoa(i), chunk, time.Minute).Err(); err != nil {
 			return fmt.Errorf("chaos: ballast: %w", err)
 		}
 	}
 	return nil
+}
+
+// ownTag returns a hash tag whose keys the node c talks to may write: any
+// on a Sentinel shard, one of its own slots on a Redis Cluster master,
+// which answers MOVED about the others.
+func ownTag(ctx context.Context, c *redis.Client) (string, error) {
+	for i := range 1 << 16 {
+		tag := "{" + strconv.Itoa(i) + "}"
+		err := c.Exists(ctx, "chaos:tag:"+tag).Err()
+		if err == nil {
+			return tag, nil
+		}
+		if !strings.HasPrefix(err.Error(), "MOVED ") {
+			return "", fmt.Errorf("key slot of %s: %w", c.Options().Addr, err)
+		}
+	}
+	return "", fmt.Errorf("%s owns no slot", c.Options().Addr)
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/store"
 )
 
@@ -77,7 +76,7 @@ type session struct {
 
 // Load is clients using a cluster until Stop.
 type Load struct {
-	c      *cluster.Cluster
+	c      Client
 	opt    LoadOptions
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -90,7 +89,7 @@ type Load struct {
 }
 
 // StartLoad starts opt.Clients clients against c.
-func StartLoad(c *cluster.Cluster, opt LoadOptions) *Load {
+func StartLoad(c Client, opt LoadOptions) *Load {
 	opt.init()
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Load{c: c, opt: opt, cancel: cancel}
@@ -128,11 +127,14 @@ func (l *Load) client(ctx context.Context) {
 		l.mu.Unlock()
 	}()
 	// Requests are not tied to ctx: Stop ends the loop, not a request in
-	// flight, whose outcome (a logout applied, say) must be recorded.
-	do := func(op Op, id string, f func(ctx context.Context) error) error {
+	// flight, whose outcome (a logout applied, say) must be recorded. A
+	// request counts for the shard its session was created on: on a Redis
+	// Cluster the master of a slot changes with a failover, the slot does
+	// not.
+	do := func(op Op, s *session, f func(ctx context.Context) error) error {
 		rctx, cancel := context.WithTimeout(context.Background(), l.opt.RequestTimeout)
 		defer cancel()
-		ev := Event{Op: op, ID: id, Shard: l.c.Locate(id), Start: time.Now()}
+		ev := Event{Op: op, ID: s.id, Shard: s.shard, Start: time.Now()}
 		ev.Err = f(rctx)
 		ev.End = time.Now()
 		events = append(events, ev)
@@ -141,7 +143,7 @@ func (l *Load) client(ctx context.Context) {
 	write := func(s *session, mode store.WriteMode) error {
 		n := s.n + 1
 		w := store.Write{Mode: mode, Set: map[string][]byte{"user": []byte("u"), "n": []byte(strconv.FormatInt(n, 10))}, ExpireAt: time.Now().Add(time.Hour)}
-		return do(map[store.WriteMode]Op{store.Create: Login, store.Update: Write}[mode], s.id, func(ctx context.Context) error {
+		return do(map[store.WriteMode]Op{store.Create: Login, store.Update: Write}[mode], s, func(ctx context.Context) error {
 			s.n = n
 			_, err := l.c.Save(ctx, s.id, w)
 			switch {
@@ -169,7 +171,7 @@ func (l *Load) client(ctx context.Context) {
 				s = cand
 			}
 		case i%l.opt.LogoutEvery == 0:
-			if do(Logout, s.id, func(ctx context.Context) error { return l.c.Delete(ctx, s.id) }) == nil {
+			if do(Logout, s, func(ctx context.Context) error { return l.c.Delete(ctx, s.id) }) == nil {
 				l.mu.Lock()
 				l.loggedOut = append(l.loggedOut, s.id)
 				l.loggedOutT = append(l.loggedOutT, time.Now())
@@ -177,7 +179,7 @@ func (l *Load) client(ctx context.Context) {
 				s = nil
 			}
 		case i%2 == 0:
-			do(Read, s.id, func(ctx context.Context) error {
+			do(Read, s, func(ctx context.Context) error {
 				_, found, err := l.c.Load(ctx, s.id, store.LoadOptions{})
 				if err == nil && !found && s.acked > 0 {
 					return errSessionGone

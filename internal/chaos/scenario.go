@@ -6,10 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/shardsession/shardsession/cluster"
-	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/store"
 )
@@ -102,9 +99,13 @@ func (s *Scenario) init(env Env) {
 
 // Report is what the clients saw during one scenario.
 type Report struct {
-	Env, Scenario, Mode string
-	DownAfter           time.Duration
-	Requests, Errors    int
+	// Env is the Env's Kind, Backend its Backend.
+	Env, Backend, Scenario, Mode string
+	Fault                        Fault
+	// DownAfter is Env.DownAfter: down-after-milliseconds or
+	// cluster-node-timeout.
+	DownAfter        time.Duration
+	Requests, Errors int
 	// ErrorsOtherShards are errors of requests to shards not hurt;
 	// OtherShardErrors the first few of them.
 	ErrorsOtherShards int
@@ -131,7 +132,7 @@ type Report struct {
 	// DegradedReads served by replicas while the primary was away.
 	DegradedReads int64
 	// OldPrimaryRejoined: a paused or partitioned primary came back as a
-	// replica of the new one.
+	// replica of the new one (meaningful for those faults only).
 	OldPrimaryRejoined bool
 }
 
@@ -141,24 +142,18 @@ type Report struct {
 // the report is the caller's job.
 func Run(ctx context.Context, env Env, s Scenario) (*Report, error) {
 	s.init(env)
-	r := &Report{Env: env.Kind(), Scenario: s.Fault.String(), Mode: s.Mode.Name, DownAfter: env.DownAfter()}
+	r := &Report{Env: env.Kind(), Backend: env.Backend(), Scenario: s.Fault.String(), Mode: s.Mode.Name, DownAfter: env.DownAfter(), Fault: s.Fault}
 	if s.Fault == LogoutThenKill {
-		r.Mode = "protected (WAIT 1 + journal)"
-		if s.Unprotected {
-			r.Mode = "unprotected (plain DEL)"
-		}
-		if s.LagReplica {
-			r.Mode += ", replica lagging"
-		}
+		r.Mode = protectionName(env, s)
 	}
 	if err := setMinReplicas(ctx, env, s.Mode.MinReplicasToWrite); err != nil {
 		return nil, err
 	}
-	dur := cluster.Durability{SaveReplicas: s.Mode.SaveReplicas}
+	opt := ClientOptions{SaveReplicas: s.Mode.SaveReplicas}
 	if s.Unprotected {
-		dur.DeleteReplicas = -1
+		opt.DeleteReplicas = -1
 	}
-	c, err := cluster.New(cluster.Options{Shards: clustertest.SentinelShards(env.Shards(), env.SentinelAddrs()), Durability: dur})
+	c, err := env.Open(opt)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +182,7 @@ func Run(ctx context.Context, env Env, s Scenario) (*Report, error) {
 		return nil, err
 	}
 	t0 := time.Now()
-	oldPrimary, err := inject(ctx, env, s, c, burst)
+	oldPrimary, err := inject(ctx, env, s, burst)
 	if err != nil {
 		return nil, err
 	}
@@ -199,14 +194,7 @@ func Run(ctx context.Context, env Env, s Scenario) (*Report, error) {
 		err = waitWritable(ctx, c, probe, s.Deadline)
 	}
 	if err != nil {
-		var views []string
-		for _, a := range env.SentinelAddrs() {
-			sc := redis.NewSentinelClient(&redis.Options{Addr: a})
-			hp, serr := sc.GetMasterAddrByName(ctx, s.Shard).Result()
-			sc.Close()
-			views = append(views, fmt.Sprint(hp, serr))
-		}
-		return nil, fmt.Errorf("chaos: %s: no recovery (sentinels say %v): %w", s.Fault, views, err)
+		return nil, fmt.Errorf("chaos: %s: no recovery (%s): %w", s.Fault, env.Explain(ctx, s.Shard), err)
 	}
 	r.Recovery = time.Since(t0)
 	if s.Fault == PausePrimary || s.Fault == PartitionPrimary {
@@ -221,10 +209,30 @@ func Run(ctx context.Context, env Env, s Scenario) (*Report, error) {
 	if err := r.verify(ctx, c, load, burst); err != nil {
 		return nil, err
 	}
-	for _, sh := range c.Shards() {
-		r.DegradedReads += sh.Stats().DegradedReads
+	if cc, ok := c.(*cluster.Cluster); ok {
+		// Only a ring of Sentinel shards reads replicas; a Redis Cluster
+		// client reads masters.
+		for _, sh := range cc.Shards() {
+			r.DegradedReads += sh.Stats().DegradedReads
+		}
 	}
 	return r, nil
+}
+
+// protectionName labels a LogoutThenKill scenario's mode: what protects
+// its logouts on env's backend.
+func protectionName(env Env, s Scenario) string {
+	name := "protected (WAIT 1 + journal)"
+	if env.Backend() == RedisClusterBackend {
+		name = "protected (WAIT 1)"
+	}
+	if s.Unprotected {
+		name = "unprotected (plain DEL)"
+	}
+	if s.LagReplica {
+		name += ", replica lagging"
+	}
+	return name
 }
 
 // probeWrite is the probe session's write.
@@ -233,7 +241,7 @@ func probeWrite(mode store.WriteMode) store.Write {
 }
 
 // idOn returns a new random ID that c routes to shard.
-func idOn(c *cluster.Cluster, shard string) string {
+func idOn(c Client, shard string) string {
 	for {
 		if id := newID(); c.Locate(id) == shard {
 			return id

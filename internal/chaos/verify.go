@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/store"
 )
 
@@ -71,17 +70,17 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 }
 
 // verify reads back every live session and every logged-out one.
-func (r *Report) verify(ctx context.Context, c *cluster.Cluster, l *Load, burst *logoutBurst) error {
+func (r *Report) verify(ctx context.Context, c Client, l *Load, burst *logoutBurst) error {
 	for _, s := range l.sessions {
 		fields, found, err := c.Load(ctx, s.id, store.LoadOptions{Primary: true})
 		if err != nil {
 			return fmt.Errorf("chaos: verify session on %s: %w", s.shard, err)
 		}
-		r.Sessions++
 		n, _ := strconv.ParseInt(fields["n"], 10, 64)
 		if !found {
 			n = 0
 		}
+		r.Sessions++
 		if n < s.acked {
 			r.AckedLost++
 		}
