@@ -72,6 +72,11 @@ type session struct {
 	acked     int64 // the last counter value a write returned success for
 	confirmed int64 // the last counter value WAIT confirmed on a replica
 	n         int64 // the last counter value tried
+	// logoutFailed: a logout returned an error, and may have been applied
+	// all the same, then or later (a DEL on the primary that no replica
+	// confirmed; a DEL still queued in the client when its request timed
+	// out): from then on, the session being gone is not a loss.
+	logoutFailed bool
 }
 
 // Load is clients using a cluster until Stop.
@@ -83,7 +88,7 @@ type Load struct {
 
 	mu         sync.Mutex
 	events     []Event
-	sessions   []*session // live sessions, one per client, at Stop
+	sessions   []*session // live sessions, one per client, at Stop, and those found gone
 	loggedOut  []string   // IDs whose logout was acknowledged
 	loggedOutT []time.Time
 }
@@ -177,18 +182,25 @@ func (l *Load) client(ctx context.Context) {
 				l.loggedOutT = append(l.loggedOutT, time.Now())
 				l.mu.Unlock()
 				s = nil
+			} else {
+				s.logoutFailed = true
 			}
 		case i%2 == 0:
+			var gone bool
 			do(Read, s, func(ctx context.Context) error {
 				_, found, err := l.c.Load(ctx, s.id, store.LoadOptions{})
-				if err == nil && !found && s.acked > 0 {
+				gone = err == nil && !found
+				if gone && s.acked > 0 && !s.logoutFailed {
 					return errSessionGone
 				}
 				return err
 			})
+			if gone {
+				s = l.dropGone(s)
+			}
 		default:
 			if err := write(s, store.Update); errors.Is(err, store.ErrNotFound) {
-				s = nil // lost: counted through the event, start over
+				s = l.dropGone(s)
 			}
 		}
 		select {
@@ -196,6 +208,19 @@ func (l *Load) client(ctx context.Context) {
 		case <-time.After(l.opt.Think):
 		}
 	}
+}
+
+// dropGone gives up a session found missing and returns nil: the client
+// logs in again. Unless a failed logout of its own explains it, the
+// session goes to the verification, which counts its acknowledged writes
+// as lost.
+func (l *Load) dropGone(s *session) *session {
+	if !s.logoutFailed {
+		l.mu.Lock()
+		l.sessions = append(l.sessions, s)
+		l.mu.Unlock()
+	}
+	return nil
 }
 
 // errSessionGone marks a read that found no session where one was stored.
