@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -86,18 +87,17 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if path := os.Getenv("SHARDSESSION_CHAOS_REPORT"); path != "" && len(reports.rows) > 0 {
 		var b strings.Builder
-		b.WriteString(TableHeader + "\n")
-		for _, r := range reports.rows {
-			r.WriteRow(&b)
+		WriteTables(&b, reports.rows)
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "chaos: write the report: %v\n", err)
 		}
-		os.WriteFile(path, []byte(b.String()), 0o644)
 	}
 	os.Exit(code)
 }
 
-// runScenarios plays every scenario on a fresh env from start.
-func runScenarios(t *testing.T, start func(ctx context.Context, opt Options) (Env, error)) {
-	for _, sc := range scenarios {
+// runScenarios plays every scenario of cases on a fresh env from start.
+func runScenarios(t *testing.T, cases []scenarioCase, start func(ctx context.Context, opt Options) (Env, error)) {
+	for _, sc := range cases {
 		t.Run(sc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
@@ -115,7 +115,7 @@ func runScenarios(t *testing.T, start func(ctx context.Context, opt Options) (En
 			}
 			var row strings.Builder
 			r.WriteRow(&row)
-			t.Log("\n" + TableHeader + "\n" + row.String())
+			t.Log("\n" + r.Header() + "\n" + row.String())
 			reports.Lock()
 			reports.rows = append(reports.rows, r)
 			reports.Unlock()
@@ -126,7 +126,7 @@ func runScenarios(t *testing.T, start func(ctx context.Context, opt Options) (En
 
 func TestProcessScenarios(t *testing.T) {
 	t.Parallel()
-	runScenarios(t, StartProcesses)
+	runScenarios(t, scenarios, StartProcesses)
 }
 
 // The same scenarios in containers (docker kill, docker pause, docker
@@ -137,7 +137,7 @@ func TestDockerScenarios(t *testing.T) {
 		t.Skip("container scenarios turned off: SHARDSESSION_CHAOS_DOCKER=0")
 	}
 	t.Parallel()
-	runScenarios(t, func(ctx context.Context, opt Options) (Env, error) {
+	runScenarios(t, scenarios, func(ctx context.Context, opt Options) (Env, error) {
 		env, err := StartDocker(ctx, opt)
 		if errors.Is(err, ErrNoDocker) {
 			t.Skipf("%v", err)
