@@ -116,8 +116,8 @@ type Report struct {
 	// EOF (go-redis #784).
 	ReadOnlyEOF int
 	// OutageP50 and OutageP99 are the write-outage windows of the sessions
-	// on the hurt shard: from a session's first failed write to its next
-	// successful one.
+	// on the hurt shard: from a session's first failed or stalled write to
+	// the end of its next successful one.
 	OutageP50, OutageP99 time.Duration
 	// Recovery is from the fault to the first successful write to the hurt
 	// shard through the cluster.

@@ -13,7 +13,18 @@ import (
 
 // Judging a scenario: the clients' counters and reading back every session.
 
-// measure fills the request counters from the load's events.
+// stalled is how long a write may take and still count as served at once:
+// above a WAIT that times out (250 ms by default), far above a write's
+// usual milliseconds. A write held longer is an outage even when it
+// succeeds in the end: a Redis Cluster client retries CLUSTERDOWN until
+// the request's deadline, so its writes wait out a failover rather than
+// fail.
+const stalled = 500 * time.Millisecond
+
+// measure fills the request counters from the load's events. The write
+// outage of a session is from the start of its first write after the
+// fault that failed or stalled to the end of the next one that succeeded
+// (the stalled write itself, if it did).
 func (r *Report) measure(l *Load, hurt string, t0 time.Time) {
 	bySession := map[string][]Event{}
 	for _, ev := range l.events {
@@ -49,7 +60,7 @@ func (r *Report) measure(l *Load, hurt string, t0 time.Time) {
 			if ev.Start.Before(t0) {
 				continue
 			}
-			if ev.Err != nil && firstFail.IsZero() {
+			if (ev.Err != nil || ev.End.Sub(ev.Start) > stalled) && firstFail.IsZero() {
 				firstFail = ev.Start
 			}
 			if ev.Err == nil && !firstFail.IsZero() {
