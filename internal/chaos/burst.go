@@ -30,7 +30,10 @@ type logoutBurst struct {
 func prepareBurst(ctx context.Context, env Env, c Client, s Scenario) (*logoutBurst, error) {
 	b := &logoutBurst{}
 	for range s.Logouts {
-		id := idOn(c, s.Shard)
+		id, err := idOn(c, s.Shard)
+		if err != nil {
+			return nil, err
+		}
 		if _, err := c.Save(ctx, id, probeWrite(store.Create)); err != nil && !errors.Is(err, store.ErrNotReplicated) {
 			return nil, fmt.Errorf("chaos: burst session: %w", err)
 		}

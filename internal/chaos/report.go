@@ -13,10 +13,12 @@ const TableHeader = `| env | scenario | durability | down-after | requests | err
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|`
 
 // RedisClusterTableHeader is the header of the Redis Cluster rows: a shard
-// is a master, down-after is cluster-node-timeout, and no replica is read
-// (no degraded reads) but whether the old master rejoined is shown.
-const RedisClusterTableHeader = `| env | scenario | durability | cluster-node-timeout | requests | errors | errors on other masters | failed reads | READONLY/EOF seen | write outage p50 / p99 | recovery | acked writes lost (WAIT-confirmed lost) | logouts / came back | old master rejoined |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`
+// is a master, down-after is cluster-node-timeout, the slowest request to
+// the other masters is shown (the whole cluster stops while a master's
+// slots have none), no replica is read (no degraded reads) but whether
+// the old master rejoined is shown.
+const RedisClusterTableHeader = `| env | scenario | durability | cluster-node-timeout | requests | errors | errors on other masters | slowest request on other masters | failed reads | READONLY/EOF seen | write outage p50 / p99 | recovery | acked writes lost (WAIT-confirmed lost) | logouts / came back | old master rejoined |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`
 
 // Header returns the header of the table r's rows belong to.
 func (r *Report) Header() string {
@@ -28,8 +30,12 @@ func (r *Report) Header() string {
 
 // WriteRow writes r as one row of the markdown table headed by r.Header().
 func (r *Report) WriteRow(w io.Writer) {
-	fmt.Fprintf(w, "| %s | %s | %s | %d ms | %d | %d | %d | %d | %d | %s / %s | %s | %d (%d) of %d sessions | %d / %d | %s |\n",
-		r.Env, r.Scenario, r.Mode, r.DownAfter.Milliseconds(), r.Requests, r.Errors, r.ErrorsOtherShards,
+	other := ""
+	if r.Backend == RedisClusterBackend {
+		other = " " + ms(r.SlowestOtherShards) + " |"
+	}
+	fmt.Fprintf(w, "| %s | %s | %s | %d ms | %d | %d | %d |%s %d | %d | %s / %s | %s | %d (%d) of %d sessions | %d / %d | %s |\n",
+		r.Env, r.Scenario, r.Mode, r.DownAfter.Milliseconds(), r.Requests, r.Errors, r.ErrorsOtherShards, other,
 		r.FailedReads, r.ReadOnlyEOF, ms(r.OutageP50), ms(r.OutageP99), ms(r.Recovery),
 		r.AckedLost, r.ConfirmedLost, r.Sessions, r.Logouts, r.Resurrected, r.lastCell())
 }

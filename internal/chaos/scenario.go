@@ -110,6 +110,10 @@ type Report struct {
 	// OtherShardErrors the first few of them.
 	ErrorsOtherShards int
 	OtherShardErrors  []string
+	// SlowestOtherShards is the longest request to a shard not hurt, from
+	// the fault on: a Redis Cluster refuses every command while a failed
+	// master's slots have no master, which the client retries.
+	SlowestOtherShards time.Duration
 	// FailedReads are reads that returned an error.
 	FailedReads int
 	// ReadOnlyEOF are errors that reached callers mentioning READONLY or
@@ -160,7 +164,10 @@ func Run(ctx context.Context, env Env, s Scenario) (*Report, error) {
 	defer c.Close()
 
 	// A probe session on the hurt shard tells when writes work again.
-	probe := idOn(c, s.Shard)
+	probe, err := idOn(c, s.Shard)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := c.Save(ctx, probe, probeWrite(store.Create)); err != nil {
 		return nil, fmt.Errorf("chaos: probe session: %w", err)
 	}
@@ -240,11 +247,15 @@ func probeWrite(mode store.WriteMode) store.Write {
 	return store.Write{Mode: mode, Set: map[string][]byte{"probe": []byte("1")}, ExpireAt: time.Now().Add(time.Hour)}
 }
 
-// idOn returns a new random ID that c routes to shard.
-func idOn(c Client, shard string) string {
-	for {
+// idOn returns a new random ID that c routes to shard. It gives up after
+// more tries than any shard of a few needs, so that a client that cannot
+// locate (a Redis Cluster client without a slot table) fails the scenario
+// rather than spin.
+func idOn(c Client, shard string) (string, error) {
+	for range 10000 {
 		if id := newID(); c.Locate(id) == shard {
-			return id
+			return id, nil
 		}
 	}
+	return "", fmt.Errorf("chaos: no session ID routed to shard %s in 10000 tries", shard)
 }

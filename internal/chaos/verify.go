@@ -29,6 +29,9 @@ func (r *Report) measure(l *Load, hurt string, t0 time.Time) {
 	bySession := map[string][]Event{}
 	for _, ev := range l.events {
 		r.Requests++
+		if ev.Shard != hurt && !ev.Start.Before(t0) {
+			r.SlowestOtherShards = max(r.SlowestOtherShards, ev.End.Sub(ev.Start))
+		}
 		if ev.Err == nil {
 			if ev.Shard == hurt && (ev.Op == Write || ev.Op == Login) {
 				bySession[ev.ID] = append(bySession[ev.ID], ev)
