@@ -133,15 +133,22 @@ func TestProcessScenarios(t *testing.T) {
 // network disconnect), wherever a Docker engine answers; skipped with the
 // reason where none does, or with SHARDSESSION_CHAOS_DOCKER=0.
 func TestDockerScenarios(t *testing.T) {
+	runScenarios(t, scenarios, inDocker(t, StartDocker))
+}
+
+// inDocker returns start for runScenarios, after skipping t where
+// container scenarios are turned off, and making start skip t where no
+// Docker engine answers. t runs in parallel with the other scenarios.
+func inDocker(t *testing.T, start func(ctx context.Context, opt Options) (Env, error)) func(ctx context.Context, opt Options) (Env, error) {
 	if os.Getenv("SHARDSESSION_CHAOS_DOCKER") == "0" {
 		t.Skip("container scenarios turned off: SHARDSESSION_CHAOS_DOCKER=0")
 	}
 	t.Parallel()
-	runScenarios(t, scenarios, func(ctx context.Context, opt Options) (Env, error) {
-		env, err := StartDocker(ctx, opt)
+	return func(ctx context.Context, opt Options) (Env, error) {
+		env, err := start(ctx, opt)
 		if errors.Is(err, ErrNoDocker) {
 			t.Skipf("%v", err)
 		}
 		return env, err
-	})
+	}
 }

@@ -36,6 +36,9 @@ type dockerEnv struct {
 	primaries map[string]*container
 	replicas  map[string][]*container
 	sentinels []*container
+	// nodes are data nodes not listed by shard: a Redis Cluster's, whose
+	// roles the cluster assigns.
+	nodes []*container
 }
 
 // StartDocker starts an Env of containers: redis-server and redis-sentinel
@@ -44,24 +47,11 @@ type dockerEnv struct {
 // wrapping ErrNoDocker when the engine does not answer.
 func StartDocker(ctx context.Context, opt Options) (Env, error) {
 	opt.init()
-	pool, err := dockertest.NewPool("")
-	if err == nil {
-		err = pool.Client.PingWithContext(ctx)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoDocker, err)
-	}
-	removeStale(pool)
-	tag, err := ensureImage(pool)
+	e, tag, subnet, err := newDockerEnv(ctx, opt)
 	if err != nil {
 		return nil, err
 	}
-	e := &dockerEnv{pool: pool, downAfter: opt.DownAfter, primaries: map[string]*container{}, replicas: map[string][]*container{}}
 	e.sentinelOps = sentinelOps{e}
-	subnet, err := e.createNetwork()
-	if err != nil {
-		return nil, err
-	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -72,8 +62,6 @@ func StartDocker(ctx context.Context, opt Options) (Env, error) {
 	run := func(name, addr string, args ...string) (*container, error) {
 		return e.run(ctx, tag, name, addr, args)
 	}
-	server := []string{"--port", "6379", "--protected-mode", "no", "--save", "", "--appendonly", "no",
-		"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs := make([]error, opt.Shards)
@@ -81,7 +69,7 @@ func StartDocker(ctx context.Context, opt Options) (Env, error) {
 		name := "s" + strconv.Itoa(i)
 		e.shards = append(e.shards, name)
 		wg.Go(func() {
-			p, err := run(name+"-primary", ip(10+10*i), server...)
+			p, err := run(name+"-primary", ip(10+10*i), dockerServerArgs...)
 			if err != nil {
 				errs[i] = err
 				return
@@ -90,7 +78,7 @@ func StartDocker(ctx context.Context, opt Options) (Env, error) {
 			e.primaries[name] = p
 			mu.Unlock()
 			for j := range opt.Replicas {
-				r, err := run(fmt.Sprintf("%s-replica%d", name, j), ip(11+10*i+j), append(server, "--replicaof", p.ip, "6379")...)
+				r, err := run(fmt.Sprintf("%s-replica%d", name, j), ip(11+10*i+j), append(dockerServerArgs, "--replicaof", p.ip, "6379")...)
 				if err != nil {
 					errs[i] = err
 					return
@@ -118,6 +106,34 @@ func StartDocker(ctx context.Context, opt Options) (Env, error) {
 	}
 	ok = true
 	return e, nil
+}
+
+// dockerServerArgs are every data node's redis-server arguments.
+var dockerServerArgs = []string{"--port", "6379", "--protected-mode", "no", "--save", "", "--appendonly", "no",
+	"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"}
+
+// newDockerEnv connects to the engine, builds the image and creates the
+// network: it returns the env, the image's tag and the network's "10.231.x".
+// It returns an error wrapping ErrNoDocker when the engine does not answer.
+func newDockerEnv(ctx context.Context, opt Options) (*dockerEnv, string, string, error) {
+	pool, err := dockertest.NewPool("")
+	if err == nil {
+		err = pool.Client.PingWithContext(ctx)
+	}
+	if err != nil {
+		return nil, "", "", fmt.Errorf("%w: %v", ErrNoDocker, err)
+	}
+	removeStale(pool)
+	tag, err := ensureImage(pool)
+	if err != nil {
+		return nil, "", "", err
+	}
+	e := &dockerEnv{pool: pool, downAfter: opt.DownAfter, primaries: map[string]*container{}, replicas: map[string][]*container{}}
+	subnet, err := e.createNetwork()
+	if err != nil {
+		return nil, "", "", err
+	}
+	return e, tag, subnet, nil
 }
 
 // removeStale removes containers and networks of earlier runs that are
@@ -272,6 +288,7 @@ func (e *dockerEnv) SentinelAddrs() []string {
 func (e *dockerEnv) Close() error {
 	var all []*container
 	all = append(all, e.sentinels...)
+	all = append(all, e.nodes...)
 	for _, name := range e.shards {
 		if p := e.primaries[name]; p != nil {
 			all = append(all, p)

@@ -14,19 +14,21 @@ import (
 	"github.com/shardsession/shardsession/rediscluster"
 )
 
-// redisClusterEnv is an Env of a Redis Cluster of local processes. Its
-// shards are the addresses of the masters at start; a shard stands for
-// that master's slots, which stay with the master's replicas when one is
-// promoted (the scenarios move no slot).
+// redisClusterEnv is an Env of a Redis Cluster, of processes or
+// containers. Its shards are the addresses of the masters at start; a
+// shard stands for that master's slots, which stay with the master's
+// replicas when one is promoted (the scenarios move no slot).
 type redisClusterEnv struct {
-	rc          *redistest.RedisCluster
+	kind        string
 	nodeTimeout time.Duration
+	seeds       []string // every node's address, for the client
 	shards      []string
-	primaries   map[string]*redistest.Server
-	replicas    map[string][]*redistest.Server
+	primaries   map[string]Node
+	replicas    map[string][]Node
 	// shardOf maps the address of every node to the shard it started in,
 	// so that a promoted replica still names its shard.
 	shardOf map[string]string
+	close   func() error
 }
 
 // StartRedisCluster starts an Env that is a Redis Cluster of opt.Shards
@@ -41,41 +43,67 @@ func StartRedisCluster(ctx context.Context, opt Options) (Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
-	e := &redisClusterEnv{rc: rc, nodeTimeout: opt.DownAfter, primaries: map[string]*redistest.Server{},
-		replicas: map[string][]*redistest.Server{}, shardOf: map[string]string{}}
-	if err := e.learnTopology(ctx, opt.Replicas); err != nil {
+	nodes := make([]Node, len(rc.Nodes))
+	for i, s := range rc.Nodes {
+		nodes[i] = procNode{s}
+	}
+	e, err := newRedisClusterEnv(ctx, "process", opt, nodes, rc.Close)
+	if err != nil {
 		rc.Close()
 		return nil, err
 	}
 	return e, nil
 }
 
-// learnTopology records which node replicates which master. StartRedisCluster
-// returns once every replica's link is up, so ROLE answers for all.
-func (e *redisClusterEnv) learnTopology(ctx context.Context, replicas int) error {
-	masters, err := e.rc.Masters(ctx)
-	if err != nil {
-		return fmt.Errorf("chaos: redis cluster masters: %w", err)
-	}
-	for _, m := range masters {
-		rs, err := e.rc.ReplicasOf(ctx, m)
+// newRedisClusterEnv learns which of nodes, a Redis Cluster whose every
+// replica's link is up, replicates which master, and waits until each
+// replica applies its master's writes.
+func newRedisClusterEnv(ctx context.Context, kind string, opt Options, nodes []Node, close func() error) (*redisClusterEnv, error) {
+	e := &redisClusterEnv{kind: kind, nodeTimeout: opt.DownAfter, primaries: map[string]Node{},
+		replicas: map[string][]Node{}, shardOf: map[string]string{}, close: close}
+	masterOf := map[string]string{}
+	for _, n := range nodes {
+		e.seeds = append(e.seeds, n.Addr())
+		master, err := roleOf(ctx, n)
 		if err != nil {
-			return fmt.Errorf("chaos: redis cluster replicas: %w", err)
+			return nil, err
 		}
-		if len(rs) != replicas {
-			return fmt.Errorf("chaos: master %s has %d replicas, want %d", m.Addr(), len(rs), replicas)
+		if master == "" {
+			e.shards = append(e.shards, n.Addr())
+			e.primaries[n.Addr()], e.shardOf[n.Addr()] = n, n.Addr()
 		}
-		name := m.Addr()
-		e.shards = append(e.shards, name)
-		e.primaries[name], e.replicas[name], e.shardOf[name] = m, rs, name
-		for _, r := range rs {
-			e.shardOf[r.Addr()] = name
-		}
-		if err := streaming(ctx, procNode{m}, e.Replicas(name)); err != nil {
-			return err
+		masterOf[n.Addr()] = master
+	}
+	for _, n := range nodes {
+		if m := masterOf[n.Addr()]; m != "" {
+			e.replicas[m] = append(e.replicas[m], n)
+			e.shardOf[n.Addr()] = m
 		}
 	}
-	return nil
+	for _, name := range e.shards {
+		if got := len(e.replicas[name]); got != opt.Replicas {
+			return nil, fmt.Errorf("chaos: master %s has %d replicas, want %d", name, got, opt.Replicas)
+		}
+		if err := streaming(ctx, e.primaries[name], e.replicas[name]); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// roleOf returns "" for a master, the address of its master for a
+// replica (ROLE).
+func roleOf(ctx context.Context, n Node) (master string, err error) {
+	c := n.Client()
+	defer c.Close()
+	role, err := c.Do(ctx, "ROLE").Slice()
+	if err != nil {
+		return "", fmt.Errorf("chaos: role of %s: %w", n.Addr(), err)
+	}
+	if len(role) >= 3 && role[0] == "slave" {
+		return fmt.Sprintf("%v:%v", role[1], role[2]), nil
+	}
+	return "", nil
 }
 
 // streaming writes a key on primary and waits until every replica has
@@ -102,26 +130,18 @@ func streaming(ctx context.Context, primary Node, replicas []Node) error {
 	return nil
 }
 
-func (e *redisClusterEnv) Kind() string             { return "process" }
-func (e *redisClusterEnv) Backend() string          { return RedisClusterBackend }
-func (e *redisClusterEnv) Shards() []string         { return e.shards }
-func (e *redisClusterEnv) DownAfter() time.Duration { return e.nodeTimeout }
-func (e *redisClusterEnv) Close() error             { return e.rc.Close() }
-
-func (e *redisClusterEnv) Primary(shard string) Node { return procNode{e.primaries[shard]} }
-
-func (e *redisClusterEnv) Replicas(shard string) []Node {
-	var ns []Node
-	for _, r := range e.replicas[shard] {
-		ns = append(ns, procNode{r})
-	}
-	return ns
-}
+func (e *redisClusterEnv) Kind() string                 { return e.kind }
+func (e *redisClusterEnv) Backend() string              { return RedisClusterBackend }
+func (e *redisClusterEnv) Shards() []string             { return e.shards }
+func (e *redisClusterEnv) DownAfter() time.Duration     { return e.nodeTimeout }
+func (e *redisClusterEnv) Close() error                 { return e.close() }
+func (e *redisClusterEnv) Primary(shard string) Node    { return e.primaries[shard] }
+func (e *redisClusterEnv) Replicas(shard string) []Node { return e.replicas[shard] }
 
 // Open returns a rediscluster.Cluster seeded with every node.
 func (e *redisClusterEnv) Open(opt ClientOptions) (Client, error) {
 	c, err := rediscluster.New(rediscluster.Options{
-		Addrs: e.rc.Addrs(),
+		Addrs: e.seeds,
 		// WAIT runs on a go-redis Conn, which shares its client's options
 		// but not their lock; the fallback of the maintenance-notification
 		// handshake writes them on a connection's first use: a data race
@@ -141,7 +161,7 @@ func (e *redisClusterEnv) Open(opt ClientOptions) (Client, error) {
 func (e *redisClusterEnv) WaitPromoted(ctx context.Context, shard, old string) error {
 	return redistest.Poll(ctx, func(ctx context.Context) error {
 		for _, r := range e.replicas[shard] {
-			if role, err := e.rc.Role(ctx, r); err == nil && role == "master" {
+			if master, err := roleOf(ctx, r); err == nil && master == "" {
 				return nil
 			}
 		}
@@ -157,7 +177,7 @@ func (e *redisClusterEnv) Explain(ctx context.Context, shard string) string {
 		nodes, err := c.ClusterNodes(ctx).Result()
 		c.Close()
 		if err == nil {
-			return "cluster nodes, as " + r.Name + " sees them: " + strings.ReplaceAll(strings.TrimSpace(nodes), "\n", "; ")
+			return "cluster nodes, as " + r.Addr() + " sees them: " + strings.ReplaceAll(strings.TrimSpace(nodes), "\n", "; ")
 		}
 		errs = append(errs, err)
 	}

@@ -1,6 +1,8 @@
 package chaos
 
 import (
+	"os"
+	"slices"
 	"testing"
 )
 
@@ -13,22 +15,49 @@ import (
 // as logouts; rediscluster has no revocation journal, so a logout it
 // acknowledged while the replica lags is not guaranteed to stay: those
 // rows are reported, not judged.
-var redisClusterScenarios = []scenarioCase{
-	{"1-kill-master/no-wait", Scenario{Fault: KillPrimary, Mode: NoWait}, noResurrection, Options{}},
-	{"1-kill-master/wait-1", Scenario{Fault: KillPrimary, Mode: Wait1}, noResurrection, Options{}},
-	// min-replicas-to-write 1 needs two replicas per master: the promoted
-	// master must still have one, or it refuses every write.
-	{"1-kill-master/wait-1-min-replicas", Scenario{Fault: KillPrimary, Mode: Wait1MinReplica}, noResurrection, Options{Replicas: 2}},
-	{"2-pause-master", Scenario{Fault: PausePrimary, Mode: Wait1}, rejoins, Options{}},
-	{"5-logout-then-kill", Scenario{Fault: LogoutThenKill}, noResurrection, Options{}},
-	{"5-logout-then-kill/replica-lagging", Scenario{Fault: LogoutThenKill, LagReplica: true}, everywhere, Options{}},
-	{"5-logout-then-kill/unprotected", Scenario{Fault: LogoutThenKill, Unprotected: true}, everywhere, Options{}},
-	{"5-logout-then-kill/unprotected-replica-lagging", Scenario{Fault: LogoutThenKill, LagReplica: true, Unprotected: true}, everywhere, Options{}},
+var redisClusterScenarios = slices.Concat(
+	// As on the ring: min-replicas-to-write 1 needs two replicas per
+	// master, so that the promoted master still has one.
+	byName(scenarios, "1-kill-primary/no-wait", "1-kill-primary/wait-1", "1-kill-primary/wait-1-min-replicas",
+		"2-pause-primary", "3-partition-primary"),
+	[]scenarioCase{
+		{"5-logout-then-kill", Scenario{Fault: LogoutThenKill}, noResurrection, Options{}},
+		{"5-logout-then-kill/replica-lagging", Scenario{Fault: LogoutThenKill, LagReplica: true}, everywhere, Options{}},
+		{"5-logout-then-kill/unprotected", Scenario{Fault: LogoutThenKill, Unprotected: true}, everywhere, Options{}},
+		{"5-logout-then-kill/unprotected-replica-lagging", Scenario{Fault: LogoutThenKill, LagReplica: true, Unprotected: true}, everywhere, Options{}},
+	},
+)
+
+// byName returns the cases of those names, in the order named.
+func byName(cases []scenarioCase, names ...string) []scenarioCase {
+	var out []scenarioCase
+	for _, name := range names {
+		i := slices.IndexFunc(cases, func(c scenarioCase) bool { return c.name == name })
+		if i < 0 {
+			panic("chaos: no scenario " + name)
+		}
+		out = append(out, cases[i])
+	}
+	return out
 }
 
 // The scenarios on a Redis Cluster of 3 masters × 1 replica (2 for
-// min-replicas) with cluster-node-timeout 1 s, each on a fresh cluster.
+// min-replicas) with cluster-node-timeout 1 s, each on a fresh cluster of
+// processes (no partition: that one is skipped).
 func TestRedisClusterScenarios(t *testing.T) {
 	t.Parallel()
 	runScenarios(t, redisClusterScenarios, StartRedisCluster)
+}
+
+// The same in containers, as TestDockerScenarios, where
+// SHARDSESSION_CHAOS_DOCKER_REDISCLUSTER=1 asks for them. They are off by
+// default because they do not recover: a killed container's address
+// answers nothing (no connection refused), and the rediscluster client's
+// auto-pipeliner then grants no batch for 30 s, to any master, so the
+// probe write never works again within the scenario's deadline.
+func TestDockerRedisClusterScenarios(t *testing.T) {
+	if os.Getenv("SHARDSESSION_CHAOS_DOCKER_REDISCLUSTER") != "1" {
+		t.Skip("Redis Cluster in containers: set SHARDSESSION_CHAOS_DOCKER_REDISCLUSTER=1 (the client does not recover yet)")
+	}
+	runScenarios(t, redisClusterScenarios, inDocker(t, StartDockerRedisCluster))
 }
