@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
 	"github.com/shardsession/shardsession/store"
 )
@@ -22,6 +23,9 @@ type Cluster struct {
 	durability Durability
 	moveRetry  time.Duration
 	moves      moveCounters
+	readPolicy replica.Policy
+	reader     *reader // nil with ReadPolicy PrimaryOnly (reads.go)
+	reads      readCounters
 }
 
 // The capabilities a Cluster offers, checked at compile time.
@@ -44,21 +48,31 @@ func New(opt Options) (*Cluster, error) {
 	}
 	opt.init()
 	client := redis.NewClusterClient(opt.clientOptions())
-	return &Cluster{
+	c := &Cluster{
 		client:     client,
 		batch:      newBatch(client),
 		prefix:     opt.KeyPrefix,
 		durability: opt.Durability,
 		moveRetry:  opt.MoveRetry,
-	}, nil
+		readPolicy: opt.ReadPolicy,
+	}
+	if opt.ReadPolicy != replica.PrimaryOnly {
+		c.reader = &reader{client: redis.NewClusterClient(opt.readerOptions())}
+	}
+	return c, nil
 }
 
 // Client returns the go-redis cluster client, for commands of the
 // application's own.
 func (c *Cluster) Client() *redis.ClusterClient { return c.client }
 
-// Close closes the client's connections.
-func (c *Cluster) Close() error { return c.client.Close() }
+// Close closes the clients' connections.
+func (c *Cluster) Close() error {
+	if c.reader != nil {
+		return errors.Join(c.client.Close(), c.reader.client.Close())
+	}
+	return c.client.Close()
+}
 
 // Locate returns the address of the master that owns session id's slot,
 // as the client's slot table says, or "" if the client cannot tell.

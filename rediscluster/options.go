@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/replica"
 )
 
 // Options configures New. Only Addrs is required; every other zero value
@@ -20,8 +22,11 @@ type Options struct {
 	// CredentialsProviderContext, StreamingCredentialsProvider, TLSConfig,
 	// Dialer, PoolSize, timeouts, MaxRedirects, ...), except Addrs, which
 	// comes from Options.Addrs. ContextTimeoutEnabled is always turned on,
-	// so that a request's deadline bounds its commands. Default nil: the
-	// go-redis defaults.
+	// so that a request's deadline bounds its commands; ReadOnly,
+	// RouteByLatency and RouteRandomly are always turned off, because
+	// ReadPolicy decides which reads replicas serve (a read routed to a
+	// replica by go-redis would skip the version checks of reads.go).
+	// Default nil: the go-redis defaults.
 	Client *redis.ClusterOptions
 
 	// KeyPrefix is put before every session ID to make its Redis key.
@@ -30,6 +35,18 @@ type Options struct {
 
 	// Durability says how many replicas must confirm writes.
 	Durability Durability
+
+	// ReadPolicy says which node serves a Load, with the values and the
+	// read-your-writes rules of package cluster's Replica.Policy (see
+	// reads.go): PrimaryOnly reads the master of the key's slot;
+	// ReplicaPreferred a replica of that slot (go-redis ReadOnly: a random
+	// one not marked failing, the master when none is); LowestLatency the
+	// node of the slot, master or replica, with the lowest latency go-redis
+	// measured (RouteByLatency). A replica's answer older than the caller's
+	// LoadOptions.MinVersion is retried on the master. A context set with
+	// replica.WithPolicy(ctx, replica.PrimaryOnly) reads the master whatever
+	// the policy. Default PrimaryOnly.
+	ReadPolicy replica.Policy
 
 	// MoveRetry bounds how long a command refused with TRYAGAIN, ASK,
 	// MOVED or CLUSTERDOWN (its slot is moving, or a master is being
@@ -88,6 +105,9 @@ func (o *Options) validate() error {
 	if len(o.Addrs) == 0 {
 		return fmt.Errorf("%w: no Addrs", ErrBadOptions)
 	}
+	if o.ReadPolicy < replica.PrimaryOnly || o.ReadPolicy > replica.LowestLatency {
+		return fmt.Errorf("%w: unknown read policy %d", ErrBadOptions, o.ReadPolicy)
+	}
 	for _, a := range o.Addrs {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return fmt.Errorf("%w: address %q: %w", ErrBadOptions, a, err)
@@ -105,5 +125,15 @@ func (o *Options) clientOptions() *redis.ClusterOptions {
 	}
 	co.Addrs = append([]string(nil), o.Addrs...)
 	co.ContextTimeoutEnabled = true
+	co.ReadOnly, co.RouteByLatency, co.RouteRandomly = false, false, false
 	return &co
+}
+
+// readerOptions is the options of the client that reads from replicas
+// (reads.go): clientOptions with go-redis's read routing for ReadPolicy.
+func (o *Options) readerOptions() *redis.ClusterOptions {
+	co := o.clientOptions()
+	co.ReadOnly = true
+	co.RouteByLatency = o.ReadPolicy == replica.LowestLatency
+	return co
 }

@@ -10,28 +10,6 @@ import (
 	"github.com/shardsession/shardsession/store"
 )
 
-// Load returns the fields of the session id (HGETALL on the master of its
-// slot). A missing record is found == false with a nil error. opt's
-// freshness options are met by construction: only masters are read.
-// opt.Info, if set, gets the master's address as Shard and Node.
-func (c *Cluster) Load(ctx context.Context, id string, opt store.LoadOptions) (fields map[string]string, found bool, err error) {
-	key := c.Key(id)
-	err = c.retryKey(ctx, key, func(ctx context.Context) (err error) {
-		r, done := c.batch.via()
-		defer done()
-		fields, err = r.HGetAll(ctx, key).Result()
-		return err
-	})
-	if err != nil {
-		return nil, false, wrap("", key, err)
-	}
-	if opt.Info != nil {
-		addr := c.Locate(id)
-		*opt.Info = store.ReadInfo{Shard: addr, Node: addr}
-	}
-	return fields, len(fields) > 0, nil
-}
-
 // Save applies w to the session id atomically, with the save script shared
 // with package cluster, and returns the record's version after it. With
 // Durability.SaveReplicas set, a save that fewer replicas confirmed returns
