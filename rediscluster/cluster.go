@@ -26,6 +26,7 @@ type Cluster struct {
 	readPolicy replica.Policy
 	reader     *reader // nil with ReadPolicy PrimaryOnly (reads.go)
 	reads      readCounters
+	revocation revocation
 }
 
 // The capabilities a Cluster offers, checked at compile time.
@@ -157,6 +158,7 @@ func (c *Cluster) retryKey(ctx context.Context, key string, op func(ctx context.
 	wait := 10 * time.Millisecond
 	for {
 		sentTo := c.masterOf(ctx, key)
+		c.observe(sentTo) // a failover this process has not seen yet (topology.go)
 		err := op(ctx)
 		if err == nil {
 			return nil

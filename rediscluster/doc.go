@@ -17,7 +17,19 @@
 // from every master.
 //
 // Every key a Cluster writes is listed in keys.go. Each operation touches
-// one key, so no key needs a hash tag.
+// one key, so sessions, locks and user indexes need no hash tag; only the
+// revocation journal's keys carry one, to land on another master than the
+// sessions they protect (revoke.go).
+//
+// Reads: Options.ReadPolicy lets the replicas of a key's slot serve loads,
+// trusted only when at least as new as the caller's last write
+// (store.LoadOptions.MinVersion), else retried on the master (reads.go).
+//
+// Deletes: a delete that fewer replicas than Durability.DeleteReplicas
+// confirmed is journalled on another master; after this process sees a
+// replica promoted (topology.go), the journalled deletes are applied again
+// on it and checked on load, so that a logout survives the failover
+// (revoke.go).
 //
 // Errors: a node that cannot answer (network failure, timeout, LOADING,
 // CLUSTERDOWN, TRYAGAIN after the retries, a MOVED or ASK loop) gives an

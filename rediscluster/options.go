@@ -76,6 +76,14 @@ type Durability struct {
 	SaveReplicas int
 	// Timeout bounds each WAIT. Default 250 ms.
 	Timeout time.Duration
+	// RevocationTTL is how long a delete that fewer than DeleteReplicas
+	// replicas confirmed is remembered in the revocation journal, on
+	// another master (revoke.go): after this process sees the session's
+	// master replaced by its replica, sessions journalled within it are
+	// deleted again on the new master and refused on load. Such a delete
+	// then returns nil. Default 10 minutes; negative: no journal, the
+	// delete returns an error wrapping store.ErrNotReplicated.
+	RevocationTTL time.Duration
 }
 
 // init applies the defaults.
@@ -97,6 +105,12 @@ func (o *Options) init() {
 	}
 	if o.Durability.Timeout <= 0 {
 		o.Durability.Timeout = 250 * time.Millisecond
+	}
+	switch {
+	case o.Durability.RevocationTTL == 0:
+		o.Durability.RevocationTTL = 10 * time.Minute
+	case o.Durability.RevocationTTL < 0:
+		o.Durability.RevocationTTL = 0
 	}
 }
 

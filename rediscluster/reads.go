@@ -133,8 +133,16 @@ func (c *Cluster) Load(ctx context.Context, id string, opt store.LoadOptions) (f
 	return c.loaded(ctx, id, fields, opt, store.ReadInfo{Shard: addr, Node: addr, Retried: retried})
 }
 
-// loaded finishes a Load: opt.Info is filled in.
-func (c *Cluster) loaded(_ context.Context, _ string, fields map[string]string, opt store.LoadOptions, info store.ReadInfo) (map[string]string, bool, error) {
+// loaded finishes a Load: a session deleted before a failover that the
+// revocation journal remembers is not found (revoke.go); opt.Info is
+// filled in.
+func (c *Cluster) loaded(ctx context.Context, id string, fields map[string]string, opt store.LoadOptions, info store.ReadInfo) (map[string]string, bool, error) {
+	if len(fields) > 0 {
+		c.observe(info.Shard)
+		if c.revoked(ctx, id, info.Shard) {
+			fields = nil
+		}
+	}
 	if opt.Info != nil {
 		*opt.Info = info
 	}

@@ -37,8 +37,10 @@ func (c *Cluster) Save(ctx context.Context, id string, w store.Write) (version i
 }
 
 // Delete removes the session id. Deleting a missing record is not an
-// error. It waits for Durability.DeleteReplicas replicas to confirm, and
-// returns an error wrapping store.ErrNotReplicated when fewer did.
+// error. It waits for Durability.DeleteReplicas replicas to confirm; when
+// fewer did, it records the delete in the revocation journal (revoke.go)
+// and returns nil, or returns an error wrapping store.ErrNotReplicated if
+// that failed or Durability.RevocationTTL is negative.
 func (c *Cluster) Delete(ctx context.Context, id string) error {
 	key := c.Key(id)
 	node, acked, err := c.write(ctx, key, c.durability.DeleteReplicas, func(ctx context.Context, r redis.Cmdable) error {
@@ -48,6 +50,10 @@ func (c *Cluster) Delete(ctx context.Context, id string) error {
 		return wrap(node, key, err)
 	}
 	if want := c.durability.DeleteReplicas; acked < int64(want) {
+		c.revocation.unconfirmed.Add(1)
+		if c.durability.RevocationTTL > 0 {
+			return c.journal(ctx, id, node, acked, want) // revoke.go
+		}
 		return fmt.Errorf("node %s: %w: %d of %d replicas confirmed the delete within %v", node, store.ErrNotReplicated, acked, want, c.durability.Timeout)
 	}
 	return nil

@@ -134,16 +134,24 @@ func TestDeleteWaitsForReplica(t *testing.T) {
 		name          string
 		replicas      int
 		pauseReplica  bool
+		journal       bool // Durability.RevocationTTL left at its default
 		notReplicated bool
+		journalled    int64
 	}{
-		{"WAIT 1 confirmed", 1, false, false},
-		{"WAIT 1, replica paused", 1, true, true},
-		{"WAIT 2, one replica", 2, false, true},
-		{"no WAIT", -1, true, false},
+		{"WAIT 1 confirmed", 1, false, false, false, 0},
+		{"WAIT 1, replica paused", 1, true, false, true, 0},
+		{"WAIT 2, one replica", 2, false, false, true, 0},
+		{"no WAIT", -1, true, false, false, 0},
+		{"WAIT 1, replica paused, journalled", 1, true, true, false, 1},
+		{"WAIT 2, one replica, journalled", 2, false, true, false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newCluster(t, Options{Durability: Durability{DeleteReplicas: tt.replicas, Timeout: 200 * time.Millisecond}})
+			ttl := -time.Duration(1)
+			if tt.journal {
+				ttl = 0
+			}
+			c := newCluster(t, Options{Durability: Durability{DeleteReplicas: tt.replicas, Timeout: 200 * time.Millisecond, RevocationTTL: ttl}})
 			if _, err := c.Save(ctx, "d", store.Write{Mode: store.Create, Set: map[string][]byte{"v:a": []byte("1")}, ExpireAt: time.Now().Add(time.Minute)}); err != nil {
 				t.Fatal(err)
 			}
@@ -167,6 +175,9 @@ func TestDeleteWaitsForReplica(t *testing.T) {
 			}
 			if ok, err := c.Exists(ctx, "d"); ok || err != nil {
 				t.Fatalf("Exists after Delete = %v, %v", ok, err)
+			}
+			if s := c.Stats(); s.Journalled != tt.journalled {
+				t.Fatalf("Stats = %+v, want %d journalled", s, tt.journalled)
 			}
 		})
 	}
