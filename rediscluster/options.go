@@ -66,7 +66,9 @@ type Durability struct {
 	// DeleteReplicas is how many replicas must confirm a Delete (logout,
 	// revoke, the old ID of a renewal), so that a failover does not bring
 	// the session back. Default 1; negative: do not wait. A delete that
-	// fewer replicas confirmed within Timeout returns an error wrapping
+	// fewer replicas confirmed within Timeout is recorded in the revocation
+	// journal on another master (see RevocationTTL) and returns nil; if that
+	// fails, or the journal is off, it returns an error wrapping
 	// store.ErrNotReplicated (the key is gone from the master). On a
 	// cluster without replicas set it to -1.
 	DeleteReplicas int
