@@ -19,6 +19,7 @@ var imports = map[string]string{
 	"redis":        "github.com/redis/go-redis/v9",
 	"session":      "github.com/shardsession/shardsession/session",
 	"shard":        "github.com/shardsession/shardsession/shard",
+	"replica":      "github.com/shardsession/shardsession/replica",
 	"failover":     "github.com/shardsession/shardsession/failover",
 	"metrics":      "github.com/shardsession/shardsession/metrics",
 	"tracing":      "github.com/shardsession/shardsession/tracing",
