@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/shardsession/shardsession/replica"
 )
@@ -142,6 +143,14 @@ func (o *Options) clientOptions() *redis.ClusterOptions {
 	co.Addrs = append([]string(nil), o.Addrs...)
 	co.ContextTimeoutEnabled = true
 	co.ReadOnly, co.RouteByLatency, co.RouteRandomly = false, false, false
+	if co.MaintNotificationsConfig == nil {
+		// As in package shard: a go-redis Conn (WAIT runs on the
+		// connection that wrote) shares its client's options but not their
+		// lock, and the fallback of the maintenance-notification handshake
+		// writes those options on a connection's first use, a data race
+		// (seen under -race). Redis Cluster 7 sends no such notifications.
+		co.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	}
 	return &co
 }
 

@@ -32,12 +32,32 @@ func replicaOf(t testing.TB, c *Cluster, id string) *redistest.Server {
 
 // waitReplicaReads waits until c's reader routes reads of every id to a
 // replica. Redis 7 leaves a replica out of CLUSTER SLOTS until it reports
-// a replication offset (after its master's first write), and go-redis
-// reloads its table lazily: a fresh cluster's replicas are not read at
-// once. Each id must have been written.
+// a replication offset (after its master's first write), each node learns
+// that offset by gossip, and go-redis reloads its table lazily from any
+// node: on a fresh cluster, replicas are not read at once, and a table
+// read from a node that has not heard yet drops them again. So this waits
+// until every node of the shared cluster lists a replica for each id's
+// slot, then until the reader's table does. Each id's master must have
+// been written.
 func waitReplicaReads(t testing.TB, c *Cluster, ids ...string) {
 	t.Helper()
-	redistest.Eventually(t, 20*time.Second, func(ctx context.Context) error {
+	redistest.Eventually(t, 30*time.Second, func(ctx context.Context) error {
+		for _, s := range shared.Nodes {
+			nc := s.Client()
+			slots, err := nc.ClusterSlots(ctx).Result()
+			nc.Close()
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				slot := keySlot(c.Key(id))
+				for _, r := range slots {
+					if r.Start <= slot && slot <= r.End && len(r.Nodes) < 2 {
+						return fmt.Errorf("%s lists no replica for slot %d", s.Name, slot)
+					}
+				}
+			}
+		}
 		c.reader.client.ReloadState(ctx)
 		for _, id := range ids {
 			if _, node, isReplica := c.reader.pick(ctx, c.Key(id)); !isReplica {
@@ -203,5 +223,55 @@ func TestLowestLatencyReads(t *testing.T) {
 func TestReadPolicyValidated(t *testing.T) {
 	if _, err := New(Options{Addrs: []string{"127.0.0.1:7000"}, ReadPolicy: 7}); !errors.Is(err, ErrBadOptions) {
 		t.Fatalf("New with policy 7 = %v, want ErrBadOptions", err)
+	}
+}
+
+// A master that does not answer, its slot not failed over: a read its
+// held-back replica cannot serve fails closed with ErrUnavailable, never
+// "no session"; a read the replica can serve still succeeds. (CLIENT PAUSE
+// ALL on the master: it answers no client, but its cluster bus runs, so
+// the cluster does not fail it over.)
+func TestMasterDownStaleReplicaFailsClosed(t *testing.T) {
+	c := newCluster(t, Options{
+		ReadPolicy: replica.ReplicaPreferred,
+		Durability: Durability{SaveReplicas: 1, Timeout: 200 * time.Millisecond},
+		// Long enough for a loaded machine's replica to answer, short
+		// enough to give up on the paused master well within its pause.
+		Client: &redis.ClusterOptions{ReadTimeout: 500 * time.Millisecond, MaxRetries: -1},
+	})
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute)
+	v1, err := c.Save(ctx, "down", store.Write{Mode: store.Create, Set: map[string][]byte{"v:n": []byte("1")}, ExpireAt: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReplicaReads(t, c, "down")
+	hold(t, replicaOf(t, c, "down"), "WRITE", 5*time.Minute)
+	v2, err := c.Save(ctx, "down", store.Write{Mode: store.Update, Set: map[string][]byte{"v:n": []byte("2")}, ExpireAt: exp})
+	if !errors.Is(err, store.ErrNotReplicated) {
+		t.Fatalf("Save with the replica held = %d, %v", v2, err)
+	}
+	master, err := shared.MasterForKey(ctx, c.Key("down"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold(t, master, "ALL", 4*time.Second)
+	tests := []struct {
+		name  string
+		min   int64
+		avail bool
+	}{
+		{"replica behind the caller", v2, false},
+		{"replica has the caller's version", v1, true},
+	}
+	for _, tt := range tests {
+		var info store.ReadInfo
+		fields, found, err := c.Load(ctx, "down", store.LoadOptions{MinVersion: tt.min, Info: &info})
+		switch {
+		case !tt.avail && (!errors.Is(err, store.ErrUnavailable) || found):
+			t.Fatalf("%s: Load = %v, %v; want ErrUnavailable", tt.name, found, err)
+		case tt.avail && (err != nil || fields["v:n"] != "1" || !info.Replica):
+			t.Fatalf("%s: Load = %v, %v, %+v; want v1 from the replica", tt.name, fields, err, info)
+		}
 	}
 }
