@@ -57,6 +57,7 @@ func New(opt Options) (*Cluster, error) {
 		moveRetry:  opt.MoveRetry,
 		readPolicy: opt.ReadPolicy,
 	}
+	c.revocation.ctx, c.revocation.cancel = context.WithCancel(context.Background())
 	if opt.ReadPolicy != replica.PrimaryOnly {
 		c.reader = &reader{client: redis.NewClusterClient(opt.readerOptions())}
 	}
@@ -69,6 +70,7 @@ func (c *Cluster) Client() *redis.ClusterClient { return c.client }
 
 // Close closes the clients' connections.
 func (c *Cluster) Close() error {
+	c.revocation.cancel()
 	if c.reader != nil {
 		return errors.Join(c.client.Close(), c.reader.client.Close())
 	}

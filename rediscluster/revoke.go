@@ -127,7 +127,7 @@ const replayTimeout = 30 * time.Second
 // last RevocationTTL whose slot it serves, retrying the journals it could
 // not read until replayTimeout.
 func (c *Cluster) replay(master string) {
-	ctx, cancel := context.WithTimeout(context.Background(), replayTimeout)
+	ctx, cancel := context.WithTimeout(c.revocation.ctx, replayTimeout)
 	defer cancel()
 	pending := make([]int, len(journalTags))
 	for i := range pending {
@@ -160,8 +160,8 @@ func (c *Cluster) replay(master string) {
 	}
 }
 
-// replayOnce applies journal i to master and returns how many IDs it
-// deleted again there.
+// replayOnce applies journal i to master and returns how many sessions it
+// found there and deleted again.
 func (c *Cluster) replayOnce(ctx context.Context, master string, i int) (int, error) {
 	since := strconv.FormatInt(time.Now().Add(-c.durability.RevocationTTL).UnixMilli(), 10)
 	ids, err := c.client.ZRangeByScore(ctx, c.journalKey(i), &redis.ZRangeBy{Min: since, Max: "+inf"}).Result()
@@ -175,11 +175,12 @@ func (c *Cluster) replayOnce(ctx context.Context, master string, i int) (int, er
 			continue // its slot is elsewhere: that master did not change
 		}
 		// One key per DEL: the sessions' slots differ (CROSSSLOT).
-		if err := c.client.Del(ctx, key).Err(); err != nil {
+		gone, err := c.client.Del(ctx, key).Result()
+		if err != nil {
 			return n, err
 		}
-		n++
-		c.revocation.replayed.Add(1)
+		n += int(gone)
+		c.revocation.replayed.Add(gone)
 	}
 	return n, nil
 }

@@ -36,6 +36,11 @@ type topology struct {
 
 // revocation is a Cluster's view of failovers, and its counters.
 type revocation struct {
+	// ctx ends at Close: the replays and reads of the roles it started in
+	// the background stop with it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	topo       atomic.Pointer[topology]
 	refreshing atomic.Bool
 	lastRead   atomic.Int64 // unix nanos of the last read of the roles
@@ -99,7 +104,7 @@ func (c *Cluster) readRoles() {
 	}
 	go func() {
 		defer r.refreshing.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), slotCheckTimeout)
+		ctx, cancel := context.WithTimeout(r.ctx, slotCheckTimeout)
 		defer cancel()
 		nodes, err := c.client.ClusterNodes(ctx).Result()
 		r.lastRead.Store(time.Now().UnixNano())
@@ -170,7 +175,9 @@ type Stats struct {
 	// Failovers counts the masters this process saw promoted from
 	// replicas (a request routed to a node it knew as a replica).
 	Failovers int64
-	// Replayed counts journalled deletes applied again to a new master.
+	// Replayed counts sessions that the replay of the journal found on a
+	// new master and deleted again (one a load had met first is counted
+	// in RevokedOnLoad instead).
 	Replayed int64
 	// RevokedOnLoad counts sessions found on a newly promoted master
 	// although the journal says they were deleted; they were deleted again.
