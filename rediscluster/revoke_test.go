@@ -44,16 +44,22 @@ func cutReplication(t *testing.T, master *redistest.Server) {
 // A logout that the master's replica missed (its link cut), the master
 // SIGKILLed, the replica promoted: without the revocation journal the
 // session comes back on the new master; with it, Delete journalled the
-// logout on another master, the promoted master gets the delete again,
-// and the session never loads again.
+// logout on another master, and the session never loads again: the first
+// load after the failover finds it revoked, or, when another request
+// reached the new master first, the replay has deleted it there.
 func TestRevocationSurvivesFailover(t *testing.T) {
 	tests := []struct {
 		name     string
 		ttl      time.Duration // Durability.RevocationTTL
 		comeBack bool
+		// touchFirst sends another session's request to the new master
+		// before any load of the deleted one: the replay, not the check on
+		// load, must then delete it.
+		touchFirst bool
 	}{
-		{"journal off", -1, true},
-		{"journal", 0, false},
+		{"journal off", -1, true, false},
+		{"journal, checked on load", 0, false, false},
+		{"journal, replayed", 0, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +86,10 @@ func TestRevocationSurvivesFailover(t *testing.T) {
 			old, err := rc.MasterForKey(ctx, c.Key("bye"))
 			if err != nil {
 				t.Fatal(err)
+			}
+			other := "" // a session of the same master
+			for i := 0; other == "" || c.Locate(other) != old.Addr(); i++ {
+				other = fmt.Sprint("other", i)
 			}
 			cutReplication(t, old)
 
@@ -108,6 +118,19 @@ func TestRevocationSurvivesFailover(t *testing.T) {
 				return nil
 			})
 			t.Logf("replica promoted %v after the kill", time.Since(start).Round(10*time.Millisecond))
+
+			if tt.touchFirst {
+				redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+					_, err := c.Exists(ctx, other)
+					return err
+				})
+				redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+					if s := c.Stats(); s.Replayed != 1 {
+						return fmt.Errorf("not replayed yet: %+v", s)
+					}
+					return nil
+				})
+			}
 
 			// Loads fail closed until the client reaches the new master;
 			// then the session is back, or never.
@@ -139,7 +162,10 @@ func TestRevocationSurvivesFailover(t *testing.T) {
 				}
 				return nil
 			})
-			if s := c.Stats(); s.Replayed+s.RevokedOnLoad < 1 {
+			switch s := c.Stats(); {
+			case tt.touchFirst && (s.Replayed != 1 || s.RevokedOnLoad != 0):
+				t.Fatalf("stats %+v, want the session deleted by the replay, before any load", s)
+			case !tt.touchFirst && s.Replayed+s.RevokedOnLoad != 1:
 				t.Fatalf("stats %+v: deleted neither by the replay nor on load", s)
 			}
 		})
