@@ -46,7 +46,10 @@ type Options struct {
 	// measured (RouteByLatency). A replica's answer older than the caller's
 	// LoadOptions.MinVersion is retried on the master. A context set with
 	// replica.WithPolicy(ctx, replica.PrimaryOnly) reads the master whatever
-	// the policy. Default PrimaryOnly.
+	// the policy; a context asking for another replica policy reads with
+	// the configured one (go-redis fixes the routing per client), and with
+	// PrimaryOnly configured no read goes to a replica (no client for
+	// replicas is made). Default PrimaryOnly.
 	ReadPolicy replica.Policy
 
 	// MoveRetry bounds how long a command refused with TRYAGAIN, ASK,
