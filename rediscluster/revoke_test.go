@@ -165,10 +165,11 @@ func TestRevocationSurvivesFailover(t *testing.T) {
 			switch s := c.Stats(); {
 			case tt.touchFirst && (s.Replayed != 1 || s.RevokedOnLoad != 0):
 				t.Fatalf("stats %+v, want the session deleted by the replay, before any load", s)
-			case !tt.touchFirst && s.RevokedOnLoad != 1:
-				// The replay, running meanwhile, may have deleted it too
-				// (Replayed 1) after the load had read it.
-				t.Fatalf("stats %+v: the load did not find it revoked", s)
+			case !tt.touchFirst && s.Replayed+s.RevokedOnLoad < 1:
+				// The first load starts the replay: either may delete it
+				// first, and both when the load read it before the replay's
+				// DEL.
+				t.Fatalf("stats %+v: deleted neither by the replay nor on load", s)
 			}
 		})
 	}
