@@ -1,6 +1,10 @@
 package cluster
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/shardsession/shardsession/internal/nearcache"
+)
 
 // ErrBadOptions is wrapped by every validation error of New.
 var ErrBadOptions = errors.New("shardsession: bad cluster options")
@@ -19,7 +23,7 @@ var ErrStaleTopology = errors.New("shardsession: stale topology")
 var ErrNotMigrating = errors.New("shardsession: no migration to run in this phase")
 
 // ErrNearCacheClosed is returned by Ready after Close.
-var ErrNearCacheClosed = errors.New("shardsession: near cache closed")
+var ErrNearCacheClosed = nearcache.ErrClosed
 
 // ErrCannotMove is returned by SetShards, AddShard, RemoveShard,
 // ReplaceShard and Reshard, before any routing changes, when a shard that

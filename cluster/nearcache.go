@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/shardsession/shardsession/failover"
@@ -99,17 +98,13 @@ func (nc *NearCache) tracker(sh *shard.Shard) *tracking.Stream {
 // tracking and no stream of that shard is up (see
 // NearCacheStats.TrackingRefused).
 func (nc *NearCache) Ready(ctx context.Context) error {
-	err := nc.Cache.Ready(ctx, func() (map[string]*tracking.Stream, error) {
+	return nc.Cache.Ready(ctx, func() (map[string]*tracking.Stream, error) {
 		ts := map[string]*tracking.Stream{}
 		for _, sh := range nc.c.Shards() {
 			ts[sh.Name()] = nc.tracker(sh)
 		}
 		return ts, nil
 	})
-	if errors.Is(err, nearcache.ErrClosed) {
-		return ErrNearCacheClosed
-	}
-	return err
 }
 
 // Load implements session.Store: it reads the record's fields from the
@@ -139,7 +134,7 @@ func (b nearBackend) Key(id string) string { return b.nc.c.Key(id) }
 // Cluster's read-through and dual writes know what to do), while this
 // node's topology lease has run out, and for writes that wait for
 // replicas (a WAIT would hold the stream).
-func (b nearBackend) Stream(id string, write bool) *tracking.Stream {
+func (b nearBackend) Stream(_ context.Context, id string, write bool) *tracking.Stream {
 	c := b.nc.c
 	if write && c.durability.SaveReplicas > 0 {
 		return nil

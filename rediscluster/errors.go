@@ -1,6 +1,10 @@
 package rediscluster
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/shardsession/shardsession/internal/nearcache"
+)
 
 // ErrBadOptions is wrapped by every validation error of New.
 var ErrBadOptions = errors.New("shardsession: bad redis cluster options")
@@ -10,3 +14,6 @@ var ErrBadOptions = errors.New("shardsession: bad redis cluster options")
 // session's serves a journal key's slot (revoke.go): with one master, or
 // one that owns nearly every slot, the revocation journal has no witness.
 var ErrNoWitness = errors.New("shardsession: no other master to journal the delete")
+
+// ErrNearCacheClosed is returned by NearCache.Ready after Close.
+var ErrNearCacheClosed = nearcache.ErrClosed

@@ -19,7 +19,7 @@ type Backend interface {
 	// written through the backend, uncached: the backend is between two
 	// topologies, say. write asks for a stream to send a save on: nil too
 	// when the backend's saves need more than the save script (a WAIT).
-	Stream(id string, write bool) *tracking.Stream
+	Stream(ctx context.Context, id string, write bool) *tracking.Stream
 
 	// Load, Save and Delete go through the backend, uncached.
 	Load(ctx context.Context, id string, opt store.LoadOptions) (map[string]string, bool, error)

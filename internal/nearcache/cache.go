@@ -133,7 +133,7 @@ func (c *Cache) LoadDecoded(ctx context.Context, id string, owner any, minVersio
 // loss of the stream came in meanwhile.
 func (c *Cache) fetch(ctx context.Context, p *part, id string, owner any, minVersion int64,
 	decode func(fields map[string]string) (v any, size int, err error)) (v any, found bool, err error) {
-	t := c.b.Stream(id, false)
+	t := c.b.Stream(ctx, id, false)
 	if t == nil {
 		return c.loadUncached(ctx, id, minVersion, decode)
 	}

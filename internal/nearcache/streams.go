@@ -21,7 +21,7 @@ type StreamSpec struct {
 	// Client is the server's go-redis options: address, credentials, TLS,
 	// dialer.
 	Client *redis.Options
-	// Health overrides Options.HealthInterval when > 0.
+	// Health, when > 0, lowers Options.HealthInterval for this stream.
 	Health time.Duration
 	// Started, if set, is called with the new stream before it runs.
 	Started func(t *tracking.Stream)
@@ -58,7 +58,7 @@ func (c *Cache) Stream(name string, spec func() StreamSpec) *tracking.Stream {
 		Refused:    func(err error) { c.refused(name, err) },
 	}
 	if sp.Health > 0 {
-		t.Health = sp.Health
+		t.Health = min(t.Health, sp.Health)
 	}
 	if sp.Started != nil {
 		sp.Started(t)
@@ -101,6 +101,19 @@ func (c *Cache) refused(name string, err error) {
 		slog.Warn("near cache: the server refused client tracking; its sessions are read uncached until it accepts",
 			c.what, name, "err", err)
 	}
+}
+
+// Refused reports whether the server of the stream named name refused
+// tracking the last time the stream tried.
+func (c *Cache) Refused(name string) bool {
+	_, ok := c.refusals.Load(name)
+	return ok
+}
+
+// Up reports whether the stream named name runs and is up.
+func (c *Cache) Up(name string) bool {
+	s, ok := c.streams.Load(name)
+	return ok && s.(*stream).t.Up()
 }
 
 // offReason says why a refused tracking connection leaves a server

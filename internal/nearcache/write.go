@@ -50,7 +50,7 @@ func (c *Cache) Delete(ctx context.Context, id string) error {
 // are exactly the record Redis now holds (afterSave). A write by anyone
 // after it is pushed later and drops the new entry as usual.
 func (c *Cache) saveThrough(ctx context.Context, id string, w store.Write) (int64, error, bool) {
-	t := c.b.Stream(id, true)
+	t := c.b.Stream(ctx, id, true)
 	if t == nil {
 		return 0, nil, false
 	}
