@@ -37,6 +37,9 @@ const (
 	RueidisCluster = "rueidis-cluster"
 	// RedisCluster is shardsession's rediscluster.Cluster.
 	RedisCluster = "shardsession-rediscluster"
+	// RedisClusterNearCache is the rediscluster.Cluster behind its
+	// rediscluster.NearCache.
+	RedisClusterNearCache = "shardsession-rediscluster+nearcache"
 )
 
 // StoreNames lists every store the harness knows: the limit, the
@@ -45,7 +48,7 @@ var StoreNames = []string{None, Ring, Rueidis, Cluster, Unbatched, NearCache}
 
 // RedisClusterStoreNames lists the stores the harness compares on a Redis
 // Cluster: the limit, the baseline, then the others.
-var RedisClusterStoreNames = []string{None, ClusterClient, RueidisCluster, RedisCluster}
+var RedisClusterStoreNames = []string{None, ClusterClient, RueidisCluster, RedisCluster, RedisClusterNearCache}
 
 // Baseline returns the store the others are compared with among names:
 // ClusterClient on a Redis Cluster, else Ring.
@@ -162,14 +165,29 @@ func OpenRedisClusterStores(ctx context.Context, seeds []string, names []string)
 			}
 			s.closers = append(s.closers, r.Close)
 			s.byName[name] = r
-		case RedisCluster:
-			c, err := rediscluster.New(rediscluster.Options{Addrs: seeds, KeyPrefix: "bench-rediscluster:"})
+		case RedisCluster, RedisClusterNearCache:
+			c, err := rediscluster.New(rediscluster.Options{Addrs: seeds, KeyPrefix: "bench-" + name + ":"})
 			if err != nil {
 				s.Close()
 				return nil, err
 			}
 			s.closers = append(s.closers, c.Close)
 			s.byName[name] = c
+			if name == RedisCluster {
+				break
+			}
+			nc, err := rediscluster.NewNearCache(c, rediscluster.NearCacheOptions{})
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			// Closed before its cluster: closers run in reverse.
+			s.closers = append(s.closers, nc.Close)
+			if err := nc.Ready(ctx); err != nil {
+				s.Close()
+				return nil, err
+			}
+			s.byName[name] = nc
 		default:
 			s.Close()
 			return nil, fmt.Errorf("bench: unknown store %q on a Redis Cluster (known: %v)", name, RedisClusterStoreNames)

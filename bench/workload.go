@@ -152,7 +152,7 @@ func Run(ctx context.Context, name string, m *session.Manager, tokens []string, 
 	defer closeSend()
 	var stats func() cluster.NearCacheStats
 	if m != nil {
-		if nc, ok := m.Store.(*cluster.NearCache); ok {
+		if nc, ok := m.Store.(interface{ Stats() cluster.NearCacheStats }); ok { // either near cache
 			stats = nc.Stats
 		}
 	}

@@ -47,7 +47,7 @@ func runBench(args []string) int {
 	mdOut := fs.String("markdown", "", "write the results as Markdown tables, one per workload, to this file (- for stdout)")
 	svgOut := fs.String("svg", "", "write a plot of requests/s against concurrency to this SVG file")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	redisCluster := fs.Bool("redis-cluster", false, "measure on a local Redis Cluster (3 masters + 1 replica each) instead of shards: the plain go-redis ClusterClient store (the baseline), rueidis's cluster client with DoCache, and shardsession's rediscluster (--stores from "+strings.Join(bench.RedisClusterStoreNames, ", ")+")")
+	redisCluster := fs.Bool("redis-cluster", false, "measure on a local Redis Cluster (3 masters + 1 replica each) instead of shards: the plain go-redis ClusterClient store (the baseline), rueidis's cluster client with DoCache, and shardsession's rediscluster with and without its near cache (--stores from "+strings.Join(bench.RedisClusterStoreNames, ", ")+")")
 	var ff fleetFlags
 	fs.StringVar(&ff.nodes, "nodes", "", "run the fleet simulation instead: these numbers of web nodes in turn (e.g. 1,10,50,200), each a Cluster + NearCache + Follow + Watch + Manager, sharing a fixed total workload, and report what they cost the servers")
 	fs.StringVar(&ff.proxy, "proxy", "round-robin", "fleet simulation: how requests reach the nodes: round-robin, sticky (by session token), or both as a list")
@@ -89,8 +89,11 @@ func runBench(args []string) int {
 	}
 	sweep.Base.HTTP = *httpMode
 	names := splitList(*storesFlag)
+	if *redisCluster && !flagSet(fs, "stores") {
+		names = slices.Clone(bench.RedisClusterStoreNames)
+	}
 	if !*cache {
-		names = slices.DeleteFunc(names, func(n string) bool { return n == bench.NearCache })
+		names = slices.DeleteFunc(names, func(n string) bool { return n == bench.NearCache || n == bench.RedisClusterNearCache })
 	}
 	rp, err := replica.ParsePolicy(*policy)
 	if err != nil {
@@ -103,9 +106,6 @@ func runBench(args []string) int {
 	rep := &bench.Report{Workload: sweep.Base, Rounds: *rounds, Baseline: bench.Baseline(names)}
 	var stores *bench.Stores
 	if *redisCluster {
-		if !flagSet(fs, "stores") {
-			names = bench.RedisClusterStoreNames
-		}
 		rep.Baseline = bench.Baseline(names)
 		fmt.Fprintln(os.Stderr, "starting a local Redis Cluster of redis-server (3 masters + 1 replica each)...")
 		rc, err := redistest.StartRedisCluster(ctx, redistest.RedisClusterOptions{Masters: 3, Replicas: 1})
