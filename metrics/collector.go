@@ -51,7 +51,7 @@ type Collector struct {
 	caps                     capabilityDescs
 
 	watched atomic.Pointer[cluster.Cluster]
-	near    atomic.Pointer[cluster.NearCache]
+	near    atomic.Pointer[NearCache]
 }
 
 // New returns a Collector; register it with a prometheus.Registerer.
@@ -100,11 +100,20 @@ func (m *Collector) ObserveCommand(c shard.Command) {
 // are read at every scrape, so shards added later are included.
 func (m *Collector) Watch(c *cluster.Cluster) { m.watched.Store(c) }
 
+// NearCache is a near cache whose Stats a Collector reports:
+// *cluster.NearCache or *rediscluster.NearCache.
+type NearCache interface {
+	Stats() cluster.NearCacheStats
+}
+
 // WatchNearCache makes the Collector report nc's Stats (hits, misses,
-// invalidations, flushes, size) and Watch the Cluster behind it.
-func (m *Collector) WatchNearCache(nc *cluster.NearCache) {
-	m.near.Store(nc)
-	m.Watch(nc.Cluster())
+// invalidations, flushes, size) and, for a *cluster.NearCache, Watch the
+// Cluster behind it.
+func (m *Collector) WatchNearCache(nc NearCache) {
+	m.near.Store(&nc)
+	if c, ok := nc.(interface{ Cluster() *cluster.Cluster }); ok {
+		m.Watch(c.Cluster())
+	}
 }
 
 // Describe sends the descriptions of every series the Collector reports.
@@ -125,7 +134,7 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	m.errs.Collect(ch)
 	m.latency.Collect(ch)
 	if nc := m.near.Load(); nc != nil {
-		collectStats(ch, m.nearStats, nc)
+		collectStats(ch, m.nearStats, *nc)
 	}
 	c := m.watched.Load()
 	if c == nil {
