@@ -158,10 +158,10 @@ func (c *Cluster) retryKey(ctx context.Context, key string, op func(ctx context.
 		defer cancel()
 	}
 	wait := 10 * time.Millisecond
-	for {
+	for attempt := ctx; ; attempt = context.WithValue(ctx, retryingKey{}, true) {
 		sentTo := c.masterOf(ctx, key)
 		c.observe(sentTo) // a failover this process has not seen yet (topology.go)
-		err := op(ctx)
+		err := op(attempt)
 		if err == nil {
 			return nil
 		}

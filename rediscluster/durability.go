@@ -20,7 +20,7 @@ import (
 func (c *Cluster) write(ctx context.Context, key string, n int, op func(context.Context, redis.Cmdable) error) (node string, acked int64, err error) {
 	if n <= 0 {
 		err = c.retryKey(ctx, key, func(ctx context.Context) error {
-			r, done := c.batch.via()
+			r, done := c.batch.via(ctx, key)
 			defer done()
 			return op(ctx, r)
 		})

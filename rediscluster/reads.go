@@ -115,7 +115,7 @@ func (c *Cluster) Load(ctx context.Context, id string, opt store.LoadOptions) (f
 		}
 	}
 	err = c.retryKey(ctx, key, func(ctx context.Context) (err error) {
-		r, done := c.batch.via()
+		r, done := c.batch.via(ctx, key)
 		defer done()
 		fields, err = r.HGetAll(ctx, key).Result()
 		return err

@@ -131,7 +131,42 @@ func StartRedisCluster(ctx context.Context, opt RedisClusterOptions) (*RedisClus
 		_ = rc.Close()
 		return nil, fmt.Errorf("redistest: start redis cluster: %w", err)
 	}
+	if err := rc.waitStreaming(wctx); err != nil {
+		_ = rc.Close()
+		return nil, fmt.Errorf("redistest: start redis cluster: %w", err)
+	}
 	return rc, nil
+}
+
+// waitStreaming waits until every replica applies its master's writes
+// (the topology's waitStreaming says why), with a key of each master's
+// slots.
+func (rc *RedisCluster) waitStreaming(ctx context.Context) error {
+	masters, err := rc.Masters(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range masters {
+		key := ""
+		for i := 0; ; i++ {
+			key = fmt.Sprintf("%s{%d}", streamCheckKey, i)
+			owner, err := masterForKey(ctx, m, key)
+			if err != nil {
+				return err
+			}
+			if owner == m.Addr() {
+				break
+			}
+		}
+		replicas, err := rc.ReplicasOf(ctx, m)
+		if err != nil {
+			return err
+		}
+		if err := waitStreaming(ctx, m.Name, m, replicas, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Addrs returns every node's address, in Nodes order: the seed list of a

@@ -180,34 +180,37 @@ func (t *Topology) startShard(ctx context.Context, sh *Shard, opt TopologyOption
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return waitStreaming(ctx, sh)
+	return waitStreaming(ctx, sh.Name, sh.Primary, sh.Replicas, streamCheckKey)
 }
 
 // streamCheckKey is the key waitStreaming writes, and deletes.
 const streamCheckKey = "redistest:stream-check"
 
-// waitStreaming waits until each replica of sh applies what its primary
-// writes. A replica's link is up once it has loaded the primary's
-// snapshot, but after a diskless one the primary streams writes to it only
-// from the replica's next acknowledgement, up to a second later: a
-// failover in that second would promote a replica without them, and lose
-// every write since the start.
-func waitStreaming(ctx context.Context, sh *Shard) error {
-	if len(sh.Replicas) == 0 {
+// waitStreaming waits until each of replicas applies what primary writes
+// (key, set and deleted). A replica's link is up once it has loaded the
+// primary's snapshot, but after a diskless one the primary streams writes
+// to it only from the replica's next acknowledgement, up to a second later:
+// a failover in that second would promote a replica without them, and lose
+// every write since the start. name says whose replicas, in errors.
+func waitStreaming(ctx context.Context, name string, primary *Server, replicas []*Server, key string) error {
+	if len(replicas) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	p := sh.Primary.Client()
+	p := primary.Client()
 	defer p.Close()
-	defer p.Del(context.WithoutCancel(ctx), streamCheckKey)
-	if err := p.Set(ctx, streamCheckKey, "1", time.Minute).Err(); err != nil {
-		return fmt.Errorf("redistest: %s: %w", sh.Name, err)
+	defer p.Del(context.WithoutCancel(ctx), key)
+	if err := p.Set(ctx, key, "1", time.Minute).Err(); err != nil {
+		return fmt.Errorf("redistest: %s: %w", name, err)
 	}
-	for _, r := range sh.Replicas {
+	for _, r := range replicas {
 		c := r.Client()
 		err := poll(ctx, func(ctx context.Context) error {
-			n, err := c.Exists(ctx, streamCheckKey).Result()
+			// A cluster replica answers for its master's slots only in
+			// READONLY mode; elsewhere READONLY is refused, harmlessly.
+			c.ReadOnly(ctx)
+			n, err := c.Exists(ctx, key).Result()
 			if err == nil && n == 0 {
 				err = errors.New("the primary's writes have not reached it yet")
 			}
@@ -215,7 +218,7 @@ func waitStreaming(ctx context.Context, sh *Shard) error {
 		})
 		c.Close()
 		if err != nil {
-			return fmt.Errorf("redistest: replica %s of %s: %w", r.Addr(), sh.Name, err)
+			return fmt.Errorf("redistest: replica %s of %s: %w", r.Addr(), name, err)
 		}
 	}
 	return nil
