@@ -31,6 +31,12 @@
 // on it and checked on load, so that a logout survives the failover
 // (revoke.go).
 //
+// Near cache: NewNearCache puts a coherent per-node cache of decoded
+// sessions in front of a Cluster, with one tracking connection per master
+// (default-mode CLIENT TRACKING: a master tells only the nodes that read a
+// session of its writes); a slot that moves and a master that fails or
+// hangs drop what the node cached of it (nearcache.go).
+//
 // Errors: a node that cannot answer (network failure, timeout, LOADING,
 // CLUSTERDOWN, TRYAGAIN after the retries, a MOVED or ASK loop) gives an
 // error wrapping store.ErrUnavailable with the address of the node or the
@@ -45,6 +51,8 @@
 //
 // Concurrency: every method of *Cluster is safe for concurrent use. A
 // load, or a save or delete that waits for no replica, goes out alone when
-// nothing else is in flight and through the client's auto-pipeliner when
-// other commands are (batch.go): concurrent requests share round trips.
+// nothing else is in flight to the same master and through that master's
+// auto-pipeliner when other commands are (batch.go): concurrent requests
+// share round trips, and a master that stops answering holds up only its
+// own.
 package rediscluster

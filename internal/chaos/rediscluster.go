@@ -111,7 +111,8 @@ func roleOf(ctx context.Context, n Node) (master string, err error) {
 // snapshot, but after a diskless one the master streams writes to it only
 // from the replica's next acknowledgement, up to a second later: a kill in
 // that second would promote a replica without the writes since the start
-// (redistest.Topology waits for this; StartRedisCluster does not).
+// (redistest waits for this in the clusters it starts; containers need it
+// here).
 func streaming(ctx context.Context, primary Node, replicas []Node) error {
 	c := primary.Client()
 	defer c.Close()
