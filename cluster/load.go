@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
 	"github.com/shardsession/shardsession/store"
 )
@@ -97,33 +98,8 @@ func (c *Cluster) loaded(ctx context.Context, sh *shard.Shard, id string, fields
 	return fields, len(fields) > 0, nil
 }
 
-// ReadStats are counters of a Cluster's Loads since New. They only grow.
-type ReadStats struct {
-	// PrimaryReads and ReplicaReads count Loads by who answered: the
-	// replica the read policy picked, or the primary (a degraded-mode read,
-	// served by a replica while the primary is down, counts as a primary
-	// read; shard.Stats counts those).
-	PrimaryReads, ReplicaReads int64
-	// StaleRetries counts replica answers older than the caller's
-	// LoadOptions.MinVersion (or missing) that were retried on the primary.
-	StaleRetries int64
-	// ReplicaErrors counts replica reads that failed and were retried on
-	// the primary; the replica was marked down.
-	ReplicaErrors int64
-	// VersionRegressions counts primary answers older than MinVersion (or
-	// at MinVersion with another write than MinWrite): a write acknowledged
-	// earlier is gone, typically lost in a failover.
-	VersionRegressions int64
-}
-
-// StaleRetryRate is StaleRetries over the Loads that asked a replica first.
-func (s ReadStats) StaleRetryRate() float64 {
-	asked := s.ReplicaReads + s.StaleRetries + s.ReplicaErrors
-	if asked == 0 {
-		return 0
-	}
-	return float64(s.StaleRetries) / float64(asked)
-}
+// ReadStats are counters of a Cluster's Loads since New (replica.ReadStats).
+type ReadStats = replica.ReadStats
 
 type readCounters struct {
 	primaryReads, replicaReads, staleRetries, replicaErrors, versionRegressions atomic.Int64

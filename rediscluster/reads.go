@@ -149,24 +149,8 @@ func (c *Cluster) loaded(ctx context.Context, id string, fields map[string]strin
 	return fields, len(fields) > 0, nil
 }
 
-// ReadStats are counters of a Cluster's Loads since New, as package
-// cluster's. They only grow.
-type ReadStats struct {
-	// PrimaryReads and ReplicaReads count Loads by who answered: a replica
-	// of the key's slot, or its master.
-	PrimaryReads, ReplicaReads int64
-	// StaleRetries counts replica answers older than the caller's
-	// LoadOptions.MinVersion (or missing, or another write at it) that
-	// were retried on the master.
-	StaleRetries int64
-	// ReplicaErrors counts replica reads that failed and were retried on
-	// the master; the replica is skipped for a few seconds.
-	ReplicaErrors int64
-	// VersionRegressions counts master answers older than MinVersion (or
-	// at MinVersion with another write than MinWrite): a write
-	// acknowledged earlier is gone, typically lost in a failover.
-	VersionRegressions int64
-}
+// ReadStats are counters of a Cluster's Loads since New (replica.ReadStats).
+type ReadStats = replica.ReadStats
 
 type readCounters struct {
 	primaryReads, replicaReads, staleRetries, replicaErrors, versionRegressions atomic.Int64

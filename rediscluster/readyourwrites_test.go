@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/shardsession/shardsession/internal/clustertest"
 	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/internal/webtest"
 	"github.com/shardsession/shardsession/rediscluster"
@@ -114,24 +114,5 @@ func holdAllReplicas(t *testing.T) (release func()) {
 		}
 		held = append(held, rs...)
 	}
-	for _, s := range held {
-		c := s.Client()
-		err := c.Do(ctx, "CLIENT", "PAUSE", 300000, "WRITE").Err()
-		c.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			for _, s := range held {
-				c := s.Client()
-				c.Do(ctx, "CLIENT", "UNPAUSE")
-				c.Close()
-			}
-		})
-	}
-	t.Cleanup(release)
-	return release
+	return clustertest.HoldServers(t, held)
 }

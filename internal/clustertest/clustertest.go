@@ -131,6 +131,13 @@ func HoldReplicas(t testing.TB, top *redistest.Topology) (release func()) {
 	for _, sh := range top.Shards {
 		servers = append(servers, sh.Replicas...)
 	}
+	return HoldServers(t, servers)
+}
+
+// HoldServers is HoldReplicas for the replicas given: until the returned
+// func is called, or the test ends, they answer reads but apply no write.
+func HoldServers(t testing.TB, servers []*redistest.Server) (release func()) {
+	t.Helper()
 	for _, s := range servers {
 		c := s.Client()
 		err := c.Do(context.Background(), "CLIENT", "PAUSE", 300000, "WRITE").Err()
