@@ -64,7 +64,7 @@ func runDemo(args []string) int {
 	redis.SetLogger(quietLogger{})
 
 	if *redisCluster {
-		return demoRedisCluster(ctx, *nodes, *addr, *proxy == "sticky", *smoke)
+		return demoRedisCluster(ctx, *nodes, *addr, *proxy == "sticky", *nearCache, *smoke)
 	}
 	if *managed {
 		return demoManaged(ctx, *nodes, *addr, *proxy == "sticky", *smoke)

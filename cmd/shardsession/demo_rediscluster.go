@@ -15,7 +15,7 @@ import (
 // with 2 replicas each (so that a promoted master still has a replica to
 // confirm logouts): the same web nodes and proxy, each node's sessions in
 // the cluster through package rediscluster. It returns the exit code.
-func demoRedisCluster(ctx context.Context, nodes int, addr string, sticky, smoke bool) int {
+func demoRedisCluster(ctx context.Context, nodes int, addr string, sticky, nearCache, smoke bool) int {
 	fmt.Println("starting a Redis Cluster of redis-server (3 masters + 2 replicas each, cluster-node-timeout 1000 ms)...")
 	rc, err := redistest.StartRedisCluster(ctx, redistest.RedisClusterOptions{Masters: 3, Replicas: 2})
 	if err != nil {
@@ -27,7 +27,7 @@ func demoRedisCluster(ctx context.Context, nodes int, addr string, sticky, smoke
 		role, _ := rc.Role(ctx, s)
 		fmt.Printf("  node %s (pid %d): %s\n", s.Addr(), s.Pid(), role)
 	}
-	f, err := startFleet(fleet.Options{RedisCluster: &rediscluster.Options{Addrs: rc.Addrs()}, Nodes: nodes, Addr: addr, Sticky: sticky})
+	f, err := startFleet(fleet.Options{RedisCluster: &rediscluster.Options{Addrs: rc.Addrs()}, Nodes: nodes, Addr: addr, Sticky: sticky, NearCache: nearCache})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return 1

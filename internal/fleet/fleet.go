@@ -55,7 +55,7 @@ type Options struct {
 	// metrics.
 	Metrics *prometheus.Registry
 
-	// NearCache gives every node a cluster.NearCache: sessions it has
+	// NearCache gives every node a near cache: sessions it has
 	// read are served from its memory until another node changes them.
 	NearCache bool
 
@@ -146,8 +146,8 @@ func Start(opt Options) (*Fleet, error) {
 	return f, nil
 }
 
-// newStore builds node's session store: a rediscluster.Cluster, or a
-// Cluster (behind a NearCache with opt.NearCache), with a metrics
+// newStore builds node's session store: a rediscluster.Cluster or a
+// Cluster (each behind its NearCache with opt.NearCache), with a metrics
 // Collector when opt.Metrics is set.
 func (f *Fleet) newStore(opt Options, node string) (session.Store, error) {
 	if opt.RedisCluster != nil {
@@ -156,7 +156,15 @@ func (f *Fleet) newStore(opt Options, node string) (session.Store, error) {
 			return nil, err
 		}
 		f.closers = append(f.closers, rc)
-		return rc, nil
+		if !opt.NearCache {
+			return rc, nil
+		}
+		nc, err := rediscluster.NewNearCache(rc, rediscluster.NearCacheOptions{})
+		if err != nil {
+			return nil, err
+		}
+		f.closers = append(f.closers, nc)
+		return nc, nil
 	}
 	var col *metrics.Collector
 	copt := opt.Cluster
