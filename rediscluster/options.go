@@ -27,7 +27,12 @@ type Options struct {
 	// RouteByLatency and RouteRandomly are always turned off, because
 	// ReadPolicy decides which reads replicas serve (a read routed to a
 	// replica by go-redis would skip the version checks of reads.go).
-	// Default nil: the go-redis defaults.
+	// Default nil: the go-redis defaults, except DialTimeout 1 s and
+	// DialerRetries 1 where the template leaves them 0 (go-redis: 5 s and
+	// 5 attempts). A master that dies in a way that leaves its address
+	// silent (a host gone, a container killed) would otherwise hold every
+	// request sent to it, and each reload of the slot table that asks it,
+	// for up to 25 s before the client looks elsewhere.
 	Client *redis.ClusterOptions
 
 	// KeyPrefix is put before every session ID to make its Redis key.
@@ -56,11 +61,9 @@ type Options struct {
 	// MOVED or CLUSTERDOWN (its slot is moving, or a master is being
 	// elected), or sent to a master since removed from the cluster, is
 	// retried when the context has no deadline. Default 5 s: more than
-	// go-redis spends on a node that refuses connections before it gives
-	// up (its dial retries, DialerRetries × DialerRetryTimeout, on each of
-	// its attempts: 1.7 s with its defaults, more on a busy machine), so
-	// that a request that met a removed master has time left to reach the
-	// new one.
+	// go-redis spends on a node that is gone before it gives up (a dial of
+	// up to DialTimeout on each of its attempts), so that a request that
+	// met a removed master has time left to reach the new one.
 	MoveRetry time.Duration
 }
 
@@ -146,6 +149,12 @@ func (o *Options) clientOptions() *redis.ClusterOptions {
 	co.Addrs = append([]string(nil), o.Addrs...)
 	co.ContextTimeoutEnabled = true
 	co.ReadOnly, co.RouteByLatency, co.RouteRandomly = false, false, false
+	if co.DialTimeout == 0 {
+		co.DialTimeout = time.Second
+	}
+	if co.DialerRetries == 0 {
+		co.DialerRetries = 1
+	}
 	if co.MaintNotificationsConfig == nil {
 		// As in package shard: a go-redis Conn (WAIT runs on the
 		// connection that wrote) shares its client's options but not their
