@@ -44,6 +44,7 @@ func StartDockerRedisCluster(ctx context.Context, opt Options) (Env, error) {
 		args := append(append([]string(nil), dockerServerArgs...), "--cluster-enabled", "yes",
 			"--cluster-node-timeout", strconv.FormatInt(opt.DownAfter.Milliseconds(), 10),
 			"--cluster-announce-ip", ip, "--cluster-config-file", "nodes.conf")
+		args = append(args, clusterArgs...)
 		wg.Go(func() { d.nodes[i], errs[i] = d.run(ctx, tag, "node"+strconv.Itoa(i), ip, args) })
 	}
 	wg.Wait()

@@ -31,14 +31,22 @@ type redisClusterEnv struct {
 	close   func() error
 }
 
+// clusterArgs are the settings of every node of a Redis Cluster Env beyond
+// redis-server's defaults: cluster-require-full-coverage no, as
+// docs/operations.md advises for sessions, so that the masters that still
+// own their slots keep answering while a dead master's replica is being
+// promoted (with yes, the default, every master answers CLUSTERDOWN until
+// the promotion: on a loaded machine, seconds).
+var clusterArgs = []string{"--cluster-require-full-coverage", "no"}
+
 // StartRedisCluster starts an Env that is a Redis Cluster of opt.Shards
 // masters with opt.Replicas replicas each, redis-server processes on
-// loopback (package redistest), with cluster-node-timeout opt.DownAfter.
-// opt.Sentinels and opt.FailoverTimeout do not apply.
+// loopback (package redistest), with cluster-node-timeout opt.DownAfter
+// and clusterArgs. opt.Sentinels and opt.FailoverTimeout do not apply.
 func StartRedisCluster(ctx context.Context, opt Options) (Env, error) {
 	opt.init()
 	rc, err := redistest.StartRedisCluster(ctx, redistest.RedisClusterOptions{
-		Masters: opt.Shards, Replicas: opt.Replicas, NodeTimeout: opt.DownAfter,
+		Masters: opt.Shards, Replicas: opt.Replicas, NodeTimeout: opt.DownAfter, Args: clusterArgs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
