@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,17 @@ func TestPerShardSeries(t *testing.T) {
 		}
 		shards[c.Locate(id)] = true
 	}
+	// Each shard probes its server's capabilities in the background when
+	// it is made; a probe cut short by the kill below would count errors of
+	// its own. Let the probes finish first.
+	redistest.Eventually(t, 10*time.Second, func(context.Context) error {
+		for _, sh := range c.Shards() {
+			if sh.Capabilities().Probed.IsZero() {
+				return fmt.Errorf("shard %s not probed yet", sh.Name())
+			}
+		}
+		return nil
+	})
 	if err := top.Shards[1].Primary.Kill(); err != nil {
 		t.Fatal(err)
 	}
