@@ -157,9 +157,16 @@ func Probe(ctx context.Context, c *redis.Client, opt *redis.Options) Capabilitie
 
 // probeTracking runs CLIENT ID, then CLIENT TRACKING ON with the
 // connection's own ID as redirect (which RESP2 needs) and OFF again, on one
-// connection, so that tracking is never left on a pooled connection.
+// connection of a client of its own with c's options, closed after: a
+// connection taken from c's pool while requests hold others would stay in
+// the pool, one more than the node's budget (cluster's
+// TestConnectionsPerNode), and tracking is never left on a pooled one.
 func probeTracking(ctx context.Context, c *redis.Client, refused func(string, error) bool) (client, tracking bool) {
-	conn := c.Conn()
+	opt := *c.Options()
+	opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns = 1, 0, 0
+	one := redis.NewClient(&opt)
+	defer one.Close()
+	conn := one.Conn()
 	defer conn.Close()
 	id, err := conn.ClientID(ctx).Result()
 	if refused("CLIENT", err) {
