@@ -34,6 +34,20 @@ func clientKinds(ctx context.Context, c *redis.Client) (all, tracking, subscribe
 	return all, tracking, subscribers, nil
 }
 
+// lastCommands sums a CLIENT LIST by each connection's last command, the
+// clue to which part of a node holds a connection too many.
+func lastCommands(list string) map[string]int {
+	out := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
+		for _, f := range strings.Fields(line) {
+			if cmd, ok := strings.CutPrefix(f, "cmd="); ok {
+				out[cmd]++
+			}
+		}
+	}
+	return out
+}
+
 // A fleet of 20 web nodes, each built as the documentation recommends
 // (Cluster, NearCache, Follow, Watch) and serving requests one at a time,
 // holds on each primary one tracking connection, one subscription and at
@@ -108,8 +122,9 @@ func TestConnectionsPerNode(t *testing.T) {
 			}
 			pooled := all - beforeP[i] - tracking - subs
 			if tracking != nodes || subs != nodes || pooled > 2*nodes {
-				return fmt.Errorf("primary %d: %d tracking, %d subscribed, %d pooled connections for %d nodes; want %d, %d, at most %d",
-					i, tracking, subs, pooled, nodes, nodes, nodes, 2*nodes)
+				list, _ := c.ClientList(ctx).Result()
+				return fmt.Errorf("primary %d: %d tracking, %d subscribed, %d pooled connections for %d nodes; want %d, %d, at most %d; last commands: %v",
+					i, tracking, subs, pooled, nodes, nodes, nodes, 2*nodes, lastCommands(list))
 			}
 		}
 		return nil

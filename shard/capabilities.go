@@ -114,15 +114,28 @@ const capabilityTimeout = 5 * time.Second
 // Probe asks the server behind c what it is and which of the library's
 // commands it accepts, without changing any data: INFO server, EVAL of a
 // constant, CONFIG GET notify-keyspace-events, CLIENT ID, CLIENT TRACKING
-// on and off on one connection, and a MIGRATE of a key that does not exist
-// (answered NOKEY before anything is sent anywhere). opt is the client
-// template (for Auth and TLS). A network failure is returned as Err; a
-// refused command is recorded, not an error.
+// on and off, and a MIGRATE of a key that does not exist (answered NOKEY
+// before anything is sent anywhere). opt is the client template (for Auth
+// and TLS). A network failure is returned as Err; a refused command is
+// recorded, not an error.
+//
+// The questions go over one connection of a client of its own with c's
+// options, closed after. A connection taken from c's pool while requests
+// hold others would stay in the pool, one more than a node's budget
+// (cluster's TestConnectionsPerNode); and tracking is never left on a
+// pooled connection.
 func Probe(ctx context.Context, c *redis.Client, opt *redis.Options) Capabilities {
 	ctx, cancel := context.WithTimeout(ctx, capabilityTimeout)
 	defer cancel()
+	one := *c.Options()
+	one.PoolSize, one.MinIdleConns, one.MaxIdleConns = 1, 0, 0
+	client := redis.NewClient(&one)
+	defer client.Close()
+	conn := client.Conn()
+	defer conn.Close()
+
 	cp := Capabilities{Auth: authKind(opt), TLS: opt != nil && opt.TLSConfig != nil, Refusals: map[string]string{}}
-	info, err := c.Info(ctx, "server").Result()
+	info, err := conn.Info(ctx, "server").Result()
 	if err != nil {
 		cp.Err = err
 		return cp
@@ -139,16 +152,16 @@ func Probe(ctx context.Context, c *redis.Client, opt *redis.Options) Capabilitie
 		}
 		return err != nil
 	}
-	cp.Scripts = !refused("EVAL", c.Eval(ctx, "return 1", nil).Err())
-	ev, err := c.ConfigGet(ctx, "notify-keyspace-events").Result()
+	cp.Scripts = !refused("EVAL", conn.Eval(ctx, "return 1", nil).Err())
+	ev, err := conn.ConfigGet(ctx, "notify-keyspace-events").Result()
 	if cp.Config = !refused("CONFIG", err); cp.Config {
 		cp.KeyspaceEvents = ev["notify-keyspace-events"]
 	}
-	res, err := c.Do(ctx, "MIGRATE", "127.0.0.1", "1", "", "0", "1", "KEYS", "~shardsession-probe-absent").Text()
+	res, err := conn.Do(ctx, "MIGRATE", "127.0.0.1", "1", "", "0", "1", "KEYS", "~shardsession-probe-absent").Text()
 	if cp.Migrate = !refused("MIGRATE", err); cp.Migrate && res != "NOKEY" {
 		cp.Migrate, cp.Refusals["MIGRATE"] = false, "unexpected reply "+res
 	}
-	cp.Client, cp.Tracking = probeTracking(ctx, c, refused)
+	cp.Client, cp.Tracking = probeTracking(ctx, conn, refused)
 	if cp.Err == nil {
 		cp.Probed = time.Now()
 	}
@@ -156,18 +169,8 @@ func Probe(ctx context.Context, c *redis.Client, opt *redis.Options) Capabilitie
 }
 
 // probeTracking runs CLIENT ID, then CLIENT TRACKING ON with the
-// connection's own ID as redirect (which RESP2 needs) and OFF again, on one
-// connection of a client of its own with c's options, closed after: a
-// connection taken from c's pool while requests hold others would stay in
-// the pool, one more than the node's budget (cluster's
-// TestConnectionsPerNode), and tracking is never left on a pooled one.
-func probeTracking(ctx context.Context, c *redis.Client, refused func(string, error) bool) (client, tracking bool) {
-	opt := *c.Options()
-	opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns = 1, 0, 0
-	one := redis.NewClient(&opt)
-	defer one.Close()
-	conn := one.Conn()
-	defer conn.Close()
+// connection's own ID as redirect (which RESP2 needs) and OFF again.
+func probeTracking(ctx context.Context, conn *redis.Conn, refused func(string, error) bool) (client, tracking bool) {
 	id, err := conn.ClientID(ctx).Result()
 	if refused("CLIENT", err) {
 		return false, false
