@@ -13,8 +13,9 @@ import (
 )
 
 // NearCacheOptions configure a NearCache. The zero value works: at most
-// 100,000 sessions and 64 MiB, each invalidation connection pinged after a
-// second of quiet (HealthInterval) and counted as lost after three.
+// 100,000 sessions and 64 MiB, and a hit served without a check only while
+// its shard's invalidation connection was heard from in the last second
+// (HealthInterval).
 type NearCacheOptions = nearcache.Options
 
 // NearCacheStats are a NearCache's counters since it was created.
@@ -36,7 +37,10 @@ type NearCacheStats = nearcache.Stats
 // came in between, and a write pushed after the read drops it. While a
 // shard's connection is down nothing of that shard is cached, and every
 // loss of a connection (or a switch of primary) flushes the whole cache.
-// Entries also expire on their own at the key's TTL, measured from before
+// A connection that has said nothing for HealthInterval (a hung primary, a
+// silent partition, or only a quiet shard) is asked first: a hit on it
+// waits for a PING's reply, behind which Redis has sent every invalidation
+// due; no reply, no hit. An idle node sends nothing. Entries also expire on their own at the key's TTL, measured from before
 // the read. While shards are added or removed, reads and writes go through
 // the Cluster and nothing is cached until the move is over.
 //

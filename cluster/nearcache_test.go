@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -414,11 +413,14 @@ func TestNearCacheOnlyHoldersAreTold(t *testing.T) {
 	})
 }
 
-// The tracking connection is PINGed only when it has been silent for a
-// health interval: a busy one needs no health check.
-func TestNearCachePingsOnlyWhenIdle(t *testing.T) {
+// The tracking connection's only health check is a PING before a hit on a
+// stream silent for a health interval: an idle stream costs the server
+// nothing, a busy one needs no check, and a node serving hits from a quiet
+// one checks it at most once per interval (Stats.Checks).
+func TestNearCacheChecksOnlySilentStreams(t *testing.T) {
+	const health = 50 * time.Millisecond
 	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
-	a := n(clustertest.NewNode(t, top, cluster.NearCacheOptions{HealthInterval: 50 * time.Millisecond}))
+	a := n(clustertest.NewNode(t, top, cluster.NearCacheOptions{HealthInterval: health}))
 	rdb := redis.NewClient(&redis.Options{Addr: top.Shards[0].Primary.Addr()})
 	defer rdb.Close()
 	pings := func() int {
@@ -441,13 +443,31 @@ func TestNearCachePingsOnlyWhenIdle(t *testing.T) {
 		a.read(t, "busy", 0)
 	}
 	if busy := pings() - before; busy > 2 {
-		t.Errorf("%d PINGs in a second of traffic on the stream, want none", busy)
+		t.Errorf("%d PINGs in a second of reads on the stream, want none", busy)
 	}
+
 	before = pings()
-	redistest.Eventually(t, 5*time.Second, func(context.Context) error {
-		if pings()-before < 3 {
-			return errors.New("no PINGs on an idle stream")
+	idle := time.NewTimer(10 * health)
+	<-idle.C
+	if n := pings() - before; n != 0 {
+		t.Errorf("%d PINGs in %v of an idle stream, want none", n, 10*health)
+	}
+
+	// Hits only: the stream is silent, so it is checked, once per health
+	// interval at most, however many hits.
+	before, checks := pings(), a.nc.Stats().Checks
+	start := time.Now()
+	for time.Since(start) < 20*health {
+		if got, _ := a.read(t, "busy", 0); got != "0" {
+			t.Fatalf("read %q, want 0", got)
 		}
-		return nil
-	})
+	}
+	elapsed := time.Since(start)
+	sent, counted := pings()-before, a.nc.Stats().Checks-checks
+	if sent == 0 || counted == 0 {
+		t.Fatalf("%d PINGs, %d checks in %v of hits on a silent stream, want some", sent, counted, elapsed)
+	}
+	if most := int(elapsed/health) + 2; sent > most {
+		t.Errorf("%d PINGs in %v of hits, want at most one per health interval (%d)", sent, elapsed, most)
+	}
 }

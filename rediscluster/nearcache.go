@@ -18,10 +18,10 @@ import (
 )
 
 // NearCacheOptions configure a NearCache. The zero value works: at most
-// 100,000 sessions and 64 MiB, each master's invalidation connection
-// pinged after a second of quiet and counted as lost after three (lowered
-// to a quarter of cluster-node-timeout when that is shorter, see
-// NearCache).
+// 100,000 sessions and 64 MiB, and a hit served without a check only while
+// its master's invalidation connection was heard from in the last second
+// (HealthInterval; lowered to a quarter of cluster-node-timeout when that
+// is shorter, see NearCache).
 type NearCacheOptions = nearcache.Options
 
 // NearCacheStats are a NearCache's counters since it was created; Off is
@@ -50,13 +50,14 @@ type NearCacheStats = nearcache.Stats
 //     follows the redirection.
 //   - A failover: the connection to a killed master breaks, which flushes
 //     the whole cache. A master that hangs (SIGSTOP, a partition) is
-//     noticed by its silence: the connection is pinged when quiet and
-//     counted as lost after three HealthIntervals, and the cache lowers
-//     HealthInterval to a quarter of the cluster's cluster-node-timeout
-//     (read with CONFIG GET) so that the flush comes before the cluster
-//     can promote a replica and accept writes elsewhere. Where CONFIG is
-//     refused, keep 3 × HealthInterval below cluster-node-timeout (15 s by
-//     default, so the 1 s default is fine).
+//     noticed by its silence: a hit is served only while the master's
+//     connection was heard from within HealthInterval, else after a PING
+//     that it answers, and the cache lowers HealthInterval to a quarter of
+//     the cluster's cluster-node-timeout (read with CONFIG GET), so that
+//     nothing cached from a master that froze is served once the cluster
+//     can have promoted a replica and accepted writes elsewhere. Where
+//     CONFIG is refused, keep HealthInterval below cluster-node-timeout
+//     (15 s by default, so the 1 s default is fine).
 //
 // This node's saves go on the same connection where they can (NOLOOP
 // tracking, write-through: the writer's next read is a hit); saves that
@@ -125,7 +126,7 @@ func (nc *NearCache) nodeHealth(ctx context.Context, m *redis.Client) time.Durat
 		kv, err := m.ConfigGet(ctx, "cluster-node-timeout").Result()
 		ms, perr := strconv.Atoi(kv["cluster-node-timeout"])
 		if err != nil || perr != nil || ms <= 0 {
-			slog.Info("near cache: cluster-node-timeout unknown; keep 3 × HealthInterval below it, or a hung master's replica may take writes before this node flushes",
+			slog.Info("near cache: cluster-node-timeout unknown; keep HealthInterval below it, or a hung master's replica may take writes while this node still serves what it cached",
 				"master", m.Options().Addr, "err", errors.Join(err, perr))
 			return
 		}

@@ -165,9 +165,10 @@ func TestNearCacheFollowsSlotMove(t *testing.T) {
 }
 
 // A master that hangs (SIGSTOP) is replaced by its replica after
-// cluster-node-timeout; a node that cached its sessions must have flushed
-// before the promoted replica accepts another node's write: the cache's
-// ping interval follows the cluster's node timeout.
+// cluster-node-timeout; a node that cached its sessions must not serve them
+// once the promoted replica accepts another node's write: its stream has
+// been silent for longer than the health interval (a quarter of the node
+// timeout), so a hit waits for a check the frozen master cannot answer.
 func TestNearCacheHungMaster(t *testing.T) {
 	rc, err := redistest.StartRedisCluster(context.Background(), redistest.RedisClusterOptions{Masters: 3, Replicas: 1})
 	if err != nil {
@@ -189,13 +190,13 @@ func TestNearCacheHungMaster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// cluster-node-timeout is 1 s here: the streams ping after 250 ms of
-	// quiet and count 750 ms of silence as a loss, well before a replica
-	// can be elected (node timeout, then at least 500 ms of election).
+	// cluster-node-timeout is 1 s here: a hit needs the stream heard from
+	// in the last 250 ms, well within the time a replica needs to be
+	// elected (node timeout, then at least 500 ms of election).
 	if a.nc.health != time.Second/4 {
 		t.Fatalf("health interval %v, want a quarter of cluster-node-timeout (250ms)", a.nc.health)
 	}
-	flushes := a.nc.Stats().Flushes
+	before := a.nc.Stats()
 	if err := master.Pause(); err != nil {
 		t.Fatal(err)
 	}
@@ -208,9 +209,15 @@ func TestNearCacheHungMaster(t *testing.T) {
 		_, err := b.nc.Save(ctx, id, store.Write{Mode: store.Update, Set: map[string][]byte{"v": []byte("after")}, ExpireAt: time.Now().Add(time.Hour)})
 		return err
 	})
-	if a.nc.Stats().Flushes == flushes {
-		t.Fatal("a promoted replica took a write before the reader flushed its cache")
+	// a still holds "before", from a stream silent since the master froze.
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	v, _, err := a.nc.LoadDecoded(rctx, id, "owner", 0, decodeV)
+	cancel()
+	if err == nil && v == "before" {
+		t.Fatal("the reader served its cached value after a promoted replica took a write")
 	}
+	after := a.nc.Stats()
+	t.Logf("first read after the write: %v, %v; checks %d, flushes %d", v, err, after.Checks-before.Checks, after.Flushes-before.Flushes)
 	// a's slot table still names the frozen master until a reload reaches
 	// a node that answers (go-redis asks nodes in random order, and one
 	// that hangs holds a reload for its ReadTimeout): on a loaded machine,

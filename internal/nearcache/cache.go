@@ -10,6 +10,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/shardsession/shardsession/internal/tracking"
 	"github.com/shardsession/shardsession/store"
 )
 
@@ -36,7 +37,7 @@ type Cache struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	hits, misses, invalidations, flushes atomic.Uint64
+	hits, misses, invalidations, flushes, checks atomic.Uint64
 
 	refusals        sync.Map // stream name → error: its server's last refusal of tracking
 	trackingRefused atomic.Uint64
@@ -56,9 +57,19 @@ type entry struct {
 	owner   any
 	value   any               // decoded by owner's decode; nil until a read decodes fields
 	fields  map[string]string // the record as stored, to decode or write through
+	stream  *tracking.Stream  // the stream that tracks the key: a hit needs it fresh
 	version int64
 	size    int64
 	expires time.Time // zero: no TTL
+}
+
+// serves reports whether e can answer a read of owner that needs at least
+// minVersion: a record, or its decoding for owner, unexpired.
+func (e *entry) serves(owner any, minVersion int64) bool {
+	if e == nil || e.pending || e.version < minVersion || !e.expires.IsZero() && !time.Now().Before(e.expires) {
+		return false
+	}
+	return e.owner == owner && e.value != nil || e.fields != nil
 }
 
 // New returns an empty cache in front of b, whose session keys start with
@@ -109,20 +120,34 @@ func (c *Cache) part(id string) *part {
 func (c *Cache) LoadDecoded(ctx context.Context, id string, owner any, minVersion int64,
 	decode func(fields map[string]string) (v any, size int, err error)) (v any, found bool, err error) {
 	p := c.part(id)
-	p.mu.RLock()
-	e := p.m[id]
-	p.mu.RUnlock()
-	if e != nil && !e.pending && e.version >= minVersion && (e.expires.IsZero() || time.Now().Before(e.expires)) {
+	for checked := false; ; checked = true {
+		p.mu.RLock()
+		e := p.m[id]
+		p.mu.RUnlock()
+		if !e.serves(owner, minVersion) {
+			break
+		}
+		if !e.stream.Fresh() {
+			// Nothing heard from the key's server for a health interval:
+			// an invalidation may be on its way, or the server hung (and
+			// a replica about to take its place). Ask it first.
+			if checked {
+				break // still silent: read it anew
+			}
+			c.checks.Add(1)
+			if err := e.stream.Check(ctx); err != nil {
+				c.misses.Add(1)
+				return c.loadUncached(ctx, id, minVersion, decode)
+			}
+			continue // what the check left in the cache is current
+		}
+		c.hits.Add(1)
 		if e.owner == owner && e.value != nil {
-			c.hits.Add(1)
 			return e.value, true, nil
 		}
-		if e.fields != nil {
-			// Written through by this node, or decoded by another owner:
-			// the record is here, only its decoding is not.
-			c.hits.Add(1)
-			return c.decodeCached(p, id, e, owner, decode)
-		}
+		// Written through by this node, or decoded by another owner: the
+		// record is here, only its decoding is not.
+		return c.decodeCached(p, id, e, owner, decode)
 	}
 	c.misses.Add(1)
 	return c.fetch(ctx, p, id, owner, minVersion, decode)
@@ -150,7 +175,7 @@ func (c *Cache) fetch(ctx context.Context, p *part, id string, owner any, minVer
 	start := time.Now()
 	key := c.b.Key(id)
 	var e *entry
-	_, err = t.DoMulti(ctx, func(r []any) { e = c.afterFetch(p, id, hold, r, start) },
+	_, err = t.DoMulti(ctx, func(r []any) { e = c.afterFetch(p, t, id, hold, r, start) },
 		[]string{"HGETALL", key}, []string{"PTTL", key})
 	if err != nil || e == nil {
 		// The stream is down or failed (the server with it, likely), or
@@ -166,7 +191,7 @@ func (c *Cache) fetch(ctx context.Context, p *part, id string, owner any, minVer
 // afterFetch runs when the stream reads the replies of fetch's HGETALL and
 // PTTL of id: it puts the record in hold's place, if hold is still there,
 // and returns it; nil when there is no record (or an error reply).
-func (c *Cache) afterFetch(p *part, id string, hold *entry, r []any, start time.Time) *entry {
+func (c *Cache) afterFetch(p *part, t *tracking.Stream, id string, hold *entry, r []any, start time.Time) *entry {
 	flat, _ := r[0].([]any)
 	ttl, _ := r[1].(int64)
 	if len(flat) == 0 || len(flat)%2 != 0 || ttl == -2 {
@@ -178,7 +203,7 @@ func (c *Cache) afterFetch(p *part, id string, hold *entry, r []any, start time.
 		v, _ := flat[i+1].(string)
 		fields[f] = v
 	}
-	e := &entry{fields: fields, version: store.Version(fields), size: recordSize(id, fields)}
+	e := &entry{fields: fields, stream: t, version: store.Version(fields), size: recordSize(id, fields)}
 	if ttl > 0 {
 		e.expires = start.Add(time.Duration(ttl) * time.Millisecond)
 	}
@@ -204,7 +229,7 @@ func (c *Cache) decodeCached(p *part, id string, e *entry, owner any,
 		p.mu.Unlock()
 		return nil, false, err
 	}
-	d := &entry{owner: owner, value: v, fields: e.fields, version: e.version, expires: e.expires,
+	d := &entry{owner: owner, value: v, fields: e.fields, stream: e.stream, version: e.version, expires: e.expires,
 		size: int64(size+len(id)) + entryOverhead}
 	p.mu.Lock()
 	if p.m[id] == e {

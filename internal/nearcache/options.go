@@ -14,9 +14,14 @@ type Options struct {
 	// function plus the ID and a fixed overhead per entry. Default 64 MiB.
 	MaxBytes int64
 
-	// HealthInterval is how often each invalidation stream is pinged when
-	// it is quiet. A stream silent for three intervals counts as lost and
-	// the cache is flushed. Default 1 s.
+	// HealthInterval is how long after its server was last heard from
+	// (a reply, an invalidation) an entry may be served without a check:
+	// past it, a hit first sends a PING on the stream and waits for the
+	// reply, behind which come every invalidation pushed before it. A
+	// stream that does not answer is not served from, and a command that
+	// waits three intervals for its reply breaks the connection, which
+	// flushes the cache. An idle stream is never pinged. Keep it below the
+	// time a failover takes to promote a replica. Default 1 s.
 	HealthInterval time.Duration
 }
 

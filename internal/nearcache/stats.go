@@ -5,8 +5,11 @@ type Stats struct {
 	Hits, Misses  uint64
 	Invalidations uint64 // entries dropped because Redis said their key changed
 	Flushes       uint64 // whole-cache flushes (lost connection, FLUSHALL)
-	Entries       int    `metric:"gauge"` // a level, not a count (package metrics)
-	Bytes         int64  `metric:"gauge"`
+	// Checks counts the PINGs sent before a hit on a stream that had been
+	// silent for a health interval (the streams' only health check).
+	Checks  uint64
+	Entries int   `metric:"gauge"` // a level, not a count (package metrics)
+	Bytes   int64 `metric:"gauge"`
 
 	// TrackingRefused counts connection attempts whose HELLO or CLIENT
 	// TRACKING the server refused (an ACL without CLIENT, a wrong password,
@@ -28,6 +31,7 @@ func (c *Cache) Stats() Stats {
 		Misses:        c.misses.Load(),
 		Invalidations: c.invalidations.Load(),
 		Flushes:       c.flushes.Load(),
+		Checks:        c.checks.Load(),
 
 		TrackingRefused: c.trackingRefused.Load(),
 	}

@@ -71,7 +71,7 @@ func (c *Cache) saveThrough(ctx context.Context, id string, w store.Write) (int6
 	for _, a := range args {
 		cmd = append(cmd, argString(a))
 	}
-	after := func(reply any) { c.afterSave(p, id, w, base, reply) }
+	after := func(reply any) { c.afterSave(p, t, id, w, base, reply) }
 	reply, err := t.Do(ctx, after, cmd...)
 	if err != nil && isNoScript(err) {
 		// The script is not in this server's cache yet (a new or
@@ -109,7 +109,7 @@ func (c *Cache) saveThrough(ctx context.Context, id string, w store.Write) (int6
 // afterSave runs when the stream reads the reply of a save of id made
 // against the entry base (see saveThrough): it puts the record as written
 // in the cache, or drops the entry when it cannot know the record.
-func (c *Cache) afterSave(p *part, id string, w store.Write, base *entry, reply any) {
+func (c *Cache) afterSave(p *part, t *tracking.Stream, id string, w store.Write, base *entry, reply any) {
 	version, _ := reply.(int64)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -137,7 +137,7 @@ func (c *Cache) afterSave(p *part, id string, w store.Write, base *entry, reply 
 	if w.Mode != store.Touch {
 		fields[store.WriteField] = w.ID
 	}
-	p.replaceLocked(id, &entry{fields: fields, version: version, expires: w.ExpireAt, size: recordSize(id, fields)})
+	p.replaceLocked(id, &entry{fields: fields, stream: t, version: version, expires: w.ExpireAt, size: recordSize(id, fields)})
 	c.evictLocked(p, id)
 }
 

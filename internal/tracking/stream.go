@@ -41,12 +41,16 @@ type Stream struct {
 	// dialer and dial timeout are taken from it. OnConnect is not run:
 	// the stream is not a go-redis connection.
 	Client *redis.Options
-	// Health is the interval of the PINGs that tell a silent stream from
-	// a dead one.
+	// Health is how long after the stream was last heard from a cached
+	// key may be served without a check (Fresh, Check); a command waiting
+	// three Health intervals for its reply breaks the connection.
 	Health time.Duration
 
 	up       atomic.Bool  // tracking is on and the connection live
 	lastRead atomic.Int64 // unix ns of the last reply or push read
+
+	cmu   sync.Mutex
+	check *check // the Check under way, shared by its callers; nil if none
 
 	mu   sync.Mutex
 	conn net.Conn // the live connection, for reset
@@ -152,9 +156,8 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 
 	done := make(chan struct{})
 	defer close(done)
-	go t.ping(done)
+	go t.watchdog(done, conn)
 	for {
-		conn.SetReadDeadline(time.Now().Add(3 * t.Health))
 		v, err := readRESP(r)
 		if err != nil {
 			return true
@@ -180,13 +183,13 @@ var ErrDown = errors.New("tracking: stream not up")
 // command was sent and before its reply: whether it ran is not known.
 var ErrLost = errors.New("tracking: connection lost before the reply")
 
-// call is commands sent on the stream, waiting for their n replies; a
-// PING's has neither after nor done.
+// call is commands sent on the stream, waiting for their n replies.
 type call struct {
 	n       int
 	replies []any
 	after   func(replies []any)
 	done    chan result
+	queued  time.Time
 }
 
 type result struct {
@@ -248,6 +251,7 @@ func (t *Stream) send(c *call, cmds ...[]string) error {
 	for _, args := range cmds {
 		t.wbuf = appendCommand(t.wbuf, args...)
 	}
+	c.queued = time.Now()
 	t.pending = append(t.pending, c)
 	if t.flushing {
 		return nil // the writer at work sends them
@@ -328,22 +332,81 @@ func readReply(r *bufio.Reader) (any, error) {
 	}
 }
 
-// ping sends a PING when the connection has been silent for a health
-// interval, so that a connection that went silent (a partition rather than
-// a reset) fails the read deadline. A busy connection needs none: its
-// replies already show it alive.
-func (t *Stream) ping(done <-chan struct{}) {
-	tick := time.NewTicker(t.Health)
+// Fresh reports whether the stream is up and was heard from (a reply, an
+// invalidation) within the last Health interval: every invalidation Redis
+// pushed until then has been applied, and the server was alive.
+func (t *Stream) Fresh() bool {
+	return t.up.Load() && time.Since(time.Unix(0, t.lastRead.Load())) < t.Health
+}
+
+// check is a Check under way: its PING's result, once done is closed.
+type check struct {
+	done chan struct{}
+	err  error
+}
+
+// Check makes the stream fresh: it sends a PING and waits, for at most a
+// Health interval or until ctx ends, for the reply, which Redis sends after
+// every invalidation it pushed before. When it returns nil, what the cache
+// holds from this stream is as current as a read made now. Callers that
+// come while a check is under way share it.
+//
+// This is the stream's only health check: an idle stream costs the server
+// nothing, and one that serves reads needs none. A silent one is checked
+// when a cached key is about to be served from it; if it does not answer,
+// the caller reads without the cache and the watchdog breaks the
+// connection (and the cache is flushed) when the PING has waited three
+// Health intervals.
+func (t *Stream) Check(ctx context.Context) error {
+	t.cmu.Lock()
+	ck := t.check
+	if ck == nil {
+		ck = &check{done: make(chan struct{})}
+		c := &call{n: 1, done: make(chan result, 1)}
+		if err := t.send(c, []string{"PING"}); err != nil {
+			t.cmu.Unlock()
+			return err
+		}
+		t.check = ck
+		go func() {
+			r := <-c.done
+			t.cmu.Lock()
+			t.check = nil
+			t.cmu.Unlock()
+			ck.err = r.err
+			close(ck.done)
+		}()
+	}
+	t.cmu.Unlock()
+	wait := time.NewTimer(t.Health)
+	defer wait.Stop()
+	select {
+	case <-ck.done:
+		return ck.err
+	case <-wait.C:
+		return fmt.Errorf("tracking %s: no reply to PING in %v", t.Client.Addr, t.Health)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// watchdog breaks the connection when the oldest command sent on it has
+// waited three Health intervals for its reply: the server is hung or the
+// network path silently gone. (No read deadline: an idle stream is
+// silent by design.)
+func (t *Stream) watchdog(done <-chan struct{}, conn net.Conn) {
+	tick := time.NewTicker(max(t.Health/2, time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
 		case <-done:
 			return
 		case <-tick.C:
-			if time.Since(time.Unix(0, t.lastRead.Load())) < t.Health {
-				continue
-			}
-			if t.send(&call{n: 1}, []string{"PING"}) != nil {
+			t.wmu.Lock()
+			late := len(t.pending) > 0 && time.Since(t.pending[0].queued) > 3*t.Health
+			t.wmu.Unlock()
+			if late {
+				conn.Close()
 				return
 			}
 		}
