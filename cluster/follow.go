@@ -18,16 +18,26 @@ type FollowOptions struct {
 	// Node identifies this web node to the coordinator; it must be unique
 	// in the fleet. Default: hostname, process ID and a counter.
 	Node string
-	// Interval is how often the topology record is polled, each wait
-	// shortened or lengthened by up to a tenth at random so that a fleet's
-	// polls do not fall in step. Default 1 s.
+	// Interval is how often the topology record is polled while a change
+	// of topology is under way (a Reshard's phases, each of which waits
+	// for every node). Every wait is shortened or lengthened by up to a
+	// tenth at random so that a fleet's polls do not fall in step.
+	// Default 1 s.
 	Interval time.Duration
+	// StableInterval is how often the record is polled while the topology
+	// is stable, which is most of the time: the first phase of a Reshard
+	// waits up to this long for every node to notice it, the later ones
+	// Interval. It is what an idle node costs the shards, one poll per
+	// StableInterval over all of them. Default 10 × Interval, kept between
+	// Interval and Lease/3.
+	StableInterval time.Duration
 	// Lease is how long the node keeps serving without having read the
 	// record. Past it every Load, Save, Delete and Exists fails with
 	// ErrStaleTopology until a poll succeeds, because the coordinator
 	// stops waiting for a node whose acknowledgement (kept for 2 × Lease)
 	// expired, and moves on to a phase this node may not be compatible
-	// with. Default 5 × Interval.
+	// with. So a node that dies during a Reshard holds it up for up to
+	// 2 × Lease. Default 3 × StableInterval (30 s).
 	Lease time.Duration
 	// Template gives the client settings (timeouts, credentials, breaker...)
 	// of shards that the record names and this node does not know yet; its
@@ -48,9 +58,13 @@ func (o *FollowOptions) init(c *Cluster) {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
-	if o.Lease <= 0 {
-		o.Lease = 5 * o.Interval
+	if o.StableInterval <= 0 {
+		o.StableInterval = 10 * o.Interval
 	}
+	if o.Lease <= 0 {
+		o.Lease = 3 * o.StableInterval
+	}
+	o.StableInterval = max(o.Interval, min(o.StableInterval, o.Lease/3))
 	if o.Template == nil {
 		t := c.Topology().Shards[0]
 		o.Template = &t
@@ -64,6 +78,7 @@ type Follower struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	next   int // the shard polled first next time; every poll moves it on
+	ackTo  int // the shard acknowledged on next time; every acknowledgement moves it on
 	mu     sync.Mutex
 
 	acked   int64     // the stage last acknowledged
@@ -105,14 +120,13 @@ func (f *Follower) Close() error {
 
 func (f *Follower) run(ctx context.Context) {
 	defer close(f.done)
-	t := time.NewTimer(jitter.Around(f.opt.Interval))
+	t := time.NewTimer(jitter.Around(f.interval()))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			t.Reset(jitter.Around(f.opt.Interval))
 		}
 		pctx, cancel := context.WithTimeout(ctx, f.opt.Lease)
 		err := f.poll(pctx)
@@ -120,13 +134,24 @@ func (f *Follower) run(ctx context.Context) {
 		if err != nil && f.opt.OnError != nil && ctx.Err() == nil {
 			f.opt.OnError(err)
 		}
+		t.Reset(jitter.Around(f.interval()))
 	}
 }
 
+// interval is the wait before the next poll: StableInterval while the
+// cluster routes by a stable topology, else Interval.
+func (f *Follower) interval() time.Duration {
+	if m := f.c.snap.Load().move; m.prev == nil && m.phase == PhaseStable {
+		return f.opt.StableInterval
+	}
+	return f.opt.Interval
+}
+
 // poll reads the record from the first shard that answers, applies it if it
-// is newer, and acknowledges the stage the cluster then routes by on that
-// shard when it is new or the last acknowledgement is half a Lease old. A
-// successful poll renews the lease.
+// is newer, and acknowledges the stage the cluster then routes by when it
+// is new or the last acknowledgement is half a Lease old. A successful poll
+// renews the lease. Polls and acknowledgements each go to the shards in
+// turn, so that a fleet's load is spread over them.
 func (f *Follower) poll(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -156,11 +181,10 @@ func (f *Follower) poll(ctx context.Context) error {
 		// Acknowledge a new stage at once, and the same one every half
 		// Lease: an acknowledgement holds for 2 × Lease, so while the
 		// lease holds the last one has at least 1.5 × Lease to run, and
-		// a poll costs one command, not two.
+		// most polls cost one command, not two.
 		if st := c.snap.Load().move.stage(); f.ackedAt.IsZero() || st != f.acked || start.Sub(f.ackedAt) >= f.opt.Lease/2 {
-			if err := c.ack(ctx, sh, f.opt.Node, st, 2*f.opt.Lease); err != nil {
-				errs = append(errs, err)
-				continue
+			if err := f.ack(ctx, shards, st); err != nil {
+				return fmt.Errorf("shardsession: topology acknowledgement: %w", err)
 			}
 			f.acked, f.ackedAt = st, start
 		}
@@ -168,4 +192,22 @@ func (f *Follower) poll(ctx context.Context) error {
 		return nil
 	}
 	return fmt.Errorf("shardsession: topology poll: %w", errors.Join(errs...))
+}
+
+// ack acknowledges stage on the next shard in turn that answers. (On the
+// shard just polled, a node that acknowledges every few polls would pick
+// the same shard each time: with three shards and an acknowledgement every
+// third poll, all of a fleet's acknowledgements would land on one.)
+func (f *Follower) ack(ctx context.Context, shards []*shard.Shard, st int64) error {
+	var errs []error
+	for i := range shards {
+		sh := shards[(f.ackTo+i)%len(shards)]
+		if err := f.c.ack(ctx, sh, f.opt.Node, st, 2*f.opt.Lease); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		f.ackTo = (f.ackTo + i + 1) % len(shards)
+		return nil
+	}
+	return errors.Join(errs...)
 }

@@ -179,7 +179,7 @@ func (f *Fleet) newStore(opt Options, node string) (session.Store, error) {
 	f.closers = append(f.closers, c)
 	if opt.Follow {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		fl, err := c.Follow(ctx, cluster.FollowOptions{Node: node, Interval: FollowInterval,
+		fl, err := c.Follow(ctx, cluster.FollowOptions{Node: node, Interval: FollowInterval, StableInterval: FollowInterval,
 			OnError: func(err error) { slog.Warn("fleet: topology poll failed", "node", node, "err", err) }})
 		cancel()
 		if err != nil {
