@@ -75,7 +75,7 @@ func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(store
 	defer ps.Close()
 	retry := pubsub.Backoff{Min: watchRetry, Max: watchRetry}
 	var probe *keyspace.ExpiryProbe
-	pubsub.Receive(ctx, ps, retry, func(err error) {
+	pubsub.Receive(ctx, ps, pubsub.WatchQuiet, retry, func(err error) {
 		onErr(sh.Wrap(fmt.Errorf("events: %w", err)))
 	}, func(msg any) {
 		switch msg := msg.(type) {

@@ -94,7 +94,7 @@ func (h *hub) follow(ctx context.Context) {
 	ps := c.Subscribe(ctx, string(SwitchMaster), string(ObjectivelyDown), string(BackUp))
 	defer ps.Close()
 	failing := false
-	pubsub.Receive(ctx, ps, pubsub.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second},
+	pubsub.Receive(ctx, ps, 2*time.Second, pubsub.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second},
 		func(err error) {
 			if !failing {
 				failing = true

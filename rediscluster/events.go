@@ -64,7 +64,7 @@ func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(er
 	wg.Go(func() {
 		ps := c.client.Subscribe(ctx, c.eventChannel())
 		defer ps.Close()
-		pubsub.Receive(ctx, ps, watchRetry, func(err error) {
+		pubsub.Receive(ctx, ps, pubsub.WatchQuiet, watchRetry, func(err error) {
 			onErr(fmt.Errorf("events: %w", wrap("", "", err)))
 		}, func(msg any) {
 			if m, ok := msg.(*redis.Message); ok {
@@ -126,7 +126,7 @@ func (c *Cluster) watchExpired(ctx context.Context, m *redis.Client, fn func(sto
 	ps := m.Subscribe(ctx, expiredChannel)
 	defer ps.Close()
 	var probe *keyspace.ExpiryProbe
-	pubsub.Receive(ctx, ps, watchRetry, func(err error) {
+	pubsub.Receive(ctx, ps, pubsub.WatchQuiet, watchRetry, func(err error) {
 		onErr(fmt.Errorf("events: %w", wrap(node, "", err)))
 	}, func(msg any) {
 		switch msg := msg.(type) {

@@ -14,9 +14,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// quiet is how long a subscription may stay silent before Receive checks
-// it with a PING.
-const quiet = 2 * time.Second
+// WatchQuiet is how long a Watch's subscription to session events may stay
+// silent before it is checked: a fleet's idle nodes each send every server
+// one PING per WatchQuiet, and an event published on a connection that was
+// reset unnoticed is lost (delivery is at most once anyway).
+const WatchQuiet = 30 * time.Second
 
 // Backoff is the pause after a failed receive: Min, doubling after every
 // further failure up to Max, back to Min after a success.
@@ -26,10 +28,13 @@ type Backoff struct {
 
 // Receive reads ps until ctx ends (then closes it), calling handle with each
 // *redis.Subscription (the first subscription, or a re-subscription after
-// go-redis re-dialled) and *redis.Message. A quiet connection is checked
-// with PING; a failure is passed to onErr and followed by a pause (b),
-// after which go-redis re-dials and re-subscribes on the next receive.
-func Receive(ctx context.Context, ps *redis.PubSub, b Backoff, onErr func(error), handle func(msg any)) {
+// go-redis re-dialled) and *redis.Message. A connection quiet for quiet is
+// checked with a PING, whose write fails on a connection the server or the
+// network reset (it is the only traffic of a subscription that hears
+// nothing, so a fleet of idle nodes pays it on every server); a failure is
+// passed to onErr and followed by a pause (b), after which go-redis
+// re-dials and re-subscribes on the next receive.
+func Receive(ctx context.Context, ps *redis.PubSub, quiet time.Duration, b Backoff, onErr func(error), handle func(msg any)) {
 	// go-redis bounds a receive by its timeout, not by ctx: closing ps
 	// ends a receive under way as soon as ctx does.
 	stop := context.AfterFunc(ctx, func() { ps.Close() })
