@@ -14,8 +14,12 @@
 // connection: a read's answer is cached only if no write of this node and
 // no loss of the connection came in between, and a write pushed after the
 // read drops it. While a server's stream is down nothing it holds is
-// cached, and every loss of a stream flushes the whole cache. Entries also
-// expire on their own at the key's TTL, measured from before the read.
+// cached, and every loss of a stream flushes the whole cache. A hit is
+// served only from a stream heard from within Options.HealthInterval, or
+// after a PING on it has been answered (every invalidation due comes
+// before the reply): that is the streams' only health check, so an idle
+// node sends nothing, and a hung server's entries are never served. Entries
+// also expire on their own at the key's TTL, measured from before the read.
 //
 // Write-through: this node's saves go on the same stream where they can,
 // and the cache keeps the record as written, so the writer's next read is

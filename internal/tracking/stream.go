@@ -33,8 +33,8 @@ const trackingName = "shardsession-tracking"
 // with the invalidations, so a caller knows exactly which invalidations
 // came before its command and which after.
 //
-// Set the exported fields, then Run it; Up, Do, DoMulti and Reset are safe to
-// call from any goroutine meanwhile.
+// Set the exported fields, then Run it; Up, Fresh, Check, Do, DoMulti and
+// Reset are safe to call from any goroutine meanwhile.
 type Stream struct {
 	// Client is the primary's go-redis options: address, credentials
 	// (a credentials provider is asked on each new connection), TLS,
