@@ -423,3 +423,62 @@ func TestFollowSpreadsPolls(t *testing.T) {
 		return nil
 	})
 }
+
+// calls returns how many times each shard's primary ran cmd (INFO
+// commandstats).
+func calls(ctx context.Context, t *testing.T, top *redistest.Topology, cmd string) []int {
+	t.Helper()
+	out := make([]int, len(top.Shards))
+	for i, s := range top.Shards {
+		rdb := redis.NewClient(&redis.Options{Addr: s.Primary.Addr()})
+		stats, err := rdb.Info(ctx, "commandstats").Result()
+		rdb.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, rest, ok := strings.Cut(stats, "cmdstat_"+cmd+":calls="); ok {
+			out[i], _ = strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+		}
+	}
+	return out
+}
+
+// While the topology is stable a follower polls every StableInterval, not
+// every Interval, and its acknowledgements go round the shards: here one
+// every third poll, which on the polled shard would always be the same one
+// of three.
+func TestFollowStableCadence(t *testing.T) {
+	c, top := clustertest.New(t, redistest.TopologyOptions{Shards: 3})
+	ctx := context.Background()
+	const stable = 100 * time.Millisecond
+	fl, err := c.Follow(ctx, cluster.FollowOptions{Interval: 5 * time.Millisecond, StableInterval: stable, Lease: 5 * stable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	sum := func(xs []int) (n int) {
+		for _, x := range xs {
+			n += x
+		}
+		return n
+	}
+	polls, acks := calls(ctx, t, top, "hget"), calls(ctx, t, top, "zadd")
+	start := time.Now()
+	redistest.Eventually(t, 20*time.Second, func(context.Context) error {
+		now := calls(ctx, t, top, "zadd")
+		for i := range now {
+			if now[i] == acks[i] {
+				return fmt.Errorf("acknowledgements per shard %v, then %v: shard %d has none", acks, now, i)
+			}
+		}
+		return nil
+	})
+	elapsed := time.Since(start)
+	n := sum(calls(ctx, t, top, "hget")) - sum(polls)
+	// Every 100 ms ± 10%, plus the time each poll takes: well below the
+	// one every 5 ms that Interval would give.
+	if most := int(elapsed/(stable*9/10)) + 3; n > most {
+		t.Errorf("%d polls in %v, want at most %d (one per StableInterval)", n, elapsed, most)
+	}
+	t.Logf("%d polls in %v; acknowledgements per shard %v", n, elapsed, calls(ctx, t, top, "zadd"))
+}
