@@ -182,7 +182,7 @@ func (f *Fleet) startNode(ctx context.Context) (*fleetNode, error) {
 	}
 	wctx, stop := context.WithCancel(context.Background())
 	n.stop = stop
-	go c.Watch(wctx, func(store.Event) {}, nil)
+	go n.nc.Watch(wctx, func(store.Event) {}, nil) // on the tracking connections
 	if err := n.nc.Ready(ctx); err != nil {
 		n.close()
 		return nil, err

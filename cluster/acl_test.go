@@ -72,7 +72,8 @@ func TestWaitRefusedIsAnError(t *testing.T) {
 // A near cache whose servers refuse CLIENT (an ACL without it, or the
 // command renamed away, as on some managed services) says so: Ready fails
 // at once naming the shard, and Stats counts the refusals and names the
-// shard as off; sessions are still served, uncached.
+// shard as off; sessions are still served, uncached, and its Watch
+// subscribes on a connection of its own.
 func TestNearCacheWithoutClientCommand(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -109,6 +110,26 @@ func TestNearCacheWithoutClientCommand(t *testing.T) {
 			if v, ok := nd.read(t, "s1", 0); !ok || v != "v1" {
 				t.Fatalf("uncached read = %q, %v", v, ok)
 			}
+
+			events := make(chan store.Event, 100)
+			wctx, stop := context.WithCancel(context.Background())
+			watched := make(chan struct{})
+			go func() { defer close(watched); nc.Watch(wctx, func(e store.Event) { events <- e }, nil) }()
+			defer func() { stop(); <-watched }()
+			redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+				if err := nc.Publish(ctx, store.Event{Kind: store.Destroyed, ID: "s1"}); err != nil {
+					return err
+				}
+				select {
+				case e := <-events:
+					if e.ID != "s1" || e.Kind != store.Destroyed {
+						return fmt.Errorf("event %+v, want s1 destroyed", e)
+					}
+					return nil
+				case <-time.After(200 * time.Millisecond):
+					return errors.New("no event through the near cache's Watch")
+				}
+			})
 		})
 	}
 }

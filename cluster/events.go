@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -71,41 +72,74 @@ const watchRetry = 200 * time.Millisecond
 
 // watchShard subscribes to one primary until ctx ends.
 func (c *Cluster) watchShard(ctx context.Context, sh *shard.Shard, fn func(store.Event), onErr func(error)) {
-	ps := sh.Primary().Subscribe(ctx, c.eventChannel(), expiredChannel)
+	ps := sh.Primary().Subscribe(ctx, c.channels()...)
 	defer ps.Close()
 	retry := pubsub.Backoff{Min: watchRetry, Max: watchRetry}
-	var probe *keyspace.ExpiryProbe
+	w := &shardEvents{ctx: ctx, c: c, sh: sh, fn: fn, onErr: onErr}
 	pubsub.Receive(ctx, ps, pubsub.WatchQuiet, retry, func(err error) {
 		onErr(sh.Wrap(fmt.Errorf("events: %w", err)))
 	}, func(msg any) {
 		switch msg := msg.(type) {
 		case *redis.Subscription:
-			// First subscription, or a re-subscription after a reconnect:
-			// the primary may be a fresh process that lost CONFIG SET.
-			if msg.Channel != expiredChannel {
-				break
-			}
-			err := ensureKeyspaceEvents(ctx, sh)
-			switch {
-			case keyspace.ConfigRefused(err):
-				// A managed server: the setting may be on all the same.
-				// Ask Redis itself, and say so only if it is not.
-				probe = keyspace.StartProbe(ctx, sh.Primary(), keyspace.ProbeKey(), probeWait, func() {
-					onErr(sh.Wrap(fmt.Errorf("events: %w", keyspace.ErrExpiredEventsOff)))
-				})
-			case err != nil:
-				onErr(fmt.Errorf("events: %w", err))
-			}
+			w.subscribed(msg.Channel)
 		case *redis.Message:
-			if msg.Channel == expiredChannel {
-				probe.Expired(msg.Payload)
-			}
-			if e, ok := c.parseEvent(msg); ok {
-				e.Shard = sh.Name()
-				fn(e)
-			}
+			w.message(msg.Channel, msg.Payload)
 		}
 	})
+}
+
+// channels are the Pub/Sub channels a Watch subscribes to on each primary.
+func (c *Cluster) channels() []string { return []string{c.eventChannel(), expiredChannel} }
+
+// shardEvents turns the messages of one primary's subscription, on a
+// connection of its own (watchShard) or on a near cache's stream
+// (NearCache.Watch), into events.
+type shardEvents struct {
+	ctx   context.Context
+	c     *Cluster
+	sh    *shard.Shard
+	fn    func(store.Event)
+	onErr func(error)
+
+	mu    sync.Mutex
+	probe *keyspace.ExpiryProbe
+}
+
+// subscribed handles the server's confirmation of a subscription: the
+// first, or one after a reconnection, when the primary may be a fresh
+// process that lost CONFIG SET.
+func (w *shardEvents) subscribed(channel string) {
+	if channel != expiredChannel {
+		return
+	}
+	err := ensureKeyspaceEvents(w.ctx, w.sh)
+	switch {
+	case keyspace.ConfigRefused(err):
+		// A managed server: the setting may be on all the same. Ask
+		// Redis itself, and say so only if it is not.
+		probe := keyspace.StartProbe(w.ctx, w.sh.Primary(), keyspace.ProbeKey(), probeWait, func() {
+			w.onErr(w.sh.Wrap(fmt.Errorf("events: %w", keyspace.ErrExpiredEventsOff)))
+		})
+		w.mu.Lock()
+		w.probe = probe
+		w.mu.Unlock()
+	case err != nil:
+		w.onErr(fmt.Errorf("events: %w", err))
+	}
+}
+
+// message handles one Pub/Sub message.
+func (w *shardEvents) message(channel, payload string) {
+	if channel == expiredChannel {
+		w.mu.Lock()
+		probe := w.probe
+		w.mu.Unlock()
+		probe.Expired(payload)
+	}
+	if e, ok := w.c.parseEvent(&redis.Message{Channel: channel, Payload: payload}); ok {
+		e.Shard = w.sh.Name()
+		w.fn(e)
+	}
 }
 
 // parseEvent turns a Pub/Sub message into an Event; ok is false for

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/shardsession/shardsession/failover"
 	"github.com/shardsession/shardsession/internal/nearcache"
@@ -60,6 +61,7 @@ type NearCacheStats = nearcache.Stats
 type NearCache struct {
 	*nearcache.Cache // LoadDecoded, Save, Delete, Invalidate, Flush, Stats, Close
 	c                *Cluster
+	events           sync.Map // shard name → *listeners: the Watch calls on its stream
 }
 
 // NewNearCache starts a near cache over c: one tracking connection per
@@ -92,6 +94,13 @@ func (nc *NearCache) tracker(sh *shard.Shard) *tracking.Stream {
 						t.Reset()
 					}
 				})
+				t.Message = func(channel, payload string) {
+					nc.listeners(sh.Name()).each(func(w *shardEvents) { w.message(channel, payload) })
+				}
+				t.Subscribed = func(channel string) {
+					// Not on the stream's goroutine: it may send commands.
+					nc.listeners(sh.Name()).each(func(w *shardEvents) { go w.subscribed(channel) })
+				}
 			},
 		}
 	})

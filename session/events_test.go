@@ -3,10 +3,12 @@ package session_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/shardsession/shardsession/cluster"
 	"github.com/shardsession/shardsession/session"
 )
 
@@ -85,11 +87,30 @@ func observe(t *testing.T, rec *recorder, kind session.EventKind, shard string, 
 
 // Acceptance: created, destroyed and expired events are observed on every
 // shard, also after a primary is killed and restarted (which loses the
-// notify-keyspace-events setting and the subscription).
+// notify-keyspace-events setting and the subscription); over a Cluster
+// (a subscription per shard) and over a NearCache (subscribed on its
+// tracking connections).
 func TestEventsOnEveryShardAcrossRestart(t *testing.T) {
+	for _, near := range []bool{false, true} {
+		t.Run(fmt.Sprintf("nearcache=%v", near), func(t *testing.T) { eventsAcrossRestart(t, near) })
+	}
+}
+
+func eventsAcrossRestart(t *testing.T, near bool) {
 	m, c, top := newManager(t)
+	var st session.Store = c
+	if near {
+		nc, err := cluster.NewNearCache(c, cluster.NearCacheOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		st = nc
+		m = session.New(nc)
+		m.Cookie.Name, m.Cookie.Secure = "session", false
+	}
 	m.PublishEvents = true
-	short := session.New(c)
+	short := session.New(st)
 	short.IdleTimeout = 200 * time.Millisecond
 
 	rec := &recorder{}
@@ -145,6 +166,23 @@ func TestEventsOnEveryShardAcrossRestart(t *testing.T) {
 	}
 	for _, s := range top.Shards {
 		t.Run(s.Name, func(t *testing.T) { check(t, s.Name) })
+	}
+	if near {
+		// The events came on the tracking connections: no other
+		// connection is subscribed.
+		for _, s := range top.Shards {
+			rdb := s.Primary.Client()
+			list, err := rdb.ClientList(context.Background()).Result()
+			rdb.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
+				if strings.Contains(line, " sub=") && !strings.Contains(line, " sub=0 ") && !strings.Contains(line, " name=shardsession-tracking ") {
+					t.Errorf("%s: a subscription of its own: %s", s.Name, line)
+				}
+			}
+		}
 	}
 
 	s1 := top.Shards[1]

@@ -71,6 +71,18 @@ type Stream struct {
 	// TRACKING (a wrong password, an ACL without CLIENT, a server before
 	// 6.0); the stream retries with backoff.
 	Refused func(err error)
+
+	// Message, if set, is called with each Pub/Sub message of the
+	// channels subscribed with Subscribe, and Subscribed with each
+	// channel whose subscription the server confirmed (after every
+	// reconnection too), from the goroutine that reads the stream. RESP3
+	// lets one connection subscribe and run commands, so a node's events
+	// need no connection of their own.
+	Message    func(channel, payload string)
+	Subscribed func(channel string)
+
+	smu      sync.Mutex
+	channels map[string]int // subscribed channel → how many asked for it
 }
 
 // Up reports whether the stream is live: tracking on, connection up.
@@ -152,6 +164,9 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 	t.wconn, t.wbuf = conn, t.wbuf[:0] // what was queued for the last connection failed with it
 	t.wmu.Unlock()
 	defer t.failPending()
+	if chans := t.subscribed(); len(chans) > 0 {
+		t.send(nil, append([]string{"SUBSCRIBE"}, chans...))
+	}
 	t.up.Store(true)
 
 	done := make(chan struct{})
@@ -164,15 +179,78 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 		}
 		t.lastRead.Store(time.Now().UnixNano())
 		if p, ok := v.(respPush); ok {
-			if len(p) == 2 && p[0] == "invalidate" {
-				t.Invalidate(stringsOf(p[1]))
-			}
+			t.push(p)
 			continue
 		}
 		if !t.deliver(v) {
 			return true // a reply nobody asked for: the stream is out of step
 		}
 	}
+}
+
+// push handles an out-of-band message: an invalidation, a Pub/Sub
+// message, a subscription's confirmation.
+func (t *Stream) push(p respPush) {
+	kind, _ := p[0].(string)
+	switch {
+	case kind == "invalidate" && len(p) == 2:
+		t.Invalidate(stringsOf(p[1]))
+	case kind == "message" && len(p) == 3 && t.Message != nil:
+		ch, _ := p[1].(string)
+		payload, _ := p[2].(string)
+		t.Message(ch, payload)
+	case kind == "subscribe" && len(p) == 3 && t.Subscribed != nil:
+		ch, _ := p[1].(string)
+		t.Subscribed(ch)
+	}
+}
+
+// Subscribe subscribes the stream to channels (Message, Subscribed): now
+// if it is up, and again on every connection it makes until as many
+// Unsubscribe calls have released them.
+func (t *Stream) Subscribe(channels ...string) {
+	t.smu.Lock()
+	defer t.smu.Unlock()
+	if t.channels == nil {
+		t.channels = map[string]int{}
+	}
+	var fresh []string
+	for _, ch := range channels {
+		if t.channels[ch]++; t.channels[ch] == 1 {
+			fresh = append(fresh, ch)
+		}
+	}
+	if len(fresh) > 0 {
+		t.send(nil, append([]string{"SUBSCRIBE"}, fresh...)) // ErrDown: the next connection subscribes
+	}
+}
+
+// Unsubscribe releases one Subscribe of channels; the stream unsubscribes
+// from those no one holds any more.
+func (t *Stream) Unsubscribe(channels ...string) {
+	t.smu.Lock()
+	defer t.smu.Unlock()
+	var gone []string
+	for _, ch := range channels {
+		if t.channels[ch]--; t.channels[ch] <= 0 {
+			delete(t.channels, ch)
+			gone = append(gone, ch)
+		}
+	}
+	if len(gone) > 0 {
+		t.send(nil, append([]string{"UNSUBSCRIBE"}, gone...))
+	}
+}
+
+// subscribed returns the channels the stream is to be subscribed to.
+func (t *Stream) subscribed() []string {
+	t.smu.Lock()
+	defer t.smu.Unlock()
+	chans := make([]string, 0, len(t.channels))
+	for ch := range t.channels {
+		chans = append(chans, ch)
+	}
+	return chans
 }
 
 // ErrDown is returned by Do when the stream is not up: the caller sends
@@ -251,8 +329,10 @@ func (t *Stream) send(c *call, cmds ...[]string) error {
 	for _, args := range cmds {
 		t.wbuf = appendCommand(t.wbuf, args...)
 	}
-	c.queued = time.Now()
-	t.pending = append(t.pending, c)
+	if c != nil { // nil: a command answered by pushes only (SUBSCRIBE)
+		c.queued = time.Now()
+		t.pending = append(t.pending, c)
+	}
 	if t.flushing {
 		return nil // the writer at work sends them
 	}
@@ -331,6 +411,9 @@ func readReply(r *bufio.Reader) (any, error) {
 		}
 	}
 }
+
+// Heard returns when the stream last read a reply or a push.
+func (t *Stream) Heard() time.Time { return time.Unix(0, t.lastRead.Load()) }
 
 // Fresh reports whether the stream is up and was heard from (a reply, an
 // invalidation) within the last Health interval: every invalidation Redis
