@@ -42,16 +42,21 @@ func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(er
 	if onErr == nil {
 		onErr = func(error) {}
 	}
+	return c.watchEach(ctx, func(ctx context.Context, sh *shard.Shard) {
+		c.watchShard(ctx, sh, fn, onErr)
+	})
+}
+
+// watchEach runs watch for every shard, in a goroutine of its own, until
+// ctx ends, following the topology: a watcher starts for each new shard,
+// and the watchers of shards gone are stopped.
+func (c *Cluster) watchEach(ctx context.Context, watch func(ctx context.Context, sh *shard.Shard)) error {
 	var watchers pubsub.Set[*shard.Shard]
 	defer watchers.Stop()
 	tick := time.NewTicker(watchReconcile)
 	defer tick.Stop()
 	for {
-		// Follow the topology: start a watcher per new shard, stop those
-		// of shards gone.
-		watchers.Sync(ctx, c.Shards(), func(ctx context.Context, sh *shard.Shard) {
-			c.watchShard(ctx, sh, fn, onErr)
-		})
+		watchers.Sync(ctx, c.Shards(), watch)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

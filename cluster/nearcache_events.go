@@ -31,20 +31,9 @@ func (nc *NearCache) Watch(ctx context.Context, fn func(store.Event), onErr func
 	if onErr == nil {
 		onErr = func(error) {}
 	}
-	var watchers pubsub.Set[*shard.Shard]
-	defer watchers.Stop()
-	tick := time.NewTicker(watchReconcile)
-	defer tick.Stop()
-	for {
-		watchers.Sync(ctx, nc.c.Shards(), func(ctx context.Context, sh *shard.Shard) {
-			nc.watchShard(ctx, sh, fn, onErr)
-		})
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
+	return nc.c.watchEach(ctx, func(ctx context.Context, sh *shard.Shard) {
+		nc.watchShard(ctx, sh, fn, onErr)
+	})
 }
 
 // watchShard listens on sh's stream until ctx ends.
