@@ -434,12 +434,12 @@ type check struct {
 // holds from this stream is as current as a read made now. Callers that
 // come while a check is under way share it.
 //
-// This is the stream's only health check: an idle stream costs the server
-// nothing, and one that serves reads needs none. A silent one is checked
-// when a cached key is about to be served from it; if it does not answer,
-// the caller reads without the cache and the watchdog breaks the
-// connection (and the cache is flushed) when the PING has waited three
-// Health intervals.
+// This is the stream's only health check (besides the one a Watch on it
+// makes after 30 s of quiet): an idle stream costs the server nothing, and
+// one that serves reads needs none. A silent one is checked when a cached
+// key is about to be served from it; if it does not answer, the caller
+// reads without the cache and the watchdog breaks the connection (and the
+// cache is flushed) when the PING has waited three Health intervals.
 func (t *Stream) Check(ctx context.Context) error {
 	t.cmu.Lock()
 	ck := t.check
