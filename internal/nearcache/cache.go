@@ -65,8 +65,8 @@ type entry struct {
 
 // serves reports whether e can answer a read of owner that needs at least
 // minVersion: a record, or its decoding for owner, unexpired.
-func (e *entry) serves(owner any, minVersion int64) bool {
-	if e == nil || e.pending || e.version < minVersion || !e.expires.IsZero() && !time.Now().Before(e.expires) {
+func (e *entry) serves(owner any, minVersion int64, now time.Time) bool {
+	if e == nil || e.pending || e.version < minVersion || !e.expires.IsZero() && !now.Before(e.expires) {
 		return false
 	}
 	return e.owner == owner && e.value != nil || e.fields != nil
@@ -124,10 +124,11 @@ func (c *Cache) LoadDecoded(ctx context.Context, id string, owner any, minVersio
 		p.mu.RLock()
 		e := p.m[id]
 		p.mu.RUnlock()
-		if !e.serves(owner, minVersion) {
+		now := time.Now()
+		if !e.serves(owner, minVersion, now) {
 			break
 		}
-		if !e.stream.Fresh() {
+		if !e.stream.Fresh(now) {
 			// Nothing heard from the key's server for a health interval:
 			// an invalidation may be on its way, or the server hung (and
 			// a replica about to take its place). Ask it first.

@@ -416,10 +416,10 @@ func readReply(r *bufio.Reader) (any, error) {
 func (t *Stream) Heard() time.Time { return time.Unix(0, t.lastRead.Load()) }
 
 // Fresh reports whether the stream is up and was heard from (a reply, an
-// invalidation) within the last Health interval: every invalidation Redis
-// pushed until then has been applied, and the server was alive.
-func (t *Stream) Fresh() bool {
-	return t.up.Load() && time.Since(time.Unix(0, t.lastRead.Load())) < t.Health
+// invalidation) within the Health interval before now: every invalidation
+// Redis pushed until then has been applied, and the server was alive.
+func (t *Stream) Fresh(now time.Time) bool {
+	return t.up.Load() && now.UnixNano()-t.lastRead.Load() < int64(t.Health)
 }
 
 // check is a Check under way: its PING's result, once done is closed.
