@@ -87,7 +87,8 @@ type Follower struct {
 
 // Follow makes c follow the topology record that Reshard maintains: it
 // polls the record now (and fails if no shard answers), applies it, and then
-// keeps polling every Interval in the background, acknowledging each stage
+// keeps polling in the background (every StableInterval while the topology
+// is stable, every Interval while it changes), acknowledging each stage
 // it applies so that the coordinator knows when every live node has reached
 // it. A web node of a fleet calls Follow once after New; from then on its
 // routing follows topology changes without a restart. A cluster that no
