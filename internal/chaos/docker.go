@@ -137,7 +137,11 @@ func newDockerEnv(ctx context.Context, opt Options) (*dockerEnv, string, string,
 }
 
 // removeStale removes containers and networks of earlier runs that are
-// older than ten minutes (a test binary killed before its cleanup).
+// older than ten minutes (a test binary killed before its cleanup). Age,
+// not emptiness, tells a network left behind: the engine's list shows no
+// network's containers, and a network another scenario running in parallel
+// has just created has none yet (removing it failed that scenario's first
+// container with "network not found").
 func removeStale(pool *dockertest.Pool) {
 	old := time.Now().Add(-10 * time.Minute).Unix()
 	cs, _ := pool.Client.ListContainers(docker.ListContainersOptions{All: true, Filters: map[string][]string{"label": {label}}})
@@ -148,11 +152,15 @@ func removeStale(pool *dockertest.Pool) {
 	}
 	ns, _ := pool.Client.FilteredListNetworks(docker.NetworkFilterOpts{"label": {label: true}})
 	for _, n := range ns {
-		if len(n.Containers) == 0 && strings.HasPrefix(n.Name, label) {
-			pool.Client.RemoveNetwork(n.ID)
+		created, err := strconv.ParseInt(n.Labels[createdLabel], 10, 64)
+		if strings.HasPrefix(n.Name, label) && (err != nil || created < old) {
+			pool.Client.RemoveNetwork(n.ID) // refused while containers use it
 		}
 	}
 }
+
+// createdLabel holds, on a network, when it was created (unix seconds).
+const createdLabel = label + ".created"
 
 // createNetwork creates a bridge network on a random 10.231.x.0/24 subnet
 // (retrying on overlap) and returns "10.231.x".
@@ -165,7 +173,7 @@ func (e *dockerEnv) createNetwork() (string, error) {
 			Name:   label + "-" + strings.ReplaceAll(subnet, ".", "-"),
 			Driver: "bridge",
 			IPAM:   &docker.IPAMOptions{Config: []docker.IPAMConfig{{Subnet: subnet + ".0/24"}}},
-			Labels: map[string]string{label: "1"},
+			Labels: map[string]string{label: "1", createdLabel: strconv.FormatInt(time.Now().Unix(), 10)},
 		})
 		if err == nil {
 			e.network = nw
