@@ -118,6 +118,13 @@ func (n *node) launchOnceLocked(ctx context.Context, port int) (retry bool, err 
 		if p.exited() {
 			return fatal(exitError(p))
 		}
+		if !listening(n.logPath, from) {
+			// Until this process says it listens, a PING may reach
+			// another one that holds the port (a test binary of another
+			// package), and this one then exits: "Address already in
+			// use". Seen once: a test counted another's keys.
+			return errNotListening
+		}
 		return ping(ctx, n.addr(), n.tls)
 	})
 	if err == nil && n.ready != nil {

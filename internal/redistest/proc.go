@@ -1,6 +1,7 @@
 package redistest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -122,6 +123,22 @@ func fileSize(path string) int64 {
 		return 0
 	}
 	return st.Size()
+}
+
+// errNotListening is what a poll of a node whose log does not yet say it
+// listens returns.
+var errNotListening = errors.New("redistest: not listening yet")
+
+// listening reports whether the log written since offset says the server
+// has bound its port: redis-server's "Ready to accept connections", or
+// Sentinel's "Sentinel ID is", both logged once its sockets are open.
+func listening(logPath string, from int64) bool {
+	b, err := os.ReadFile(logPath)
+	if err != nil || int64(len(b)) < from {
+		return false
+	}
+	log := b[from:]
+	return bytes.Contains(log, []byte("Ready to accept connections")) || bytes.Contains(log, []byte("Sentinel ID is"))
 }
 
 // bindFailed reports whether the log written since offset says the port
