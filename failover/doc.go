@@ -18,8 +18,9 @@
 //     go-redis client.
 //
 // Package shard wires these together (shard.Options.Sentinel and
-// shard.Options.Breaker) and builds the go-redis failover clients, with
-// fail-fast retry settings so that a request does not spend seconds
+// shard.Options.Breaker): its primary's client dials the node the Watcher
+// last heard named, asking the sentinels through the Watcher's clients
+// (Sentinels) when it knows none, with fail-fast retry settings so that a request does not spend seconds
 // retrying a dead address (go-redis #3540); package failover knows nothing of sessions or of
 // the ring.
 package failover

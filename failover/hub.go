@@ -15,12 +15,15 @@ import (
 // there: a process with 30 shards, or with several Clusters over the same
 // shards, holds one connection per sentinel, not one per shard and Cluster.
 // Sentinel publishes the events of every master it monitors on those
-// channels; the hub hands each to the Watchers of its master.
+// channels; the hub hands each to the Watchers of its master. The hub also
+// holds the process's client for questions to that sentinel (Sentinels),
+// which keeps one idle connection.
 type hub struct {
 	key    hubKey
 	opt    Options // connection settings (of the Watcher that started it)
 	cancel context.CancelFunc
 	done   sync.WaitGroup
+	client *redis.SentinelClient // for questions; closed with the hub
 
 	mu       sync.Mutex
 	watchers map[*Watcher]bool
@@ -55,6 +58,7 @@ func join(w *Watcher, addr string) *hub {
 	if h == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		h = &hub{key: key, opt: w.opt, cancel: cancel, watchers: map[*Watcher]bool{}}
+		h.client = redis.NewSentinelClient(h.questionOptions())
 		hubs.m[key] = h
 		h.done.Go(func() { h.follow(ctx) })
 	}
@@ -78,6 +82,7 @@ func (h *hub) leave(w *Watcher) {
 	if last {
 		h.cancel()
 		h.done.Wait()
+		h.client.Close()
 	}
 }
 
@@ -164,4 +169,15 @@ func (h *hub) sentinelOptions() *redis.Options {
 		DialerRetries:         1,
 		DisableIdentity:       true,
 	}
+}
+
+// questionOptions are sentinelOptions for the hub's client of questions:
+// one connection kept idle, a few more only while questions of many
+// shards overlap (at start, after a failover), closed when returned.
+func (h *hub) questionOptions() *redis.Options {
+	o := h.sentinelOptions()
+	o.PoolSize = 4
+	o.MaxIdleConns = 1
+	o.MaxRetries = -1
+	return o
 }

@@ -13,20 +13,17 @@ type Options struct {
 	// MasterName is the name the sentinels monitor the primary under
 	// (sentinel monitor <name> ...). Required.
 	MasterName string
-	// SentinelAddrs are "host:port" addresses of sentinels; more are
-	// discovered from them. At least one is required.
+	// SentinelAddrs are "host:port" addresses of the sentinels, every one
+	// of them: each is followed and asked (no others are looked for). At
+	// least one is required.
 	SentinelAddrs []string
 	// SentinelUsername and SentinelPassword authenticate to the sentinels
 	// (the data nodes use the shard's client template). Default "": no
 	// AUTH.
 	SentinelUsername, SentinelPassword string
-	// TLSConfig, when set, makes every connection to the sentinels TLS:
-	// the Watcher's and, in a shard, go-redis's own. Default nil: in a
-	// shard (shard.Options.Sentinel) the TLSConfig of the shard's client
-	// template, which is what go-redis uses for the sentinels; for Watch
-	// alone, plain TCP. go-redis reaches the sentinels and the data nodes
-	// with one TLS configuration, so in a shard a TLSConfig different from
-	// the template's is refused.
+	// TLSConfig, when set, makes every connection to the sentinels TLS.
+	// Default nil: in a shard (shard.Options.Sentinel) the TLSConfig of
+	// the shard's client template; for Watch alone, plain TCP.
 	TLSConfig *tls.Config
 	// Dialer, when set, opens the Watcher's connections to the sentinels
 	// (it then does the TLS handshake itself, as a go-redis Dialer does).

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // EventKind is the kind of a Sentinel event: the name of the Pub/Sub
@@ -172,6 +174,20 @@ func (w *Watcher) Primary() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.primary
+}
+
+// Sentinels returns clients of the sentinels of Options.SentinelAddrs, in
+// their order, for questions about the master (SENTINEL MASTER, REPLICAS,
+// GET-MASTER-ADDR-BY-NAME): the process's one client per sentinel, shared
+// like the subscriptions, valid until Close. A process therefore keeps
+// two connections per sentinel however many shards it has: the
+// subscription and one for questions.
+func (w *Watcher) Sentinels() []*redis.SentinelClient {
+	out := make([]*redis.SentinelClient, len(w.hubs))
+	for i, h := range w.hubs {
+		out[i] = h.client
+	}
+	return out
 }
 
 // Close stops following and waits for the goroutines to end; a hub that

@@ -4,18 +4,19 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // Addr returns the address of the node behind c, one of this shard's
 // clients. Each replica has a client of its own, so this is its address.
-// The primary client of a shard found through Sentinel
-// (redis.NewFailoverClient) has a placeholder for its Options().Addr
-// ("FailoverClient"); for it, Addr is the remote address of the connection
-// it dialed last, the current primary. It is "" before that client has
-// dialed.
+// The primary client of a shard found through Sentinel has a placeholder
+// for its Options().Addr ("sentinel:" and the master's name); for it, Addr
+// is the remote address of the connection it dialed last, the current
+// primary. It is "" before that client has dialed.
 func (s *Shard) Addr(c redis.Cmdable) string {
 	if d := s.dialed[c]; d != nil {
 		if a := d.addr.Load(); a != nil {
@@ -45,6 +46,9 @@ func (s *Shard) trackDials(c *redis.Client) {
 type lastDial struct {
 	s    *Shard
 	addr atomic.Pointer[string]
+
+	mu    sync.Mutex
+	conns map[*primaryConn]struct{} // open, for dropDeposed
 }
 
 func (d *lastDial) DialHook(next redis.DialHook) redis.DialHook {
@@ -55,11 +59,38 @@ func (d *lastDial) DialHook(next redis.DialHook) redis.DialHook {
 		}
 		a := conn.RemoteAddr().String()
 		d.addr.Store(&a)
-		pc := &primaryConn{Conn: conn, s: d.s, addr: a}
+		pc := &primaryConn{Conn: conn, s: d.s, d: d, addr: a}
 		if err := pc.deposed(); err != nil {
 			return nil, err
 		}
+		d.mu.Lock()
+		if d.conns == nil {
+			d.conns = map[*primaryConn]struct{}{}
+		}
+		d.conns[pc] = struct{}{}
+		d.mu.Unlock()
+		if sc, ok := conn.(syscall.Conn); ok {
+			return sysPrimaryConn{pc, sc}, nil
+		}
 		return pc, nil
+	}
+}
+
+// dropDeposed closes the connections to nodes other than primary, the
+// new primary of a switch, as go-redis's failover client drops its
+// pooled connections to the old one: an idle connection is then found
+// closed by the pool's health check (sysPrimaryConn) and replaced before
+// a command is sent on it, and one in use fails its command, which
+// go-redis retries once on a new connection.
+func (s *Shard) dropDeposed(primary string) {
+	for _, d := range s.dialed {
+		d.mu.Lock()
+		for pc := range d.conns {
+			if pc.addr != primary {
+				pc.Conn.Close()
+			}
+		}
+		d.mu.Unlock()
 	}
 }
 
@@ -83,7 +114,27 @@ func (s *Shard) currentPrimary() string {
 type primaryConn struct {
 	net.Conn
 	s    *Shard
+	d    *lastDial
 	addr string
+}
+
+// sysPrimaryConn is a primaryConn over a TCP connection: it lets go-redis's
+// pool look at the socket (syscall.Conn) before it hands the connection
+// out, as it does for the connections it dials itself, so one closed by
+// dropDeposed is replaced instead of failing a command.
+type sysPrimaryConn struct {
+	*primaryConn
+	sc syscall.Conn
+}
+
+func (c sysPrimaryConn) SyscallConn() (syscall.RawConn, error) { return c.sc.SyscallConn() }
+
+// Close closes the connection and forgets it.
+func (c *primaryConn) Close() error {
+	c.d.mu.Lock()
+	delete(c.d.conns, c)
+	c.d.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // deposed reports, and closes the connection, when addr is no longer the

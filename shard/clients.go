@@ -1,10 +1,11 @@
 package shard
 
 import (
+	"context"
+	"net"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/shardsession/shardsession/failover"
 )
 
 // The go-redis clients of a shard found through Sentinel, built from the
@@ -32,95 +33,50 @@ func failFast(tmpl redis.Options) redis.Options {
 	return tmpl
 }
 
-// droppedByFailover are the fields of redis.Options that go-redis
-// FailoverOptions has no counterpart for, so a Sentinel shard cannot pass
-// them on: Network and Addr (Sentinel names the addresses), NodeAddress,
-// Limiter, MaintNotificationsConfig (go-redis turns maintenance
-// notifications off for failover clients) and the client-side cache
-// settings (the near cache, package cluster, does that job). Every other
-// field is copied by failoverOptions; TestFailoverOptionsCopyTemplate
-// fails when go-redis adds one that is neither copied nor listed here.
-var droppedByFailover = []string{
-	"Network", "Addr", "NodeAddress", "Limiter", "MaintNotificationsConfig",
-	"ClientSideCacheConfig", "ClientSideCache", "ClientSideCacheStrategy",
-	"ClientSideCacheRefreshOnInvalidate", "ClientSideCacheCoalesceMisses",
-	"ClientSideCacheInvalidationBatchWindow",
+// newSentinelPrimary returns the client of the primary of a shard found
+// through Sentinel: a go-redis client made from the client template (every
+// field of it, as for a static shard) whose connections go to the node the
+// shard believes primary (dialPrimary). It is not go-redis's failover
+// client, which holds a subscription and a pool on a sentinel per client:
+// with one client per shard that is two connections per shard on the
+// sentinels for every web node, where the shard's Watcher already follows
+// the switches on the process's one subscription per sentinel.
+func (s *Shard) newSentinelPrimary(opt Options) *redis.Client {
+	o := opt.clientFor("sentinel:" + opt.Sentinel.MasterName) // a name for logs; dialPrimary finds the node
+	dial := o.Dialer
+	if dial == nil {
+		dial = redis.NewDialer(o) // TCP, or TLS with the template's TLSConfig
+	}
+	o.Dialer = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return s.dialPrimary(ctx, network, dial)
+	}
+	return redis.NewClient(o)
 }
 
-// failoverOptions turns the shard's client template into go-redis
-// FailoverOptions for o: every field of the template that FailoverOptions
-// has (droppedByFailover lists the rest). go-redis uses the template's
-// Dialer, OnConnect, TLSConfig and timeouts for its connections to the
-// sentinels too, with SentinelUsername and SentinelPassword.
-func failoverOptions(o *failover.Options, tmpl *redis.Options, replicaOnly bool) *redis.FailoverOptions {
-	t := failFast(*tmpl)
-	return &redis.FailoverOptions{
-		MasterName:       o.MasterName,
-		SentinelAddrs:    append([]string(nil), o.SentinelAddrs...),
-		SentinelUsername: o.SentinelUsername,
-		SentinelPassword: o.SentinelPassword,
-		ReplicaOnly:      replicaOnly,
-
-		ClientName: t.ClientName,
-		Dialer:     t.Dialer,
-		OnConnect:  t.OnConnect,
-
-		Protocol:                     t.Protocol,
-		Username:                     t.Username,
-		Password:                     t.Password,
-		CredentialsProvider:          t.CredentialsProvider,
-		CredentialsProviderContext:   t.CredentialsProviderContext,
-		StreamingCredentialsProvider: t.StreamingCredentialsProvider,
-		DB:                           t.DB,
-
-		MaxRetries:            t.MaxRetries,
-		MinRetryBackoff:       t.MinRetryBackoff,
-		MaxRetryBackoff:       t.MaxRetryBackoff,
-		DialTimeout:           t.DialTimeout,
-		DialerRetries:         t.DialerRetries,
-		DialerRetryTimeout:    t.DialerRetryTimeout,
-		DialerRetryBackoff:    t.DialerRetryBackoff,
-		ReadTimeout:           t.ReadTimeout,
-		WriteTimeout:          t.WriteTimeout,
-		ContextTimeoutEnabled: t.ContextTimeoutEnabled,
-
-		ReadBufferSize:          t.ReadBufferSize,
-		WriteBufferSize:         t.WriteBufferSize,
-		PipelineReadBufferSize:  t.PipelineReadBufferSize,
-		PipelineWriteBufferSize: t.PipelineWriteBufferSize,
-		PipelinePoolSize:        t.PipelinePoolSize,
-		AutoPipelineOptions:     t.AutoPipelineOptions,
-
-		PoolFIFO:              t.PoolFIFO,
-		PoolSize:              t.PoolSize,
-		MaxConcurrentDials:    t.MaxConcurrentDials,
-		PoolTimeout:           t.PoolTimeout,
-		MinIdleConns:          t.MinIdleConns,
-		MaxIdleConns:          t.MaxIdleConns,
-		MaxActiveConns:        t.MaxActiveConns,
-		ConnMaxIdleTime:       t.ConnMaxIdleTime,
-		ConnMaxLifetime:       t.ConnMaxLifetime,
-		ConnMaxLifetimeJitter: t.ConnMaxLifetimeJitter,
-
-		TLSConfig: t.TLSConfig,
-
-		DisableIndentity: t.DisableIndentity, //nolint:staticcheck // deprecated spelling, still honoured by go-redis
-		DisableIdentity:  t.DisableIdentity,
-		IdentitySuffix:   t.IdentitySuffix,
-
-		FailingTimeoutSeconds:     t.FailingTimeoutSeconds,
-		UnstableResp3:             t.UnstableResp3,
-		PushNotificationProcessor: t.PushNotificationProcessor,
+// dialPrimary connects to the node the shard believes primary, the one the
+// last switch named or, before any, the sentinels name (asked then). If
+// that node cannot be reached, the sentinels are asked again, as go-redis's
+// failover client does on every dial: a switch that went unheard is found
+// there, reacted to as to a +switch-master, and the new primary dialed.
+func (s *Shard) dialPrimary(ctx context.Context, network string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (net.Conn, error) {
+	addr := s.currentPrimary()
+	if addr == "" {
+		primary, _, err := s.finder.discover(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if r := s.readSet.Load(); r != nil {
+			r.SetPrimary(primary)
+		}
+		addr = primary
 	}
-}
-
-// newSentinelPrimary returns a client of the primary that the sentinels name
-// o.MasterName, built from the shard's client template tmpl with failFast
-// retries (redis.NewFailoverClient). After a switch go-redis drops pooled
-// connections to other addresses (#3703) and dials the new primary.
-func newSentinelPrimary(o *failover.Options, tmpl *redis.Options) (*redis.Client, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
+	conn, err := dial(ctx, network, addr)
+	if err == nil || ctx.Err() != nil {
+		return conn, err
 	}
-	return redis.NewFailoverClient(failoverOptions(o, tmpl, false)), nil
+	s.recheckPrimary(time.Now())
+	if now := s.currentPrimary(); now != "" && now != addr {
+		return dial(ctx, network, now)
+	}
+	return nil, err
 }

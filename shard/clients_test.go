@@ -5,103 +5,65 @@ import (
 	"crypto/tls"
 	"net"
 	"reflect"
-	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/auth"
-	"github.com/redis/go-redis/v9/push"
 
 	"github.com/shardsession/shardsession/failover"
 )
 
-// streamingCreds is a StreamingCredentialsProvider that is never called.
-type streamingCreds struct{}
-
-func (streamingCreds) Subscribe(auth.CredentialsListener) (auth.Credentials, auth.UnsubscribeFunc, error) {
-	return nil, nil, nil
-}
-
-// nonZero returns a value of type typ that is not its zero value, or false
-// when it cannot make one.
-func nonZero(t *testing.T, typ reflect.Type) (reflect.Value, bool) {
-	v := reflect.New(typ).Elem()
-	switch typ.Kind() {
-	case reflect.String:
-		v.SetString("x")
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		v.SetInt(7)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		v.SetUint(7)
-	case reflect.Pointer:
-		v.Set(reflect.New(typ.Elem()))
-	case reflect.Func:
-		v.Set(reflect.MakeFunc(typ, func([]reflect.Value) []reflect.Value { panic("not called") }))
-	case reflect.Interface:
-		for _, impl := range []any{streamingCreds{}, push.NewProcessor()} {
-			if reflect.TypeOf(impl).Implements(typ) {
-				v.Set(reflect.ValueOf(impl))
-				return v, true
-			}
+// A Sentinel shard's primary client is made from the whole client
+// template, as a static shard's is: only the address (and NodeAddress,
+// which go-redis derives from it) and the dialer, which asks the sentinels
+// for the address, differ.
+func TestSentinelPrimaryKeepsTemplate(t *testing.T) {
+	onConnect := func(context.Context, *redis.Conn) error { return nil }
+	tmpl := func() *redis.Options {
+		return &redis.Options{
+			ClientName: "app", Username: "u", Password: "p", DB: 2, Protocol: 2,
+			PoolSize: 7, MaxIdleConns: 3, ConnMaxIdleTime: time.Minute,
+			DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 4 * time.Second,
+			OnConnect: onConnect, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12},
 		}
-		return v, false
-	default:
-		return v, false
 	}
-	return v, true
-}
-
-// same reports whether a and b are the same value; funcs are compared by
-// their code pointer.
-func same(a, b reflect.Value) bool {
-	if a.Kind() == reflect.Func {
-		return a.Pointer() == b.Pointer()
+	static, err := New(Options{Name: "a", Addr: "127.0.0.1:1", NoIdentityCheck: true, Client: tmpl()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return reflect.DeepEqual(a.Interface(), b.Interface())
-}
-
-// Every exported field of the client template reaches a Sentinel shard's
-// clients, except the ones go-redis FailoverOptions cannot take
-// (droppedByFailover): a field go-redis adds later fails this test until
-// it is copied or listed.
-func TestFailoverOptionsCopyTemplate(t *testing.T) {
-	typ := reflect.TypeFor[redis.Options]()
-	fo := reflect.TypeFor[redis.FailoverOptions]()
-	for f := range typ.Fields() {
+	defer static.Close()
+	sent, err := New(Options{Name: "a", Sentinel: &failover.Options{MasterName: "m", SentinelAddrs: []string{"127.0.0.1:1"}}, Client: tmpl()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sent.Close()
+	want, got := *static.Primary().Options(), *sent.Primary().Options()
+	if got.Addr != "sentinel:m" || got.Dialer == nil {
+		t.Fatalf("Addr %q, Dialer set %v; want the placeholder and a dialer", got.Addr, got.Dialer != nil)
+	}
+	want.Addr, want.NodeAddress, want.Dialer = "", "", nil
+	got.Addr, got.NodeAddress, got.Dialer = "", "", nil
+	for f := range reflect.TypeFor[redis.Options]().Fields() {
 		if !f.IsExported() {
 			continue
 		}
-		t.Run(f.Name, func(t *testing.T) {
-			if slices.Contains(droppedByFailover, f.Name) {
-				if _, ok := fo.FieldByName(f.Name); ok {
-					t.Fatalf("%s is listed as dropped but FailoverOptions has it: copy it", f.Name)
-				}
-				return
+		w, g := reflect.ValueOf(want).FieldByIndex(f.Index), reflect.ValueOf(got).FieldByIndex(f.Index)
+		if w.Kind() == reflect.Func {
+			if w.Pointer() != g.Pointer() {
+				t.Errorf("%s differs from a static shard's", f.Name)
 			}
-			val, ok := nonZero(t, f.Type)
-			if !ok {
-				t.Fatalf("no test value for %s (%v): extend nonZero", f.Name, f.Type)
-			}
-			var tmpl redis.Options
-			reflect.ValueOf(&tmpl).Elem().FieldByIndex(f.Index).Set(val)
-			got := reflect.ValueOf(failoverOptions(&failover.Options{MasterName: "m", SentinelAddrs: []string{"127.0.0.1:1"}}, &tmpl, false)).Elem().FieldByName(f.Name)
-			if !got.IsValid() {
-				t.Fatalf("FailoverOptions has no %s: add it to droppedByFailover, with why", f.Name)
-			}
-			if !same(got, val) {
-				t.Fatalf("%s of the template is dropped for Sentinel shards", f.Name)
-			}
-		})
+			continue
+		}
+		if !reflect.DeepEqual(w.Interface(), g.Interface()) {
+			t.Errorf("%s = %v, a static shard's %v", f.Name, g.Interface(), w.Interface())
+		}
 	}
 }
 
-// A Sentinel shard's clients open connections with the template's Dialer,
-// OnConnect and credentials provider: go-redis calls them for the sentinel
-// lookups and the data nodes alike.
-func TestFailoverOptionsKeepDialer(t *testing.T) {
+// A Sentinel shard reaches the sentinels, and through them its primary,
+// with the template's Dialer.
+func TestSentinelShardUsesTemplateDialer(t *testing.T) {
 	var dialed atomic.Bool
 	tmpl := &redis.Options{
 		Dialer: func(ctx context.Context, network, addr string) (_ net.Conn, err error) {
@@ -110,9 +72,12 @@ func TestFailoverOptionsKeepDialer(t *testing.T) {
 		},
 		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12},
 	}
-	c := redis.NewFailoverClient(failoverOptions(&failover.Options{MasterName: "m", SentinelAddrs: []string{"127.0.0.1:1"}}, tmpl, false))
-	defer c.Close()
-	c.Ping(context.Background())
+	s, err := New(Options{Name: "a", Sentinel: &failover.Options{MasterName: "m", SentinelAddrs: []string{"127.0.0.1:1"}}, Client: tmpl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Ping(context.Background())
 	if !dialed.Load() {
 		t.Fatal("the template's Dialer was not used")
 	}

@@ -59,24 +59,23 @@ func newSentinel(opt Options) (*Shard, error) {
 		return nil, fmt.Errorf("%w: shard %s: Sentinel and static addresses both set", ErrBadOptions, opt.Name)
 	}
 	opt.init()
-	if t := opt.Sentinel.TLSConfig; t != nil && t != opt.Client.TLSConfig {
-		return nil, fmt.Errorf("%w: shard %s: Sentinel.TLSConfig differs from Client.TLSConfig: go-redis reaches the sentinels and the data nodes with one TLS configuration; set it in Client", ErrBadOptions, opt.Name)
-	}
-	primary, err := newSentinelPrimary(opt.Sentinel, opt.Client)
-	if err != nil {
+	if err := opt.Sentinel.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
 	}
-	s := &Shard{name: opt.Name, primary: primary}
+	s := &Shard{name: opt.Name}
 	s.lastAnswer.Store(time.Now().UnixNano())
-	s.trackDials(primary)
+	s.finder = newReplicaFinder(s, opt)
+	s.primary = s.newSentinelPrimary(opt)
+	s.trackDials(s.primary)
 	s.guard(opt)
 	s.instrument(opt)
-	s.finder = newReplicaFinder(s, opt)
+	var err error
 	s.ha.watcher, err = failover.Watch(watcherOptions(opt), s.onEvent)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
 	}
+	s.finder.useSentinels(s.ha.watcher.Sentinels())
 	ctx, cancel := context.WithCancel(context.Background())
 	s.ha.stopKeepAlive, s.ha.keepAliveDone = cancel, make(chan struct{})
 	go func() {
@@ -87,8 +86,9 @@ func newSentinel(opt Options) (*Shard, error) {
 }
 
 // watcherOptions are the shard's Sentinel options for its Watcher, with
-// the client template's TLS and dialer where they are not set: the
-// Watcher reaches the sentinels the way go-redis's failover client does.
+// the client template's TLS and dialer where they are not set. The
+// Watcher's hubs are the shard's only connections to the sentinels: they
+// follow the switches and answer the shard's questions (Sentinels).
 func watcherOptions(opt Options) failover.Options {
 	w := *opt.Sentinel
 	if w.TLSConfig == nil {
@@ -143,6 +143,7 @@ func (s *Shard) onEvent(ev failover.Event) {
 		}
 		if r := s.readSet.Load(); r != nil && s.finder != nil {
 			r.SetPrimary(ev.New)
+			s.dropDeposed(ev.New) // after SetPrimary: a new connection dials ev.New
 			r.Rediscover()
 		} else if r != nil {
 			r.Recheck() // static replicas: whether each still follows is the node's own answer

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/shardsession/shardsession/failover"
 )
 
 // replicaFinder finds the replicas of a shard managed by Sentinel: it asks
@@ -28,12 +26,11 @@ type replicaFinder struct {
 	s   *Shard
 	opt Options // the shard's options, defaults applied
 
-	sentinels []*redis.SentinelClient
-
-	mu      sync.Mutex
-	clients map[string]*redis.Client // by address; kept until Close
-	epoch   int64                    // the config-epoch of the last view believed
-	primary string                   // the primary of the last view believed
+	mu        sync.Mutex
+	sentinels []*redis.SentinelClient  // the process's (useSentinels); not closed by Close
+	clients   map[string]*redis.Client // by address; kept until Close
+	epoch     int64                    // the config-epoch of the last view believed
+	primary   string                   // the primary of the last view believed
 
 	// switchTo is the primary of a +switch-master heard when the last view
 	// believed (of switchEpoch) named another one; "" once a view names it
@@ -45,33 +42,15 @@ type replicaFinder struct {
 }
 
 func newReplicaFinder(s *Shard, opt Options) *replicaFinder {
-	f := &replicaFinder{s: s, opt: opt, clients: map[string]*redis.Client{}}
-	for _, addr := range opt.Sentinel.SentinelAddrs {
-		f.sentinels = append(f.sentinels, redis.NewSentinelClient(sentinelOptions(opt.Sentinel, opt.Client, addr)))
-	}
-	return f
+	return &replicaFinder{s: s, opt: opt, clients: map[string]*redis.Client{}}
 }
 
-// sentinelOptions are the options of a client of the sentinel at addr:
-// the sentinels' credentials, and the transport (TLS, dialer) and timeouts
-// of the shard's client template, as go-redis uses for its own sentinel
-// connections.
-func sentinelOptions(o *failover.Options, tmpl *redis.Options, addr string) *redis.Options {
-	return &redis.Options{
-		Addr:                  addr,
-		Username:              o.SentinelUsername,
-		Password:              o.SentinelPassword,
-		Dialer:                tmpl.Dialer,
-		TLSConfig:             tmpl.TLSConfig,
-		DialTimeout:           tmpl.DialTimeout,
-		ReadTimeout:           tmpl.ReadTimeout,
-		WriteTimeout:          tmpl.WriteTimeout,
-		ContextTimeoutEnabled: true,
-		MaxRetries:            -1,
-		DialerRetries:         1,
-		PoolSize:              2,
-		DisableIdentity:       true,
-	}
+// useSentinels gives the finder the clients it asks the sentinels with:
+// the process's own, shared by its shards (failover.Watcher.Sentinels).
+func (f *replicaFinder) useSentinels(sentinels []*redis.SentinelClient) {
+	f.mu.Lock()
+	f.sentinels = sentinels
+	f.mu.Unlock()
 }
 
 // discover asks every sentinel for the primary and its replicas and
@@ -84,9 +63,12 @@ func sentinelOptions(o *failover.Options, tmpl *redis.Options, addr string) *red
 // keeps what it knew. Right after a failover a sentinel that has not heard
 // of it yet still names the deposed primary.
 func (f *replicaFinder) discover(ctx context.Context) (string, []*redis.Client, error) {
-	views := make([]sentinelView, len(f.sentinels))
+	f.mu.Lock()
+	sentinels := f.sentinels
+	f.mu.Unlock()
+	views := make([]sentinelView, len(sentinels))
 	var wg sync.WaitGroup
-	for i, sc := range f.sentinels {
+	for i, sc := range sentinels {
 		wg.Go(func() { views[i] = f.ask(ctx, sc) })
 	}
 	wg.Wait()
@@ -243,7 +225,7 @@ func (f *replicaFinder) clientsForLocked(addrs []string) ([]*redis.Client, error
 	return out, nil
 }
 
-// Close closes every client the finder made and its sentinel clients.
+// Close closes every client the finder made.
 func (f *replicaFinder) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -251,9 +233,6 @@ func (f *replicaFinder) Close() error {
 	var errs []error
 	for _, c := range f.clients {
 		errs = append(errs, c.Close())
-	}
-	for _, sc := range f.sentinels {
-		errs = append(errs, sc.Close())
 	}
 	return errors.Join(errs...)
 }
