@@ -2,31 +2,35 @@ package failover
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/shardsession/shardsession/internal/pubsub"
+	"github.com/shardsession/shardsession/internal/tracking"
 )
 
-// A hub is the process's one subscription to one sentinel's +switch-master,
-// +odown and -odown channels, shared by every Watcher that follows a master
-// there: a process with 30 shards, or with several Clusters over the same
-// shards, holds one connection per sentinel, not one per shard and Cluster.
-// Sentinel publishes the events of every master it monitors on those
-// channels; the hub hands each to the Watchers of its master. The hub also
-// holds the process's client for questions to that sentinel (Sentinels),
-// which keeps one idle connection.
+// A hub is the process's one connection to one sentinel, shared by every
+// Watcher that follows a master there: a process with 30 shards, or with
+// several Clusters over the same shards, holds one connection per
+// sentinel, not one per shard and Cluster. It is a RESP3 connection, on
+// which Redis lets a subscriber send commands too: it is subscribed to the
+// +switch-master, +odown and -odown channels, where Sentinel publishes the
+// events of every master it monitors (the hub hands each to the Watchers
+// of its master), and it carries the shards' questions (Sentinel.Do).
 type hub struct {
 	key    hubKey
 	opt    Options // connection settings (of the Watcher that started it)
 	cancel context.CancelFunc
 	done   sync.WaitGroup
-	client *redis.SentinelClient // for questions; closed with the hub
+	stream *tracking.Stream
 
 	mu       sync.Mutex
 	watchers map[*Watcher]bool
+	failing  bool          // the connection broke or could not be made, and is not back
+	tried    bool          // a first attempt to connect has ended
+	up       chan struct{} // closed when subscribed; replaced when the connection breaks
 }
 
 // hubKey identifies the sentinel and how it is reached: Watchers that
@@ -57,10 +61,9 @@ func join(w *Watcher, addr string) *hub {
 	h := hubs.m[key]
 	if h == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		h = &hub{key: key, opt: w.opt, cancel: cancel, watchers: map[*Watcher]bool{}}
-		h.client = redis.NewSentinelClient(h.questionOptions())
+		h = &hub{key: key, opt: w.opt, cancel: cancel, watchers: map[*Watcher]bool{}, up: make(chan struct{})}
+		h.start(ctx)
 		hubs.m[key] = h
-		h.done.Go(func() { h.follow(ctx) })
 	}
 	h.mu.Lock()
 	h.watchers[w] = true
@@ -82,46 +85,113 @@ func (h *hub) leave(w *Watcher) {
 	if last {
 		h.cancel()
 		h.done.Wait()
-		h.client.Close()
 	}
 }
 
-// follow subscribes on the sentinel and hands each event to the Watchers
-// of its master, until ctx ends. A subscription that fails is logged once
-// (Warn) until it works again, so that a sentinel the process cannot
-// reach (a wrong address, TLS or password) does not go unnoticed while the
-// data nodes keep working; when it works again, every Watcher is told
-// (Resubscribed).
-func (h *hub) follow(ctx context.Context) {
+// hubQuiet is how long the hub's connection may be silent before it is
+// checked with a PING; one that leaves a command unanswered for three
+// times as long is broken and made again.
+const hubQuiet = 2 * time.Second
+
+// start runs the hub's connection until ctx ends: subscribed, reconnected
+// with backoff when it breaks, checked after hubQuiet of silence. A
+// connection that breaks or cannot be made is logged once (Warn) until it
+// works again, so that a sentinel the process cannot reach (a wrong
+// address, TLS or password) does not go unnoticed while the data nodes
+// keep working; when it works again, every Watcher is told
+// (Resubscribed): a switch announced meanwhile went unheard.
+func (h *hub) start(ctx context.Context) {
 	addr := h.key.addr
-	c := redis.NewSentinelClient(h.sentinelOptions())
-	defer c.Close()
-	ps := c.Subscribe(ctx, string(SwitchMaster), string(ObjectivelyDown), string(BackUp))
-	defer ps.Close()
-	failing := false
-	pubsub.Receive(ctx, ps, 2*time.Second, pubsub.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second},
-		func(err error) {
-			if !failing {
-				failing = true
+	var lastErr error // of the connection, from the stream's goroutine
+	h.stream = &tracking.Stream{
+		Client:     h.sentinelOptions(),
+		Health:     hubQuiet,
+		NoTracking: true,
+		Name:       "shardsession-sentinel",
+		Invalidate: func([]string) {},
+		Failed:     func(err error) { lastErr = err },
+		Refused:    func(err error) { lastErr = err },
+		Lost: func() {
+			if ctx.Err() != nil {
+				return
+			}
+			h.mu.Lock()
+			warn := !h.failing
+			h.failing, h.tried = true, true
+			select {
+			case <-h.up:
+				h.up = make(chan struct{})
+			default:
+			}
+			h.mu.Unlock()
+			if warn {
 				h.opt.logger().Warn("failover: cannot follow the sentinel; switches go unseen through it until it answers",
-					"sentinel", addr, "masters", h.masters(), "err", err)
+					"sentinel", addr, "masters", h.masters(), "err", lastErr)
 			}
 		},
-		func(msg any) {
-			switch m := msg.(type) {
-			case *redis.Subscription:
-				if failing {
-					failing = false
-					h.opt.logger().Info("failover: following the sentinel again", "sentinel", addr)
-					h.send(ctx, Event{Kind: Resubscribed, At: time.Now()})
-				}
-			case *redis.Message:
-				if ev, ok := parseEvent(m.Channel, m.Payload); ok {
-					ev.At = time.Now()
-					h.send(ctx, ev)
+		Subscribed: func(channel string) {
+			if channel != string(SwitchMaster) {
+				return
+			}
+			h.mu.Lock()
+			back := h.failing
+			h.failing, h.tried = false, true
+			select {
+			case <-h.up:
+			default:
+				close(h.up)
+			}
+			h.mu.Unlock()
+			if back {
+				h.opt.logger().Info("failover: following the sentinel again", "sentinel", addr)
+				h.send(ctx, Event{Kind: Resubscribed, At: time.Now()})
+			}
+		},
+		Message: func(channel, payload string) {
+			if ev, ok := parseEvent(channel, payload); ok {
+				ev.At = time.Now()
+				h.send(ctx, ev)
+			}
+		},
+	}
+	h.stream.Subscribe(string(SwitchMaster), string(ObjectivelyDown), string(BackUp))
+	h.done.Go(func() { h.stream.Run(ctx) })
+	h.done.Go(func() {
+		tick := time.NewTicker(hubQuiet / 2)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				if h.stream.Up() && !h.stream.Fresh(now) {
+					h.stream.Check(ctx) // no answer: the stream's watchdog breaks the connection
 				}
 			}
-		})
+		}
+	})
+}
+
+// do sends a command to the sentinel on the hub's connection and returns
+// its reply. Before the hub's first attempt to connect has ended it waits
+// for the connection (or ctx); after that, a sentinel that is not
+// reachable fails at once (tracking.ErrDown), as a refused dial would.
+func (h *hub) do(ctx context.Context, args ...string) (any, error) {
+	h.mu.Lock()
+	up, tried := h.up, h.tried
+	h.mu.Unlock()
+	if !tried {
+		select {
+		case <-up:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("sentinel %s: %w", h.key.addr, ctx.Err())
+		}
+	}
+	v, err := h.stream.Do(ctx, nil, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sentinel %s: %w", h.key.addr, err)
+	}
+	return v, nil
 }
 
 // send hands ev to the Watchers of its master; a Resubscribed event, which
@@ -169,15 +239,4 @@ func (h *hub) sentinelOptions() *redis.Options {
 		DialerRetries:         1,
 		DisableIdentity:       true,
 	}
-}
-
-// questionOptions are sentinelOptions for the hub's client of questions:
-// one connection kept idle, a few more only while questions of many
-// shards overlap (at start, after a failover), closed when returned.
-func (h *hub) questionOptions() *redis.Options {
-	o := h.sentinelOptions()
-	o.PoolSize = 4
-	o.MaxIdleConns = 1
-	o.MaxRetries = -1
-	return o
 }

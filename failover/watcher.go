@@ -6,8 +6,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // EventKind is the kind of a Sentinel event: the name of the Pub/Sub
@@ -176,18 +174,32 @@ func (w *Watcher) Primary() string {
 	return w.primary
 }
 
-// Sentinels returns clients of the sentinels of Options.SentinelAddrs, in
-// their order, for questions about the master (SENTINEL MASTER, REPLICAS,
-// GET-MASTER-ADDR-BY-NAME): the process's one client per sentinel, shared
-// like the subscriptions, valid until Close. A process therefore keeps
-// two connections per sentinel however many shards it has: the
-// subscription and one for questions.
-func (w *Watcher) Sentinels() []*redis.SentinelClient {
-	out := make([]*redis.SentinelClient, len(w.hubs))
+// Sentinels returns the sentinels of Options.SentinelAddrs, in their
+// order, to ask about the master (SENTINEL MASTER, REPLICAS,
+// GET-MASTER-ADDR-BY-NAME), on the connections the Watcher follows them
+// on: a process keeps one connection per sentinel, however many shards it
+// has. They are valid until Close.
+func (w *Watcher) Sentinels() []Sentinel {
+	out := make([]Sentinel, len(w.hubs))
 	for i, h := range w.hubs {
-		out[i] = h.client
+		out[i] = Sentinel{h}
 	}
 	return out
+}
+
+// Sentinel is one sentinel, asked on the process's connection to it.
+type Sentinel struct{ h *hub }
+
+// Addr returns the sentinel's address.
+func (s Sentinel) Addr() string { return s.h.key.addr }
+
+// Do sends one command to the sentinel and returns its RESP3 reply:
+// strings as string, integers as int64, arrays and maps (flattened, key
+// then value) as []any, nulls as nil; an error reply is returned as the
+// error. Until the connection's first attempt has ended Do waits for it;
+// afterwards a sentinel that is not connected fails at once.
+func (s Sentinel) Do(ctx context.Context, args ...string) (any, error) {
+	return s.h.do(ctx, args...)
 }
 
 // Close stops following and waits for the goroutines to end; a hub that

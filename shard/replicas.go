@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardsession/shardsession/failover"
 )
 
 // replicaFinder finds the replicas of a shard managed by Sentinel: it asks
@@ -27,7 +29,7 @@ type replicaFinder struct {
 	opt Options // the shard's options, defaults applied
 
 	mu        sync.Mutex
-	sentinels []*redis.SentinelClient  // the process's (useSentinels); not closed by Close
+	sentinels []failover.Sentinel      // the process's (useSentinels)
 	clients   map[string]*redis.Client // by address; kept until Close
 	epoch     int64                    // the config-epoch of the last view believed
 	primary   string                   // the primary of the last view believed
@@ -47,7 +49,7 @@ func newReplicaFinder(s *Shard, opt Options) *replicaFinder {
 
 // useSentinels gives the finder the clients it asks the sentinels with:
 // the process's own, shared by its shards (failover.Watcher.Sentinels).
-func (f *replicaFinder) useSentinels(sentinels []*redis.SentinelClient) {
+func (f *replicaFinder) useSentinels(sentinels []failover.Sentinel) {
 	f.mu.Lock()
 	f.sentinels = sentinels
 	f.mu.Unlock()
@@ -151,37 +153,43 @@ type sentinelView struct {
 // CheckInterval): the sentinel's view of it is up to 10 s old, and while
 // the primary is down every replica's link is, yet they are the ones that
 // serve degraded reads.
-func (f *replicaFinder) ask(ctx context.Context, sc *redis.SentinelClient) sentinelView {
+func (f *replicaFinder) ask(ctx context.Context, sc failover.Sentinel) sentinelView {
 	name := f.opt.Sentinel.MasterName
-	m, err := sc.Master(ctx, name).Result()
-	if err != nil {
-		return sentinelView{err: fmt.Errorf("sentinel %s: %w", sc, err)}
+	reply, err := sc.Do(ctx, "SENTINEL", "MASTER", name)
+	m, ok := pairs(reply)
+	if err != nil || !ok {
+		return sentinelView{err: fmt.Errorf("sentinel %s: master %v: %w", sc.Addr(), reply, err)}
 	}
 	epoch, err := strconv.ParseInt(m["config-epoch"], 10, 64)
 	if err != nil {
-		return sentinelView{err: fmt.Errorf("sentinel %s: master %v", sc, m)}
+		return sentinelView{err: fmt.Errorf("sentinel %s: master %v", sc.Addr(), m)}
 	}
 	// SENTINEL MASTER names the old primary until +switch-master; this
 	// names the promoted replica as soon as it has become a primary, which
 	// is when a deposed primary may come back and be answered by clients
 	// that were waiting on it.
-	hp, err := sc.GetMasterAddrByName(ctx, name).Result()
-	if err != nil || len(hp) != 2 {
-		return sentinelView{err: fmt.Errorf("sentinel %s: master address %v: %w", sc, hp, err)}
+	reply, err = sc.Do(ctx, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
+	hp, _ := reply.([]any)
+	host, _ := at(hp, 0).(string)
+	port, _ := at(hp, 1).(string)
+	if err != nil || len(hp) != 2 || host == "" || port == "" {
+		return sentinelView{err: fmt.Errorf("sentinel %s: master address %v: %w", sc.Addr(), reply, err)}
 	}
-	v := sentinelView{primary: net.JoinHostPort(hp[0], hp[1]), epoch: epoch}
+	v := sentinelView{primary: net.JoinHostPort(host, port), epoch: epoch}
 	if ms, err := strconv.ParseInt(m["down-after-milliseconds"], 10, 64); err == nil {
 		v.downAfter = time.Duration(ms) * time.Millisecond
 	}
 	for _, flag := range strings.Split(m["flags"], ",") {
 		v.down = v.down || flag == "s_down" || flag == "o_down" || strings.HasPrefix(flag, "failover_")
 	}
-	reps, err := sc.Replicas(ctx, name).Result()
-	if err != nil {
-		return sentinelView{err: fmt.Errorf("sentinel %s: %w", sc, err)}
+	reply, err = sc.Do(ctx, "SENTINEL", "REPLICAS", name)
+	reps, _ := reply.([]any)
+	if err != nil || reply != nil && reps == nil {
+		return sentinelView{err: fmt.Errorf("sentinel %s: replicas %v: %w", sc.Addr(), reply, err)}
 	}
-	for _, r := range reps {
-		if !fitReplica(r) {
+	for _, rep := range reps {
+		r, ok := pairs(rep)
+		if !ok || !fitReplica(r) {
 			continue
 		}
 		if a := net.JoinHostPort(r["ip"], r["port"]); a != v.primary {
@@ -189,6 +197,36 @@ func (f *replicaFinder) ask(ctx context.Context, sc *redis.SentinelClient) senti
 		}
 	}
 	return v
+}
+
+// pairs reads a RESP3 map (flattened: key, value, ...) of strings.
+func pairs(v any) (map[string]string, bool) {
+	items, ok := v.([]any)
+	if !ok || len(items)%2 != 0 {
+		return nil, false
+	}
+	m := make(map[string]string, len(items)/2)
+	for i := 0; i < len(items); i += 2 {
+		k, ok := items[i].(string)
+		if !ok {
+			return nil, false
+		}
+		switch val := items[i+1].(type) {
+		case string:
+			m[k] = val
+		case int64:
+			m[k] = strconv.FormatInt(val, 10)
+		}
+	}
+	return m, true
+}
+
+// at returns items[i], or nil past its end.
+func at(items []any, i int) any {
+	if i < len(items) {
+		return items[i]
+	}
+	return nil
 }
 
 // fitReplica reports whether a replica as SENTINEL REPLICAS describes it

@@ -255,3 +255,55 @@ func TestDeposedPrimaryNeverServesReads(t *testing.T) {
 	}
 	t.Logf("%d reads, %d writes accepted by the deposed primary, none read; %d picks of it once it was a replica", reads.Load(), accepted, deposedPicks.Load())
 }
+
+// However many shards a process has, it holds one connection to each
+// sentinel: the subscription that hears the switches carries the shards'
+// questions too (their primaries and replicas), and the primaries' clients
+// hold none of their own.
+func TestOneConnectionPerSentinel(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3, Replicas: 1, Sentinels: 2})
+	ctx := context.Background()
+	for _, s := range top.Shards {
+		sh, err := shard.New(shard.Options{
+			Name:     s.Name,
+			Sentinel: &failover.Options{MasterName: s.Name, SentinelAddrs: top.SentinelAddrs()},
+			Replica:  replica.Options{Policy: replica.ReplicaPreferred}, // asks the sentinels for the replicas
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sh.Close()
+		if err := sh.Primary().Set(ctx, "k", "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		<-sh.Reads().Checked()
+		if len(sh.Replicas()) != 1 {
+			t.Fatalf("%s: %d replicas found, want 1", s.Name, len(sh.Replicas()))
+		}
+	}
+	for _, sen := range top.Sentinels {
+		c := redis.NewClient(&redis.Options{Addr: sen.Addr(), ClientName: "test-probe", MaxRetries: -1})
+		defer c.Close()
+		list, err := c.Do(ctx, "CLIENT", "LIST").Text()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours := 0
+		for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
+			switch {
+			case strings.Contains(line, " name=shardsession-sentinel "):
+				ours++
+				if !strings.Contains(line, " flags=P ") {
+					t.Errorf("%s: the process's connection is not subscribed: %s", sen.Name, line)
+				}
+			case strings.Contains(line, " name=test-probe "), strings.Contains(line, " name=sentinel-"):
+				// this test's own, and the other sentinels'
+			default:
+				t.Errorf("%s: a connection besides the process's one: %s", sen.Name, line)
+			}
+		}
+		if ours != 1 {
+			t.Errorf("%s: %d connections of the process, want 1:\n%s", sen.Name, ours, list)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package shard_test
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -75,9 +74,10 @@ func TestPingAndDown(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	sentinelTLS := shard.Options{Name: "s0", Client: &redis.Options{},
-		Sentinel: &failover.Options{MasterName: "s0", SentinelAddrs: []string{"127.0.0.1:1"}, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
-	for _, opt := range []shard.Options{{}, {Name: "s0"}, {Addr: "127.0.0.1:1"}, sentinelTLS} {
+	noMaster := shard.Options{Name: "s0", Sentinel: &failover.Options{SentinelAddrs: []string{"127.0.0.1:1"}}}
+	noSentinels := shard.Options{Name: "s0", Sentinel: &failover.Options{MasterName: "s0"}}
+	both := shard.Options{Name: "s0", Addr: "127.0.0.1:1", Sentinel: &failover.Options{MasterName: "s0", SentinelAddrs: []string{"127.0.0.1:1"}}}
+	for _, opt := range []shard.Options{{}, {Name: "s0"}, {Addr: "127.0.0.1:1"}, noMaster, noSentinels, both} {
 		if _, err := shard.New(opt); !errors.Is(err, shard.ErrBadOptions) {
 			t.Errorf("New(%+v) = %v, want ErrBadOptions", opt, err)
 		}

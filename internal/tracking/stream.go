@@ -71,6 +71,17 @@ type Stream struct {
 	// TRACKING (a wrong password, an ACL without CLIENT, a server before
 	// 6.0); the stream retries with backoff.
 	Refused func(err error)
+	// Failed, if set, is called with the error that ended a connection or
+	// an attempt to make one (a refused dial, a broken socket), before
+	// Lost; not when Run's context ends.
+	Failed func(err error)
+
+	// NoTracking makes the stream a RESP3 connection for Pub/Sub and
+	// commands only, without CLIENT TRACKING: a sentinel's, say, which
+	// has no tracking. Name is its client name (CLIENT SETNAME); default
+	// "shardsession-tracking".
+	NoTracking bool
+	Name       string
 
 	// Message, if set, is called with each Pub/Sub message of the
 	// channels subscribed with Subscribe, and Subscribed with each
@@ -112,6 +123,7 @@ func (t *Stream) Run(ctx context.Context) {
 func (t *Stream) serve(ctx context.Context) (connected bool) {
 	conn, err := t.dial(ctx)
 	if err != nil {
+		t.failed(ctx, err)
 		return false
 	}
 	defer conn.Close()
@@ -133,23 +145,33 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 		}
 		return false
 	}
-	hello := []string{"HELLO", "3", "SETNAME", trackingName}
+	name := t.Name
+	if name == "" {
+		name = trackingName
+	}
+	hello := []string{"HELLO", "3", "SETNAME", name}
 	if pass != "" {
 		if user == "" {
 			user = "default"
 		}
-		hello = append(hello[:2], "AUTH", user, pass, "SETNAME", trackingName)
+		hello = append(hello[:2], "AUTH", user, pass, "SETNAME", name)
 	}
 	req := appendCommand(nil, hello...)
-	req = appendCommand(req, "CLIENT", "TRACKING", "ON", "NOLOOP")
+	replies := 1
+	if !t.NoTracking {
+		req = appendCommand(req, "CLIENT", "TRACKING", "ON", "NOLOOP")
+		replies++
+	}
 	conn.SetDeadline(time.Now().Add(t.timeout()))
 	if _, err := conn.Write(req); err != nil {
+		t.failed(ctx, err)
 		return false
 	}
 	r := bufio.NewReader(conn)
-	for range 2 {
+	for range replies {
 		v, err := readReply(r)
 		if err != nil {
+			t.failed(ctx, err)
 			return false
 		}
 		if e, ok := v.(respError); ok {
@@ -175,6 +197,7 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 	for {
 		v, err := readRESP(r)
 		if err != nil {
+			t.failed(ctx, err)
 			return true
 		}
 		t.lastRead.Store(time.Now().UnixNano())
@@ -185,6 +208,13 @@ func (t *Stream) serve(ctx context.Context) (connected bool) {
 		if !t.deliver(v) {
 			return true // a reply nobody asked for: the stream is out of step
 		}
+	}
+}
+
+// failed reports err to Failed, unless ctx has ended (Run is stopping).
+func (t *Stream) failed(ctx context.Context, err error) {
+	if t.Failed != nil && ctx.Err() == nil {
+		t.Failed(err)
 	}
 }
 
