@@ -1,11 +1,14 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/shardsession/shardsession/failover"
+	"github.com/shardsession/shardsession/internal/redistest"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -50,5 +53,32 @@ func TestMoverInRecord(t *testing.T) {
 	var r record
 	if err := json.Unmarshal([]byte(`{"epoch":1,"phase":2,"mover":"teleport"}`), &r); !errors.Is(err, ErrBadOptions) {
 		t.Fatalf("unknown mover in a record: %v, want ErrBadOptions", err)
+	}
+}
+
+// MIGRATE reaches a shard found through Sentinel at its primary's real
+// address, asked from the primary itself: its client's own address is a
+// placeholder.
+func TestTargetOfSentinelShard(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1, Sentinels: 1})
+	name := top.Shards[0].Name
+	sh, err := shard.New(shard.Options{Name: name, Sentinel: &failover.Options{MasterName: name, SentinelAddrs: top.SentinelAddrs()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	static, err := shard.New(shard.Options{Name: "static", Addr: top.Shards[0].Primary.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer static.Close()
+	for _, s := range []*shard.Shard{sh, static} {
+		opt, err := target(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := top.Shards[0].Primary.Addr(); opt.Addr != want {
+			t.Errorf("%s: MIGRATE target %s, want %s", s.Name(), opt.Addr, want)
+		}
 	}
 }

@@ -243,14 +243,15 @@ func (c *Cluster) migrateKeys(ctx context.Context, from, to *shard.Shard, keys [
 	return 0, fmt.Errorf("migrate to %s: %w", to.Name(), from.Wrap(err))
 }
 
-// target returns the options MIGRATE needs to reach sh's primary. A client
-// made by Sentinel (go-redis failover client) has no fixed address: the
-// primary's address is then asked from the primary itself (CLIENT INFO's
-// laddr, the address this connection reached).
+// target returns the options MIGRATE needs to reach sh's primary. The
+// client of a shard found through Sentinel has no fixed address (its
+// Options().Addr is a placeholder, and sh.Addr the node it dialed last):
+// the primary's address is then asked from the primary itself (CLIENT
+// INFO's laddr, the address this connection reached).
 func target(ctx context.Context, sh *shard.Shard) (*redis.Options, error) {
 	opt := *sh.Primary().Options()
-	if _, _, err := net.SplitHostPort(opt.Addr); err == nil {
-		return &opt, nil
+	if sh.Addr(sh.Primary()) == opt.Addr {
+		return &opt, nil // a static address
 	}
 	info, err := sh.Primary().ClientInfo(ctx).Result()
 	if err != nil {
