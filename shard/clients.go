@@ -55,9 +55,10 @@ func (s *Shard) newSentinelPrimary(opt Options) *redis.Client {
 
 // dialPrimary connects to the node the shard believes primary, the one the
 // last switch named or, before any, the sentinels name (asked then). If
-// that node cannot be reached, the sentinels are asked again, as go-redis's
-// failover client does on every dial: a switch that went unheard is found
-// there, reacted to as to a +switch-master, and the new primary dialed.
+// that node cannot be reached, the sentinels are asked again (at most once
+// a second per shard: the breaker keeps trying while a primary is down):
+// a switch that went unheard is found there, reacted to as to a
+// +switch-master, and the new primary dialed.
 func (s *Shard) dialPrimary(ctx context.Context, network string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (net.Conn, error) {
 	addr := s.currentPrimary()
 	if addr == "" {
@@ -74,9 +75,26 @@ func (s *Shard) dialPrimary(ctx context.Context, network string, dial func(ctx c
 	if err == nil || ctx.Err() != nil {
 		return conn, err
 	}
-	s.recheckPrimary(time.Now())
+	s.recheckAfterDial(addr)
 	if now := s.currentPrimary(); now != "" && now != addr {
 		return dial(ctx, network, now)
 	}
 	return nil, err
+}
+
+// dialRecheckEvery is how often a failed dial of the primary may ask the
+// sentinels whether another node is primary now.
+const dialRecheckEvery = time.Second
+
+// recheckAfterDial asks the sentinels which node is primary, after a dial
+// of addr failed, unless another dial asked within dialRecheckEvery or the
+// shard has meanwhile heard of a switch away from addr.
+func (s *Shard) recheckAfterDial(addr string) {
+	s.dialRecheck.Lock()
+	defer s.dialRecheck.Unlock()
+	if s.currentPrimary() != addr || time.Since(s.lastDialRecheck) < dialRecheckEvery {
+		return
+	}
+	s.lastDialRecheck = time.Now()
+	s.recheckPrimary(s.lastDialRecheck)
 }

@@ -176,7 +176,8 @@ func (s *Shard) onEvent(ev failover.Event) {
 // believes primary (or, before it believes one, the one its primary
 // client is connected to), the shard reacts as to a +switch-master, so
 // its listeners (a near cache) do too. It runs on the watcher's dispatch
-// goroutine, at most confirmTimeout long.
+// goroutine, or on one whose dial of the primary failed (recheckAfterDial),
+// at most confirmTimeout long.
 func (s *Shard) recheckPrimary(at time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), confirmTimeout)
 	defer cancel()

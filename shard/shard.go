@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -32,6 +33,9 @@ type Shard struct {
 	lastAnswer atomic.Int64                // unix ns of the Sentinel primary's last answer (confirmPrimary)
 	stall      atomic.Int64                // the stall threshold, ns; see stall.go
 	confirmMu  sync.Mutex                  // one sentinel check at a time after a stall
+
+	dialRecheck     sync.Mutex // one look at the sentinels at a time after a failed dial
+	lastDialRecheck time.Time  // when the last one began
 
 	clientOpt   *redis.Options               // the client template (Options.Client)
 	caps        atomic.Pointer[Capabilities] // the last probe's findings; see capabilities.go
