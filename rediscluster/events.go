@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,11 +24,15 @@ func (c *Cluster) Publish(ctx context.Context, e store.Event) error {
 	}))
 }
 
-// How Watch follows the cluster.
+// How Watch follows the cluster. Listing the masters costs a CLUSTER
+// SLOTS (go-redis reloads its slot table for it), so an idle fleet's Watch
+// calls do it rarely: while one of their subscriptions fails (its master
+// died, and a replica is being promoted, or was removed), every
+// watchReconcile; otherwise every watchRefresh, for masters an operator
+// added.
 const (
-	// watchReconcile is how often Watch looks for masters that appeared
-	// (a promoted replica, a node added by an operator) or went away.
 	watchReconcile = time.Second
+	watchRefresh   = time.Minute
 )
 
 // watchRetry is the pause between attempts to re-subscribe to a node that
@@ -44,11 +49,12 @@ var watchRetry = pubsub.Backoff{Min: 50 * time.Millisecond, Max: 2 * time.Second
 // notify-keyspace-events to include "Ex" in the nodes' configuration:
 // Watch then probes each master with a key that expires at once, and
 // reports keyspace.ErrExpiredEventsOff to onErr, once per subscription,
-// if its expiry is not published), and
-// every second follows the client's slot table: a replica promoted by a
-// failover is subscribed to, a node that is no longer a master is
-// dropped. A subscription that fails is retried with a backoff of 50 ms
-// doubling to 2 s.
+// if its expiry is not published), and follows the masters: while a
+// subscription fails, every second, a replica promoted by a failover is
+// subscribed to and a node that is no longer a master is dropped; a
+// master an operator added is subscribed to within a minute. A
+// subscription that fails is retried with a backoff of 50 ms doubling to
+// 2 s.
 //
 // fn is called from one goroutine per subscription; it must be quick and
 // safe for concurrent use. Event.Shard is the address of the master that
@@ -77,9 +83,11 @@ func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(er
 	})
 	var watchers pubsub.Set[string]
 	defer watchers.Stop()
+	var failing atomic.Int32 // expired-key subscriptions failing now
 	tick := time.NewTicker(watchReconcile)
 	defer tick.Stop()
 	for {
+		listed := time.Now()
 		masters, err := c.masters(ctx)
 		if err != nil && ctx.Err() == nil {
 			onErr(fmt.Errorf("events: list masters: %w", wrap("", "", err)))
@@ -92,14 +100,18 @@ func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(er
 				addrs = append(addrs, m.Options().Addr)
 			}
 			watchers.Sync(ctx, addrs, func(ctx context.Context, addr string) {
-				c.watchExpired(ctx, byAddr[addr], fn, onErr)
+				c.watchExpired(ctx, byAddr[addr], fn, onErr, &failing)
 			})
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-			c.client.ReloadState(ctx)
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+			}
+			if err != nil || failing.Load() > 0 || time.Since(listed) >= watchRefresh {
+				break
+			}
 		}
 	}
 }
@@ -121,16 +133,31 @@ func (c *Cluster) keyOn(ctx context.Context, node string) (string, bool) {
 }
 
 // watchExpired delivers the expired events of one master until ctx ends.
-func (c *Cluster) watchExpired(ctx context.Context, m *redis.Client, fn func(store.Event), onErr func(error)) {
+// failing counts it while its subscription fails.
+func (c *Cluster) watchExpired(ctx context.Context, m *redis.Client, fn func(store.Event), onErr func(error), failing *atomic.Int32) {
 	node := m.Options().Addr
 	ps := m.Subscribe(ctx, expiredChannel)
 	defer ps.Close()
+	down := false
+	defer func() {
+		if down {
+			failing.Add(-1)
+		}
+	}()
 	var probe *keyspace.ExpiryProbe
 	pubsub.Receive(ctx, ps, pubsub.WatchQuiet, watchRetry, func(err error) {
+		if !down {
+			down = true
+			failing.Add(1)
+		}
 		onErr(fmt.Errorf("events: %w", wrap(node, "", err)))
 	}, func(msg any) {
 		switch msg := msg.(type) {
 		case *redis.Subscription:
+			if down {
+				down = false
+				failing.Add(-1)
+			}
 			// First subscription, or a re-subscription: the node may be a
 			// fresh process, or a promoted replica, without the setting.
 			err := keyspace.EnableExpiredEvents(ctx, m)

@@ -37,7 +37,45 @@ func TestIdleSendsNothing(t *testing.T) {
 			}
 		}
 	}
-	const quiet = 5 // seconds without a command on any connection
+	waitIdle(t, name, 5)
+}
+
+// An idle Watch sends nothing but its subscriptions' checks (a PING after
+// 30 s of quiet): it lists the masters (a CLUSTER SLOTS) only while a
+// subscription fails, or once a minute.
+func TestIdleWatchSendsNothing(t *testing.T) {
+	name := fmt.Sprintf("idle-watch-%d", time.Now().UnixNano())
+	c := newCluster(t, Options{Client: &redis.ClusterOptions{ClientName: name}})
+	ctx, cancel := context.WithCancel(context.Background())
+	heard := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Watch(ctx, func(store.Event) {
+			select {
+			case heard <- struct{}{}:
+			default:
+			}
+		}, nil)
+	}()
+	defer func() { cancel(); <-done }()
+	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
+		if err := c.Publish(ctx, store.Event{Kind: store.Created, ID: "x"}); err != nil {
+			return err
+		}
+		select {
+		case <-heard:
+			return nil
+		case <-time.After(100 * time.Millisecond):
+			return fmt.Errorf("no event heard yet")
+		}
+	})
+	waitIdle(t, name, 5)
+}
+
+// waitIdle waits until every connection named name on the cluster's nodes
+// has been idle for quiet seconds (and there is at least one).
+func waitIdle(t *testing.T, name string, quiet int) {
+	t.Helper()
 	start := time.Now()
 	redistest.Eventually(t, 20*time.Second, func(ctx context.Context) error {
 		conns := 0
