@@ -141,7 +141,7 @@ func (w *shardEvents) message(channel, payload string) {
 		w.mu.Unlock()
 		probe.Expired(payload)
 	}
-	if e, ok := w.c.parseEvent(&redis.Message{Channel: channel, Payload: payload}); ok {
+	if e, ok := w.c.parseEvent(channel, payload); ok {
 		e.Shard = w.sh.Name()
 		w.fn(e)
 	}
@@ -149,11 +149,11 @@ func (w *shardEvents) message(channel, payload string) {
 
 // parseEvent turns a Pub/Sub message into an Event; ok is false for
 // messages that are not about sessions of this cluster.
-func (c *Cluster) parseEvent(msg *redis.Message) (e store.Event, ok bool) {
-	if msg.Channel == expiredChannel {
-		return keyspace.ParseExpired(c.prefix, msg.Payload)
+func (c *Cluster) parseEvent(channel, payload string) (e store.Event, ok bool) {
+	if channel == expiredChannel {
+		return keyspace.ParseExpired(c.prefix, payload)
 	}
-	return ParseEvent(msg.Payload)
+	return ParseEvent(payload)
 }
 
 // ParseEvent parses the payload Publish sends: "kind id [oldID]".
