@@ -17,10 +17,14 @@
 //     probe through (half-open). Its [Breaker.Hook] installs it on a
 //     go-redis client.
 //
+// The process keeps one connection per sentinel, whatever the number of
+// shards and Watchers: a RESP3 connection subscribed to those channels,
+// which carries the questions to the sentinel too ([Watcher.Sentinels]).
+//
 // Package shard wires these together (shard.Options.Sentinel and
 // shard.Options.Breaker): its primary's client dials the node the Watcher
-// last heard named, asking the sentinels through the Watcher's clients
-// (Sentinels) when it knows none, with fail-fast retry settings so that a request does not spend seconds
-// retrying a dead address (go-redis #3540); package failover knows nothing of sessions or of
-// the ring.
+// last heard named, asking the sentinels when it knows none, with
+// fail-fast retry settings so that a request does not spend seconds
+// retrying a dead address (go-redis #3540); package failover knows nothing
+// of sessions or of the ring.
 package failover

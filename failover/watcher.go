@@ -70,10 +70,10 @@ type Watcher struct {
 // Watch starts following opt.MasterName's +switch-master, +odown and
 // -odown events on every sentinel of opt, until Close. listen is called
 // for each distinct event, from one goroutine at a time. The process holds
-// one subscription per sentinel, shared by all its Watchers (a Watcher
-// whose Options set a Dialer has its own); it reconnects by itself when a
-// sentinel goes away and comes back, and then tells every Watcher
-// (Resubscribed).
+// one connection per sentinel, shared by all its Watchers (a Watcher whose
+// Options set a Dialer has its own), subscribed to the events and used for
+// questions (Sentinels); it reconnects by itself when a sentinel goes away
+// and comes back, and then tells every Watcher (Resubscribed).
 func Watch(opt Options, listen func(Event)) (*Watcher, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
