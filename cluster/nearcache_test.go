@@ -471,3 +471,56 @@ func TestNearCacheChecksOnlySilentStreams(t *testing.T) {
 		t.Errorf("%d PINGs in %v of hits, want at most one per health interval (%d)", sent, elapsed, most)
 	}
 }
+
+// A miss costs the server one command, as a read of the plain Cluster
+// does: the record (HGETALL), on the stream that tracks it.
+func TestNearCacheMissIsOneCommand(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
+	a, b := newNode(t, top), newNode(t, top)
+	a.write(t, "s", "x", store.Create)
+	eventually(t, func() error { // the start-up probes of the nodes' shards are done
+		for _, nd := range []*node{a, b} {
+			if nd.c.Shards()[0].Capabilities().Probed.IsZero() {
+				return fmt.Errorf("the shard is not probed yet")
+			}
+		}
+		return nil
+	})
+	srv := top.Shards[0].Primary.Client()
+	defer srv.Close()
+	ctx := context.Background()
+	commands := func() map[string]int {
+		info, err := srv.Info(ctx, "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := map[string]int{}
+		for _, line := range strings.Split(info, "\r\n") {
+			name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
+			if ok && strings.HasPrefix(line, "cmdstat_") {
+				n, _ := strconv.Atoi(strings.SplitN(rest, ",", 2)[0])
+				calls[name] = n
+			}
+		}
+		return calls
+	}
+	before := commands()
+	misses := b.nc.Stats().Misses
+	if got, found := b.read(t, "s", 0); !found || got != "x" {
+		t.Fatalf("read = %q, %v", got, found)
+	}
+	if b.nc.Stats().Misses != misses+1 {
+		t.Fatal("the read was not a miss")
+	}
+	after := commands()
+	for name, n := range after {
+		if d := n - before[name]; d != 0 && name != "info" {
+			if name != "hgetall" || d != 1 {
+				t.Errorf("%s: %d calls for one miss", name, d)
+			}
+		}
+	}
+	if got, _ := b.read(t, "s", 0); got != "x" || b.nc.Stats().Misses != misses+1 {
+		t.Fatal("the second read was not a hit")
+	}
+}

@@ -60,7 +60,7 @@ type entry struct {
 	stream  *tracking.Stream  // the stream that tracks the key: a hit needs it fresh
 	version int64
 	size    int64
-	expires time.Time // zero: no TTL
+	expires time.Time // zero: none known (see fetch)
 }
 
 // serves reports whether e can answer a read of owner that needs at least
@@ -173,11 +173,15 @@ func (c *Cache) fetch(ctx context.Context, p *part, id string, owner any, minVer
 	p.replaceLocked(id, hold)
 	p.mu.Unlock()
 
-	start := time.Now()
-	key := c.b.Key(id)
+	// One command per miss: the entry carries no expiry of its own (a
+	// PTTL would double the commands of a fleet whose balancer spreads a
+	// session's requests, where nearly every read misses). The key's
+	// expiry reaches the entry as Redis's invalidation when Redis deletes
+	// the key, and the session layer refuses a session past its idle
+	// timeout or deadline by its own clock (session.Manager checks every
+	// read from a near cache), so no read returns an expired session.
 	var e *entry
-	_, err = t.DoMulti(ctx, func(r []any) { e = c.afterFetch(p, t, id, hold, r, start) },
-		[]string{"HGETALL", key}, []string{"PTTL", key})
+	_, err = t.Do(ctx, func(r any) { e = c.afterFetch(p, t, id, hold, r) }, "HGETALL", c.b.Key(id))
 	if err != nil || e == nil {
 		// The stream is down or failed (the server with it, likely), or
 		// the record is unknown, expired, or refused with a redirection
@@ -189,13 +193,12 @@ func (c *Cache) fetch(ctx context.Context, p *part, id string, owner any, minVer
 	return c.decodeCached(p, id, e, owner, decode)
 }
 
-// afterFetch runs when the stream reads the replies of fetch's HGETALL and
-// PTTL of id: it puts the record in hold's place, if hold is still there,
-// and returns it; nil when there is no record (or an error reply).
-func (c *Cache) afterFetch(p *part, t *tracking.Stream, id string, hold *entry, r []any, start time.Time) *entry {
-	flat, _ := r[0].([]any)
-	ttl, _ := r[1].(int64)
-	if len(flat) == 0 || len(flat)%2 != 0 || ttl == -2 {
+// afterFetch runs when the stream reads the reply of fetch's HGETALL of
+// id: it puts the record in hold's place, if hold is still there, and
+// returns it; nil when there is no record (or an error reply).
+func (c *Cache) afterFetch(p *part, t *tracking.Stream, id string, hold *entry, r any) *entry {
+	flat, _ := r.([]any)
+	if len(flat) == 0 || len(flat)%2 != 0 {
 		return nil
 	}
 	fields := make(map[string]string, len(flat)/2)
@@ -205,9 +208,6 @@ func (c *Cache) afterFetch(p *part, t *tracking.Stream, id string, hold *entry, 
 		fields[f] = v
 	}
 	e := &entry{fields: fields, stream: t, version: store.Version(fields), size: recordSize(id, fields)}
-	if ttl > 0 {
-		e.expires = start.Add(time.Duration(ttl) * time.Millisecond)
-	}
 	p.mu.Lock()
 	if p.m[id] == hold {
 		p.replaceLocked(id, e)

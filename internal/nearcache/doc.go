@@ -18,8 +18,13 @@
 // served only from a stream heard from within Options.HealthInterval, or
 // after a PING on it has been answered (every invalidation due comes
 // before the reply): that is the streams' only health check, so an idle
-// node sends nothing, and a hung server's entries are never served. Entries
-// also expire on their own at the key's TTL, measured from before the read.
+// node sends nothing, and a hung server's entries are never served. A
+// miss is one command (HGETALL): an entry read from Redis carries no TTL
+// of its own, its key's expiry reaching it as Redis's invalidation when
+// Redis deletes the key (its active expiry may take from milliseconds to
+// minutes on a large keyspace), and session.Manager refuses a session past
+// its idle timeout or deadline by its own clock; an entry written through
+// expires at the write's ExpireAt.
 //
 // Write-through: this node's saves go on the same stream where they can,
 // and the cache keeps the record as written, so the writer's next read is
