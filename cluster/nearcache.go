@@ -61,7 +61,7 @@ type NearCacheStats = nearcache.Stats
 type NearCache struct {
 	*nearcache.Cache // LoadDecoded, Save, Delete, Invalidate, Flush, Stats, Close
 	c                *Cluster
-	events           sync.Map // shard name → *listeners: the Watch calls on its stream
+	events           sync.Map // shard name → *pubsub.Listeners: the Watch calls on its stream
 }
 
 // NewNearCache starts a near cache over c: one tracking connection per
@@ -95,11 +95,11 @@ func (nc *NearCache) tracker(sh *shard.Shard) *tracking.Stream {
 					}
 				})
 				t.Message = func(channel, payload string) {
-					nc.listeners(sh.Name()).each(func(w *shardEvents) { w.message(channel, payload) })
+					nc.listeners(sh.Name()).Each(func(w *shardEvents) { w.message(channel, payload) })
 				}
 				t.Subscribed = func(channel string) {
 					// Not on the stream's goroutine: it may send commands.
-					nc.listeners(sh.Name()).each(func(w *shardEvents) { go w.subscribed(channel) })
+					nc.listeners(sh.Name()).Each(func(w *shardEvents) { go w.subscribed(channel) })
 				}
 			},
 		}

@@ -3,8 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/shardsession/shardsession/internal/pubsub"
@@ -44,13 +42,13 @@ func (nc *NearCache) watchShard(ctx context.Context, sh *shard.Shard, fn func(st
 	}
 	w := &shardEvents{ctx: ctx, c: nc.c, sh: sh, fn: fn, onErr: onErr}
 	ls := nc.listeners(sh.Name())
-	ls.add(w)
+	ls.Add(w)
 	t.Subscribe(nc.c.channels()...)
 	listening := true
 	stop := func() {
 		if listening {
 			t.Unsubscribe(nc.c.channels()...)
-			ls.remove(w)
+			ls.Remove(w)
 			listening = false
 		}
 	}
@@ -79,34 +77,7 @@ func (nc *NearCache) watchShard(ctx context.Context, sh *shard.Shard, fn func(st
 
 // listeners returns the Watch calls listening on the stream of the shard
 // named name.
-func (nc *NearCache) listeners(name string) *listeners {
-	l, _ := nc.events.LoadOrStore(name, &listeners{})
-	return l.(*listeners)
-}
-
-// listeners are the Watch calls that listen on one shard's stream.
-type listeners struct {
-	mu sync.Mutex
-	ws []*shardEvents
-}
-
-func (l *listeners) add(w *shardEvents) {
-	l.mu.Lock()
-	l.ws = append(l.ws, w)
-	l.mu.Unlock()
-}
-
-func (l *listeners) remove(w *shardEvents) {
-	l.mu.Lock()
-	l.ws = slices.DeleteFunc(l.ws, func(x *shardEvents) bool { return x == w })
-	l.mu.Unlock()
-}
-
-func (l *listeners) each(f func(w *shardEvents)) {
-	l.mu.Lock()
-	ws := slices.Clone(l.ws)
-	l.mu.Unlock()
-	for _, w := range ws {
-		f(w)
-	}
+func (nc *NearCache) listeners(name string) *pubsub.Listeners[*shardEvents] {
+	l, _ := nc.events.LoadOrStore(name, &pubsub.Listeners[*shardEvents]{})
+	return l.(*pubsub.Listeners[*shardEvents])
 }

@@ -67,23 +67,40 @@ func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(er
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() {
-		ps := c.client.Subscribe(ctx, c.eventChannel())
-		defer ps.Close()
-		pubsub.Receive(ctx, ps, pubsub.WatchQuiet, watchRetry, func(err error) {
-			onErr(fmt.Errorf("events: %w", wrap("", "", err)))
-		}, func(msg any) {
-			if m, ok := msg.(*redis.Message); ok {
-				if e, ok := keyspace.ParseEvent(m.Payload); ok {
-					e.Shard = c.Locate(e.ID)
-					fn(e)
-				}
-			}
-		})
+	wg.Go(func() { c.watchPublished(ctx, fn, onErr) })
+	return c.followMasters(ctx, onErr, func(ctx context.Context, m *redis.Client, failing *atomic.Int32) {
+		c.watchExpired(ctx, m, fn, onErr, failing)
 	})
+}
+
+// watchPublished delivers the published events until ctx ends, on one
+// subscription through the cluster client, which moves to another node
+// when its node fails: Redis Cluster delivers a PUBLISH on every node.
+func (c *Cluster) watchPublished(ctx context.Context, fn func(store.Event), onErr func(error)) {
+	ps := c.client.Subscribe(ctx, c.eventChannel())
+	defer ps.Close()
+	pubsub.Receive(ctx, ps, pubsub.WatchQuiet, watchRetry, func(err error) {
+		onErr(fmt.Errorf("events: %w", wrap("", "", err)))
+	}, func(msg any) {
+		if m, ok := msg.(*redis.Message); ok {
+			if e, ok := keyspace.ParseEvent(m.Payload); ok {
+				e.Shard = c.Locate(e.ID)
+				fn(e)
+			}
+		}
+	})
+}
+
+// followMasters runs watch for every master, in a goroutine of its own,
+// until ctx ends, and follows the masters: while one of the watchers
+// reports its subscription failing (failing > 0), every watchReconcile,
+// otherwise every watchRefresh, it lists them again (a CLUSTER SLOTS),
+// starts a watcher for each new one and stops those of nodes that are
+// masters no more.
+func (c *Cluster) followMasters(ctx context.Context, onErr func(error), watch func(ctx context.Context, m *redis.Client, failing *atomic.Int32)) error {
 	var watchers pubsub.Set[string]
 	defer watchers.Stop()
-	var failing atomic.Int32 // expired-key subscriptions failing now
+	var failing atomic.Int32
 	tick := time.NewTicker(watchReconcile)
 	defer tick.Stop()
 	for {
@@ -100,7 +117,7 @@ func (c *Cluster) Watch(ctx context.Context, fn func(store.Event), onErr func(er
 				addrs = append(addrs, m.Options().Addr)
 			}
 			watchers.Sync(ctx, addrs, func(ctx context.Context, addr string) {
-				c.watchExpired(ctx, byAddr[addr], fn, onErr, &failing)
+				watch(ctx, byAddr[addr], &failing)
 			})
 		}
 		for {
@@ -132,53 +149,104 @@ func (c *Cluster) keyOn(ctx context.Context, node string) (string, bool) {
 	return "", false
 }
 
-// watchExpired delivers the expired events of one master until ctx ends.
-// failing counts it while its subscription fails.
+// watchExpired delivers the expired events of one master until ctx ends,
+// on a subscription of its own. failing counts it while its subscription
+// fails.
 func (c *Cluster) watchExpired(ctx context.Context, m *redis.Client, fn func(store.Event), onErr func(error), failing *atomic.Int32) {
 	node := m.Options().Addr
 	ps := m.Subscribe(ctx, expiredChannel)
 	defer ps.Close()
-	down := false
-	defer func() {
-		if down {
-			failing.Add(-1)
-		}
-	}()
-	var probe *keyspace.ExpiryProbe
+	var down downFlag
+	defer down.set(failing, false)
+	w := &masterEvents{ctx: ctx, c: c, m: m, fn: fn, onErr: onErr}
 	pubsub.Receive(ctx, ps, pubsub.WatchQuiet, watchRetry, func(err error) {
-		if !down {
-			down = true
-			failing.Add(1)
-		}
+		down.set(failing, true)
 		onErr(fmt.Errorf("events: %w", wrap(node, "", err)))
 	}, func(msg any) {
 		switch msg := msg.(type) {
 		case *redis.Subscription:
-			if down {
-				down = false
-				failing.Add(-1)
-			}
-			// First subscription, or a re-subscription: the node may be a
-			// fresh process, or a promoted replica, without the setting.
-			err := keyspace.EnableExpiredEvents(ctx, m)
-			switch {
-			case keyspace.ConfigRefused(err):
-				// A managed cluster: the setting may be on all the same.
-				// Ask Redis itself, and say so only if it is not.
-				if key, ok := c.keyOn(ctx, node); ok {
-					probe = keyspace.StartProbe(ctx, m, key, probeWait, func() {
-						onErr(fmt.Errorf("events: %w", wrap(node, "", keyspace.ErrExpiredEventsOff)))
-					})
-				}
-			case err != nil:
-				onErr(fmt.Errorf("events: %w", wrap(node, "", err)))
-			}
+			down.set(failing, false)
+			w.subscribed(msg.Channel)
 		case *redis.Message:
-			probe.Expired(msg.Payload)
-			if e, ok := keyspace.ParseExpired(c.prefix, msg.Payload); ok {
-				e.Shard = node
-				fn(e)
-			}
+			w.message(msg.Channel, msg.Payload)
 		}
 	})
+}
+
+// downFlag is whether one watcher counts itself in followMasters' failing.
+type downFlag struct{ down bool }
+
+// set counts the watcher in failing, or no more, once.
+func (d *downFlag) set(failing *atomic.Int32, down bool) {
+	switch {
+	case down && !d.down:
+		failing.Add(1)
+	case !down && d.down:
+		failing.Add(-1)
+	}
+	d.down = down
+}
+
+// masterEvents turns the messages of one master's subscription, on a
+// connection of its own (watchExpired) or on a near cache's stream
+// (NearCache.Watch), into events.
+type masterEvents struct {
+	ctx   context.Context
+	c     *Cluster
+	m     *redis.Client
+	only  string // the one channel it handles ("": all); a stream carries others' too
+	fn    func(store.Event)
+	onErr func(error)
+
+	mu    sync.Mutex
+	probe *keyspace.ExpiryProbe
+}
+
+// subscribed handles the server's confirmation of a subscription: the
+// first, or a re-subscription, when the node may be a fresh process, or a
+// promoted replica, without the setting.
+func (w *masterEvents) subscribed(channel string) {
+	if channel != expiredChannel || w.only != "" && w.only != channel {
+		return
+	}
+	node := w.m.Options().Addr
+	err := keyspace.EnableExpiredEvents(w.ctx, w.m)
+	switch {
+	case keyspace.ConfigRefused(err):
+		// A managed cluster: the setting may be on all the same. Ask
+		// Redis itself, and say so only if it is not.
+		if key, ok := w.c.keyOn(w.ctx, node); ok {
+			probe := keyspace.StartProbe(w.ctx, w.m, key, probeWait, func() {
+				w.onErr(fmt.Errorf("events: %w", wrap(node, "", keyspace.ErrExpiredEventsOff)))
+			})
+			w.mu.Lock()
+			w.probe = probe
+			w.mu.Unlock()
+		}
+	case err != nil:
+		w.onErr(fmt.Errorf("events: %w", wrap(node, "", err)))
+	}
+}
+
+// message handles one Pub/Sub message: a key expired on this master, or
+// (on the connection that carries them) an event published anywhere.
+func (w *masterEvents) message(channel, payload string) {
+	if w.only != "" && channel != w.only {
+		return
+	}
+	if channel == expiredChannel {
+		w.mu.Lock()
+		probe := w.probe
+		w.mu.Unlock()
+		probe.Expired(payload)
+		if e, ok := keyspace.ParseExpired(w.c.prefix, payload); ok {
+			e.Shard = w.m.Options().Addr
+			w.fn(e)
+		}
+		return
+	}
+	if e, ok := keyspace.ParseEvent(payload); ok {
+		e.Shard = w.c.Locate(e.ID)
+		w.fn(e)
+	}
 }

@@ -16,7 +16,8 @@ import (
 
 // SIGKILL the master of a session's slot: the cluster promotes its
 // replica, the session saved with WAIT 1 is still there, writes work
-// again, and Watch reports expiries on the promoted master.
+// again, and Watch reports expiries on the promoted master, on
+// subscriptions of its own and on a near cache's connections alike.
 func TestFailover(t *testing.T) {
 	c, rc := clustertest.NewRedisCluster(t, redistest.RedisClusterOptions{Masters: 3, Replicas: 1},
 		rediscluster.Options{Durability: rediscluster.Durability{SaveReplicas: 1, Timeout: time.Second}})
@@ -26,19 +27,26 @@ func TestFailover(t *testing.T) {
 		t.Fatalf("Save with WAIT 1: %v", err)
 	}
 
+	nc, err := rediscluster.NewNearCache(c, rediscluster.NearCacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
 	wctx, stopWatch := context.WithCancel(ctx)
 	var mu sync.Mutex
-	expired := map[string]string{} // ID → master that reported it
+	expired := map[string]map[string]string{"own": {}, "near cache": {}} // watch → ID → master that reported it
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		_ = c.Watch(wctx, func(e store.Event) {
-			if e.Kind == store.Expired {
-				mu.Lock()
-				expired[e.ID] = e.Shard
-				mu.Unlock()
-			}
-		}, nil)
-	})
+	for name, watch := range map[string]func(context.Context, func(store.Event), func(error)) error{"own": c.Watch, "near cache": nc.Watch} {
+		wg.Go(func() {
+			_ = watch(wctx, func(e store.Event) {
+				if e.Kind == store.Expired {
+					mu.Lock()
+					expired[name][e.ID] = e.Shard
+					mu.Unlock()
+				}
+			}, nil)
+		})
+	}
 	defer func() { stopWatch(); wg.Wait() }()
 
 	old, err := rc.MasterForKey(ctx, c.Key("f"))
@@ -112,8 +120,10 @@ func TestFailover(t *testing.T) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if expired[short] != promoted.Addr() {
-			return fmt.Errorf("no expiry reported by %s yet", promoted.Name)
+		for name, seen := range expired {
+			if seen[short] != promoted.Addr() {
+				return fmt.Errorf("no expiry reported by %s to the %s watch yet", promoted.Name, name)
+			}
 		}
 		return nil
 	})

@@ -74,6 +74,8 @@ type NearCache struct {
 	healthOnce sync.Once
 	health     time.Duration // from cluster-node-timeout; 0: the option's
 
+	events sync.Map // master address → *pubsub.Listeners: the Watch calls on its stream
+
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 }
@@ -111,7 +113,15 @@ func (nc *NearCache) Close() error {
 func (nc *NearCache) tracker(ctx context.Context, m *redis.Client) *tracking.Stream {
 	opt := m.Options()
 	return nc.Stream(opt.Addr, func() nearcache.StreamSpec {
-		return nearcache.StreamSpec{Client: opt, Health: nc.nodeHealth(ctx, m)}
+		return nearcache.StreamSpec{Client: opt, Health: nc.nodeHealth(ctx, m), Started: func(t *tracking.Stream) {
+			t.Message = func(channel, payload string) {
+				nc.listeners(opt.Addr).Each(func(w *masterEvents) { w.message(channel, payload) })
+			}
+			t.Subscribed = func(channel string) {
+				// Not on the stream's goroutine: it may send commands.
+				nc.listeners(opt.Addr).Each(func(w *masterEvents) { go w.subscribed(channel) })
+			}
+		}}
 	})
 }
 

@@ -8,6 +8,7 @@ package pubsub
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -107,4 +108,35 @@ func (s *Set[K]) Stop() {
 		cancel()
 	}
 	s.wg.Wait()
+}
+
+// Listeners is a list of listeners that may change while messages are
+// handed to it: Each walks a snapshot. The zero value is empty.
+type Listeners[T comparable] struct {
+	mu sync.Mutex
+	ls []T
+}
+
+// Add appends x.
+func (l *Listeners[T]) Add(x T) {
+	l.mu.Lock()
+	l.ls = append(l.ls, x)
+	l.mu.Unlock()
+}
+
+// Remove drops x.
+func (l *Listeners[T]) Remove(x T) {
+	l.mu.Lock()
+	l.ls = slices.DeleteFunc(l.ls, func(y T) bool { return y == x })
+	l.mu.Unlock()
+}
+
+// Each calls f with each listener of the moment.
+func (l *Listeners[T]) Each(f func(T)) {
+	l.mu.Lock()
+	ls := slices.Clone(l.ls)
+	l.mu.Unlock()
+	for _, x := range ls {
+		f(x)
+	}
 }
