@@ -168,28 +168,32 @@ func TestIterateAcrossMasters(t *testing.T) {
 
 func TestEventsFromEveryMaster(t *testing.T) {
 	c := newCluster(t, Options{})
+	checkEventsFromEveryMaster(t, c, c.Watch, nil)
+}
+
+// checkEventsFromEveryMaster runs watch, a Watch over c, and checks that
+// published events reach it once each, whichever master owns the session,
+// and that expired keys are reported by the master they expired on; then,
+// before watch is stopped, it runs during, if not nil.
+func checkEventsFromEveryMaster(t *testing.T, c *Cluster, watch func(context.Context, func(store.Event), func(error)) error, during func(ctx context.Context)) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var mu sync.Mutex
 	got := map[string][]store.Event{}
 	watched := make(chan error, 1)
 	go func() {
-		watched <- c.Watch(ctx, func(e store.Event) {
+		watched <- watch(ctx, func(e store.Event) {
 			mu.Lock()
 			got[e.ID] = append(got[e.ID], e)
 			mu.Unlock()
 		}, nil)
 	}()
 	byMaster := idsOnEveryMaster(t, c, 3)
-	// Published events reach the watcher once each, whichever master owns
-	// the session; expired keys are reported by the master they expired on.
-	pub := func(ctx context.Context) {
+	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
 		for _, ids := range byMaster {
 			_ = c.Publish(ctx, store.Event{Kind: store.Created, ID: ids[0]})
 		}
-	}
-	redistest.Eventually(t, 10*time.Second, func(ctx context.Context) error {
-		pub(ctx)
 		mu.Lock()
 		defer mu.Unlock()
 		for _, ids := range byMaster {
@@ -219,6 +223,9 @@ func TestEventsFromEveryMaster(t *testing.T) {
 		}
 		return nil
 	})
+	if during != nil {
+		during(ctx)
+	}
 	cancel()
 	if err := <-watched; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Watch = %v, want context.Canceled", err)
