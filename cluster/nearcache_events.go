@@ -66,11 +66,9 @@ func (nc *NearCache) watchShard(ctx context.Context, sh *shard.Shard, fn func(st
 			nc.c.watchShard(ctx, sh, fn, onErr)
 			return
 		}
-		if t.Up() && time.Since(t.Heard()) >= pubsub.WatchQuiet {
-			if err := t.Check(ctx); err != nil && ctx.Err() == nil {
-				onErr(sh.Wrap(fmt.Errorf("events: %w", err)))
-				t.Reset() // it reconnects and subscribes again
-			}
+		if err := t.CheckQuiet(ctx, pubsub.WatchQuiet); err != nil && ctx.Err() == nil {
+			onErr(sh.Wrap(fmt.Errorf("events: %w", err)))
+			t.Reset() // it reconnects and subscribes again
 		}
 	}
 }

@@ -163,10 +163,8 @@ func (h *hub) start(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case now := <-tick.C:
-				if h.stream.Up() && !h.stream.Fresh(now) {
-					h.stream.Check(ctx) // no answer: the stream's watchdog breaks the connection
-				}
+			case <-tick.C:
+				h.stream.CheckQuiet(ctx, hubQuiet) // no answer: the stream's watchdog breaks the connection
 			}
 		}
 	})

@@ -3,6 +3,7 @@ package rediscluster
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,12 +37,9 @@ func (nc *NearCache) Watch(ctx context.Context, fn func(store.Event), onErr func
 	if onErr == nil {
 		onErr = func(error) {}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		nc.carryPublished(ctx, fn, onErr)
-	}()
-	defer func() { <-done }()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { nc.carryPublished(ctx, fn, onErr) })
 	return nc.c.followMasters(ctx, onErr, func(ctx context.Context, m *redis.Client, failing *atomic.Int32) {
 		nc.watchExpired(ctx, m, fn, onErr, failing)
 	})
@@ -94,11 +92,9 @@ func (nc *NearCache) watchExpired(ctx context.Context, m *redis.Client, fn func(
 			t, stop = cur, nc.listen(cur, w, expiredChannel)
 		}
 		down.set(failing, !t.Up())
-		if t.Up() && time.Since(t.Heard()) >= pubsub.WatchQuiet {
-			if err := t.Check(ctx); err != nil && ctx.Err() == nil {
-				onErr(fmt.Errorf("events: %w", wrap(addr, "", err)))
-				t.Reset() // it reconnects and subscribes again
-			}
+		if err := t.CheckQuiet(ctx, pubsub.WatchQuiet); err != nil && ctx.Err() == nil {
+			onErr(fmt.Errorf("events: %w", wrap(addr, "", err)))
+			t.Reset() // it reconnects and subscribes again
 		}
 		select {
 		case <-ctx.Done():

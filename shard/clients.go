@@ -62,12 +62,9 @@ func (s *Shard) newSentinelPrimary(opt Options) *redis.Client {
 func (s *Shard) dialPrimary(ctx context.Context, network string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (net.Conn, error) {
 	addr := s.currentPrimary()
 	if addr == "" {
-		primary, _, err := s.finder.discover(ctx)
+		primary, err := s.learnPrimary(ctx)
 		if err != nil {
 			return nil, err
-		}
-		if r := s.readSet.Load(); r != nil {
-			r.SetPrimary(primary)
 		}
 		addr = primary
 	}

@@ -87,11 +87,21 @@ func (s *Shard) ConfirmPrimary() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), confirmTimeout)
 	defer cancel()
-	if primary, _, err := s.finder.discover(ctx); err == nil {
-		if r := s.readSet.Load(); r != nil {
-			r.SetPrimary(primary)
-		}
+	s.learnPrimary(ctx)
+}
+
+// learnPrimary asks the sentinels which node is primary and notes it in
+// the read set, where currentPrimary, the primary's dialer and the
+// deposed-primary guard look.
+func (s *Shard) learnPrimary(ctx context.Context) (string, error) {
+	primary, _, err := s.finder.discover(ctx)
+	if err != nil {
+		return "", err
 	}
+	if r := s.readSet.Load(); r != nil {
+		r.SetPrimary(primary)
+	}
+	return primary, nil
 }
 
 // confirmPrimary is called with each answer read from addr, the primary's
@@ -111,11 +121,8 @@ func (s *Shard) confirmPrimary(addr string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), confirmTimeout)
 	defer cancel()
-	primary, _, err := s.finder.discover(ctx)
+	primary, err := s.learnPrimary(ctx)
 	if err == nil && primary != addr {
-		if r := s.readSet.Load(); r != nil {
-			r.SetPrimary(primary)
-		}
 		return fmt.Errorf("%w: %s answered after a stall and is no longer the primary (the sentinels name %s)", ErrUnavailable, addr, primary)
 	}
 	s.lastAnswer.Store(time.Now().UnixNano())

@@ -503,6 +503,17 @@ func (t *Stream) Check(ctx context.Context) error {
 	}
 }
 
+// CheckQuiet checks the stream (Check) when it is up and has been silent
+// for quiet, and returns the check's error; nil when none was due. It is
+// the health check of a stream that carries subscriptions, which nothing
+// else may read from for a long time.
+func (t *Stream) CheckQuiet(ctx context.Context, quiet time.Duration) error {
+	if !t.Up() || time.Since(t.Heard()) < quiet {
+		return nil
+	}
+	return t.Check(ctx)
+}
+
 // watchdog breaks the connection when the oldest command sent on it has
 // waited three Health intervals for its reply: the server is hung or the
 // network path silently gone. (No read deadline: an idle stream is
