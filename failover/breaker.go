@@ -83,6 +83,7 @@ type Breaker struct {
 	backoff   time.Duration
 	openUntil time.Time
 	probing   bool
+	epoch     uint64 // counts Resets: an outcome is the node's it was sent to
 }
 
 // NewBreaker returns a closed breaker, or nil when opt.Failures < 0.
@@ -99,10 +100,28 @@ func NewBreaker(opt BreakerOptions) *Breaker {
 // while another caller's probe is in flight. A caller that got nil must
 // report the outcome with Done.
 func (b *Breaker) Allow() error {
+	_, err := b.allow()
+	return err
+}
+
+// Done records the outcome of a command that Allow let through.
+func (b *Breaker) Done(err error) {
 	if b == nil {
-		return nil
+		return
 	}
 	b.mu.Lock()
+	epoch := b.epoch
+	b.mu.Unlock()
+	b.done(epoch, err)
+}
+
+// allow is Allow, which also returns the breaker's epoch for done.
+func (b *Breaker) allow() (epoch uint64, err error) {
+	if b == nil {
+		return 0, nil
+	}
+	b.mu.Lock()
+	epoch = b.epoch
 	var change func()
 	defer func() {
 		b.mu.Unlock()
@@ -112,30 +131,39 @@ func (b *Breaker) Allow() error {
 	}()
 	switch b.state {
 	case Closed:
-		return nil
+		return epoch, nil
 	case Open:
 		if b.now().Before(b.openUntil) {
-			return ErrCircuitOpen
+			return epoch, ErrCircuitOpen
 		}
 		change = b.setLocked(HalfOpen)
 		b.probing = true
-		return nil
+		return epoch, nil
 	default: // HalfOpen
 		if b.probing {
-			return ErrCircuitOpen
+			return epoch, ErrCircuitOpen
 		}
 		b.probing = true
-		return nil
+		return epoch, nil
 	}
 }
 
-// Done records the outcome of a command that Allow let through.
-func (b *Breaker) Done(err error) {
+// done records the outcome of a command that allow let through in epoch.
+// The outcome of one sent before the last Reset is dropped: it is the
+// node's that was behind the breaker then. A switch closes the deposed
+// primary's connections, and the commands waiting on them fail after the
+// breaker was reset for the new one; counted, three of them would open the
+// breaker of a node that answers.
+func (b *Breaker) done(epoch uint64, err error) {
 	if b == nil {
 		return
 	}
 	failed := err != nil && b.opt.IsFailure(err)
 	b.mu.Lock()
+	if epoch != b.epoch {
+		b.mu.Unlock()
+		return
+	}
 	var change func()
 	switch {
 	case !failed:
@@ -177,13 +205,16 @@ func (b *Breaker) Trip() {
 }
 
 // Reset closes the breaker and forgets past failures: the node behind it
-// changed (a new primary was promoted) or is known to be back.
+// changed (a new primary was promoted) or is known to be back. The
+// commands its Hook let through before Reset are not counted when they
+// end: their outcome is the previous node's.
 func (b *Breaker) Reset() {
 	if b == nil {
 		return
 	}
 	b.mu.Lock()
 	b.failures, b.probing, b.backoff = 0, false, b.opt.Backoff
+	b.epoch++
 	var change func()
 	if b.state != Closed {
 		change = b.setLocked(Closed)
@@ -242,12 +273,13 @@ func (h breakerHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if passesBy(ctx, cmd) {
 			return next(ctx, cmd)
 		}
-		if err := h.b.Allow(); err != nil {
+		epoch, err := h.b.allow()
+		if err != nil {
 			cmd.SetErr(err)
 			return err
 		}
-		err := next(ctx, cmd)
-		h.b.Done(err)
+		err = next(ctx, cmd)
+		h.b.done(epoch, err)
 		return err
 	}
 }
@@ -257,14 +289,15 @@ func (h breakerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 		if passesBy(ctx, cmds...) {
 			return next(ctx, cmds)
 		}
-		if err := h.b.Allow(); err != nil {
+		epoch, err := h.b.allow()
+		if err != nil {
 			for _, cmd := range cmds {
 				cmd.SetErr(err)
 			}
 			return err
 		}
-		err := next(ctx, cmds)
-		h.b.Done(firstNodeFailure(err, cmds))
+		err = next(ctx, cmds)
+		h.b.done(epoch, firstNodeFailure(err, cmds))
 		return err
 	}
 }

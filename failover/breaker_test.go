@@ -120,6 +120,43 @@ func TestBreakerSingleProbe(t *testing.T) {
 	}
 }
 
+// A command let through before a Reset is the previous node's: when it
+// fails afterwards (its connection was closed by the switch), the breaker
+// in front of the new node does not count it, and neither does a probe's.
+func TestBreakerIgnoresOutcomesFromBeforeReset(t *testing.T) {
+	b, clk := newTestBreaker(BreakerOptions{Failures: 1})
+	var before []uint64
+	for range 3 {
+		epoch, err := b.allow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		before = append(before, epoch)
+	}
+	b.Reset() // a switch
+	for _, epoch := range before {
+		b.done(epoch, io.EOF)
+	}
+	if st := b.State(); st != Closed {
+		t.Fatalf("state after the old node's commands failed = %v, want closed", st)
+	}
+	epoch, _ := b.allow()
+	b.done(epoch, io.EOF)
+	if st := b.State(); st != Open {
+		t.Fatalf("state after the new node failed = %v, want open", st)
+	}
+	clk.add(time.Second)
+	probe, err := b.allow()
+	if err != nil || b.State() != HalfOpen {
+		t.Fatalf("probe: %v, state %v", err, b.State())
+	}
+	b.Reset()
+	b.done(probe, io.EOF) // the probe was sent to the node before the Reset
+	if err := b.Allow(); err != nil {
+		t.Fatalf("Allow after the old probe failed = %v", err)
+	}
+}
+
 func TestBreakerTripResetDisabled(t *testing.T) {
 	b, _ := newTestBreaker(BreakerOptions{})
 	b.Trip()

@@ -10,7 +10,9 @@
 //     sentinel (over TLS with Options.TLSConfig), logs each switch with
 //     log/slog (shard name, old and new address), and a sentinel it cannot
 //     follow, and tells its listeners: the shard resets its breaker on a
-//     switch and trips it at once on +odown.
+//     switch and trips it at once on a +odown of its primary when that
+//     node has gone quiet (a sentinel may flag a node it has just promoted,
+//     or report a deposed one late).
 //   - A [Breaker] counts consecutive failures of one node; after
 //     BreakerOptions.Failures of them it opens for a backoff window during
 //     which commands fail at once with [ErrCircuitOpen], then lets a single

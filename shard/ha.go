@@ -132,12 +132,19 @@ func (s *Shard) guardReplica(r *redis.Client, opt Options) {
 // means Sentinel has agreed the primary is down, so no request needs to
 // time out to learn it; after a re-subscription the sentinels are asked
 // whether a switch went unheard (recheckPrimary).
+//
+// A +odown trips the breaker only when it names the primary the shard
+// uses and that primary has answered nothing here for the stall
+// threshold. One about a deposed node comes late, from a sentinel that has
+// not yet heard of the switch; and a sentinel may flag a primary that was
+// just promoted (its link to the node is new) while the node answers this
+// process: tripped then, the breaker would fail requests that the node
+// serves.
 func (s *Shard) onEvent(ev failover.Event) {
 	switch ev.Kind {
 	case failover.SwitchMaster:
 		s.ha.switches.Add(1)
 		s.ha.lastSwitch.Store(ev.At.UnixNano())
-		s.ha.breaker.Reset()
 		if s.finder != nil {
 			s.finder.noteSwitch(ev.New)
 		}
@@ -148,13 +155,20 @@ func (s *Shard) onEvent(ev failover.Event) {
 		} else if r != nil {
 			r.Recheck() // static replicas: whether each still follows is the node's own answer
 		}
+		// After dropDeposed: what was sent to the deposed primary is not
+		// counted against the new one (Breaker.Reset).
+		s.ha.breaker.Reset()
 		s.reprobe()
 	case failover.Resubscribed:
 		s.recheckPrimary(ev.At)
 	case failover.ObjectivelyDown:
-		s.ha.breaker.Trip()
+		if s.isPrimary(ev.Old) && s.silentFor(s.stallAfter()) {
+			s.ha.breaker.Trip()
+		}
 	case failover.BackUp:
-		s.ha.breaker.Reset()
+		if s.isPrimary(ev.Old) {
+			s.ha.breaker.Reset()
+		}
 	}
 	s.ha.mu.Lock()
 	if ev.Kind == failover.SwitchMaster {
@@ -167,6 +181,19 @@ func (s *Shard) onEvent(ev failover.Event) {
 	for _, l := range ls {
 		l(ev)
 	}
+}
+
+// isPrimary reports whether addr is the node the shard uses as primary,
+// or the shard does not know that yet.
+func (s *Shard) isPrimary(addr string) bool {
+	cur := s.currentPrimary()
+	return cur == "" || cur == addr
+}
+
+// silentFor reports whether the primary has answered nothing for d
+// (confirmPrimary notes each answer; keepAlive asks an idle one).
+func (s *Shard) silentFor(d time.Duration) bool {
+	return time.Since(time.Unix(0, s.lastAnswer.Load())) >= d
 }
 
 // recheckPrimary asks the sentinels which node is the primary, after the

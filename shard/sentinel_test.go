@@ -137,7 +137,8 @@ func TestSentinelFailover(t *testing.T) {
 		return nil
 	})
 	// A sentinel may still flag the new primary down for a moment after
-	// the switch (+odown, then -odown), which trips the breaker briefly.
+	// the switch (+odown, then -odown); the breaker stays closed while the
+	// new primary answers.
 	redistest.Eventually(t, 5*time.Second, func(context.Context) error {
 		st := sh.Stats()
 		if st.Switches < 1 || st.DegradedReads < 1 || degraded.Load() < 1 || st.Breaker != failover.Closed {

@@ -77,12 +77,12 @@ func (s *Shard) keepAlive(ctx context.Context) {
 // not picked. It costs nothing while the primary answers, and nothing for
 // a shard with static addresses.
 func (s *Shard) ConfirmPrimary() {
-	if s.finder == nil || time.Since(time.Unix(0, s.lastAnswer.Load())) < s.stallAfter() {
+	if s.finder == nil || !s.silentFor(s.stallAfter()) {
 		return
 	}
 	s.confirmMu.Lock()
 	defer s.confirmMu.Unlock()
-	if time.Since(time.Unix(0, s.lastAnswer.Load())) < s.stallAfter() {
+	if !s.silentFor(s.stallAfter()) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), confirmTimeout)
