@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -126,6 +127,13 @@ const replayTimeout = 30 * time.Second
 // replay deletes, on the newly promoted master, every ID journalled in the
 // last RevocationTTL whose slot it serves, retrying the journals it could
 // not read until replayTimeout.
+//
+// It sends the deletes to the master itself, not by the client's slot
+// table: while a failover settles, the table is read again from whichever
+// node answers first, and a node whose gossip has not caught up still
+// names the dead master (the slots of the promoted node flap between the
+// two). Asked directly, the promoted node deletes what it serves and
+// answers MOVED about the rest.
 func (c *Cluster) replay(master string) {
 	ctx, cancel := context.WithTimeout(c.revocation.ctx, replayTimeout)
 	defer cancel()
@@ -134,11 +142,27 @@ func (c *Cluster) replay(master string) {
 		pending[i] = i
 	}
 	deleted := 0
+	var node *redis.Client
+	defer func() {
+		if node != nil {
+			node.Close()
+		}
+	}()
 	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
 		var failed []int
 		var last error
+		if node == nil {
+			if opt := c.nodeOptions(ctx, master); opt != nil {
+				node = redis.NewClient(opt)
+			} else {
+				failed, last = pending, fmt.Errorf("%s is not in the slot table", master)
+			}
+		}
 		for _, i := range pending {
-			n, err := c.replayOnce(ctx, master, i)
+			if node == nil {
+				break
+			}
+			n, err := c.replayOnce(ctx, node, i)
 			if err != nil {
 				failed, last = append(failed, i), err
 				continue
@@ -160,9 +184,25 @@ func (c *Cluster) replay(master string) {
 	}
 }
 
-// replayOnce applies journal i to master and returns how many sessions it
-// found there and deleted again.
-func (c *Cluster) replayOnce(ctx context.Context, master string, i int) (int, error) {
+// nodeOptions returns a copy of the client options of the node at addr,
+// nil if the slot table names no such node (as master or replica).
+func (c *Cluster) nodeOptions(ctx context.Context, addr string) *redis.Options {
+	var mu sync.Mutex
+	var found *redis.Options
+	_ = c.client.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error {
+		if opt := *n.Options(); opt.Addr == addr {
+			mu.Lock()
+			found = &opt
+			mu.Unlock()
+		}
+		return nil
+	})
+	return found
+}
+
+// replayOnce applies journal i to the promoted master node and returns how
+// many sessions it found there and deleted again.
+func (c *Cluster) replayOnce(ctx context.Context, node *redis.Client, i int) (int, error) {
 	since := strconv.FormatInt(time.Now().Add(-c.durability.RevocationTTL).UnixMilli(), 10)
 	ids, err := c.client.ZRangeByScore(ctx, c.journalKey(i), &redis.ZRangeBy{Min: since, Max: "+inf"}).Result()
 	if err != nil || len(ids) == 0 {
@@ -170,12 +210,11 @@ func (c *Cluster) replayOnce(ctx context.Context, master string, i int) (int, er
 	}
 	n := 0
 	for _, id := range ids {
-		key := c.Key(id)
-		if c.masterOf(ctx, key) != master {
+		// One key per DEL: the sessions' slots differ (CROSSSLOT).
+		gone, err := node.Del(ctx, c.Key(id)).Result()
+		if isRedirect(err) {
 			continue // its slot is elsewhere: that master did not change
 		}
-		// One key per DEL: the sessions' slots differ (CROSSSLOT).
-		gone, err := c.client.Del(ctx, key).Result()
 		if err != nil {
 			return n, err
 		}
