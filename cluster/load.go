@@ -26,7 +26,9 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt st
 		opt.Primary, opt.MinVersion = true, 0
 	}
 	if !opt.Primary {
-		sh.ConfirmPrimary() // after a stall of the primary, learn of a switch before picking
+		if sh.Reads().Policy(ctx) != replica.PrimaryOnly {
+			sh.ConfirmPrimary() // after a stall of the primary, learn of a switch before picking a replica
+		}
 		if rc, isReplica := sh.Reads().Pick(ctx); isReplica {
 			fields, err := rc.HGetAll(ctx, key).Result()
 			switch {

@@ -62,7 +62,7 @@ func newSentinel(opt Options) (*Shard, error) {
 	if err := opt.Sentinel.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: shard %s: %w", ErrBadOptions, opt.Name, err)
 	}
-	s := &Shard{name: opt.Name}
+	s := &Shard{name: opt.Name, stallWake: make(chan struct{}, 1)}
 	s.lastAnswer.Store(time.Now().UnixNano())
 	s.finder = newReplicaFinder(s, opt)
 	s.primary = s.newSentinelPrimary(opt)
@@ -134,12 +134,12 @@ func (s *Shard) guardReplica(r *redis.Client, opt Options) {
 // whether a switch went unheard (recheckPrimary).
 //
 // A +odown trips the breaker only when it names the primary the shard
-// uses and that primary has answered nothing here for the stall
-// threshold. One about a deposed node comes late, from a sentinel that has
-// not yet heard of the switch; and a sentinel may flag a primary that was
-// just promoted (its link to the node is new) while the node answers this
-// process: tripped then, the breaker would fail requests that the node
-// serves.
+// uses, that primary has answered nothing here for the stall threshold,
+// and it does not answer a PING now. One about a deposed node comes late,
+// from a sentinel that has not yet heard of the switch; and a sentinel may
+// flag a primary that was just promoted (its link to the node is new)
+// while the node answers this process: tripped then, the breaker would
+// fail requests that the node serves.
 func (s *Shard) onEvent(ev failover.Event) {
 	switch ev.Kind {
 	case failover.SwitchMaster:
@@ -162,7 +162,7 @@ func (s *Shard) onEvent(ev failover.Event) {
 	case failover.Resubscribed:
 		s.recheckPrimary(ev.At)
 	case failover.ObjectivelyDown:
-		if s.isPrimary(ev.Old) && s.silentFor(s.stallAfter()) {
+		if s.isPrimary(ev.Old) && s.silentFor(s.stallAfter()) && !s.answers() {
 			s.ha.breaker.Trip()
 		}
 	case failover.BackUp:
@@ -188,6 +188,15 @@ func (s *Shard) onEvent(ev failover.Event) {
 func (s *Shard) isPrimary(addr string) bool {
 	cur := s.currentPrimary()
 	return cur == "" || cur == addr
+}
+
+// answers reports whether the primary answers a PING within
+// confirmTimeout. A quiet spell alone does not say the primary is down: an
+// idle primary is pinged only while reads go to the replicas (keepAlive).
+func (s *Shard) answers() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), confirmTimeout)
+	defer cancel()
+	return s.primary.Ping(ctx).Err() == nil
 }
 
 // silentFor reports whether the primary has answered nothing for d

@@ -33,6 +33,7 @@ type Shard struct {
 	lastAnswer atomic.Int64                // unix ns of the Sentinel primary's last answer (confirmPrimary)
 	stall      atomic.Int64                // the stall threshold, ns; see stall.go
 	confirmMu  sync.Mutex                  // one sentinel check at a time after a stall
+	stallWake  chan struct{}               // wakes keepAlive (ConfirmPrimary); nil for a static shard
 
 	dialRecheck     sync.Mutex // one look at the sentinels at a time after a failed dial
 	lastDialRecheck time.Time  // when the last one began

@@ -16,9 +16,15 @@ import (
 // The threshold is half the sentinels' down-after-milliseconds, and never
 // less than minStall: Sentinel cannot have replaced a primary that stopped
 // answering less than down-after ago, so an answer that comes sooner than
-// half of it after the previous one is from the primary still. keepAlive
-// pings a primary that has been quiet for half the threshold, so only a
-// stalled primary goes that long without answering.
+// half of it after the previous one is from the primary still.
+//
+// While reads go to the replicas, keepAlive pings a primary that has been
+// quiet for half the threshold, so that only a stalled primary goes that
+// long without answering and a read picks a replica without a look at the
+// sentinels. While they do not, an idle primary is not pinged: in a fleet
+// of a thousand nodes those PINGs would be most of an idle primary's
+// commands, and all they would spare is one look at the sentinels on the
+// first answer after a quiet spell.
 
 // minStall is the stall threshold until the sentinels' down-after is
 // known, and its floor.
@@ -43,7 +49,8 @@ func (s *Shard) noteDownAfter(d time.Duration) {
 
 // keepAlive looks at the sentinels once (to learn their down-after), then
 // PINGs the primary whenever it has answered nothing for half the stall
-// threshold, until ctx ends. A busy primary is never pinged: its answers
+// threshold while the replicas are in use, or once after ConfirmPrimary
+// wakes it, until ctx ends. A busy primary is never pinged: its answers
 // keep lastAnswer fresh.
 func (s *Shard) keepAlive(ctx context.Context) {
 	dctx, cancel := context.WithTimeout(ctx, confirmTimeout)
@@ -52,21 +59,34 @@ func (s *Shard) keepAlive(ctx context.Context) {
 	t := time.NewTimer(s.stallAfter() / 2)
 	defer t.Stop()
 	for {
+		woken := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.stallWake:
+			woken = true
 		}
 		half := s.stallAfter() / 2
-		if quiet := time.Since(time.Unix(0, s.lastAnswer.Load())); quiet >= half {
+		quiet := time.Since(time.Unix(0, s.lastAnswer.Load()))
+		switch {
+		case quiet < half:
+			t.Reset(half - quiet)
+		case woken || s.replicasInUse():
 			pctx, cancel := context.WithTimeout(ctx, 2*half)
 			s.primary.Ping(pctx) // its answer, or none, is what counts
 			cancel()
 			t.Reset(half)
-		} else {
-			t.Reset(half - quiet)
+		default:
+			t.Reset(half)
 		}
 	}
+}
+
+// replicasInUse reports whether reads go to the shard's replicas now.
+func (s *Shard) replicasInUse() bool {
+	r := s.readSet.Load()
+	return r != nil && r.InUse()
 }
 
 // ConfirmPrimary makes sure, when the shard's primary has answered nothing
@@ -76,9 +96,18 @@ func (s *Shard) keepAlive(ctx context.Context) {
 // from: a replica still attached to a deposed primary that resumed is then
 // not picked. It costs nothing while the primary answers, and nothing for
 // a shard with static addresses.
+//
+// The primary of a process that reads from it only is not pinged when
+// idle (keepAlive), so the first read of a replica after a quiet spell
+// asks the sentinels; it also wakes keepAlive, whose PING then keeps the
+// next ones from asking.
 func (s *Shard) ConfirmPrimary() {
 	if s.finder == nil || !s.silentFor(s.stallAfter()) {
 		return
+	}
+	select {
+	case s.stallWake <- struct{}{}:
+	default:
 	}
 	s.confirmMu.Lock()
 	defer s.confirmMu.Unlock()
