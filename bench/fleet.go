@@ -95,8 +95,14 @@ type FleetResult struct {
 	HitRate float64
 	// IdlePerPrimary, IdlePerReplica and IdlePerSentinel are the
 	// commands per second each node sends each server of the kind while
-	// it serves nothing.
+	// it serves nothing: what the servers count while the nodes idle,
+	// less ServersIdle, divided by the nodes.
 	IdlePerPrimary, IdlePerReplica, IdlePerSentinel float64
+	// ServersIdle is the commands per second each server of a kind
+	// counts over Idle with no node running (replication, the sentinels'
+	// monitoring of the primaries and of each other), measured once per
+	// Run, before the first fleet.
+	ServersIdle map[Role]float64
 }
 
 func (f *Fleet) init() {
@@ -129,9 +135,13 @@ func (f Fleet) Run(ctx context.Context, done func(FleetResult)) ([]FleetResult, 
 	}
 	probe := newProbe(f.Servers)
 	defer probe.close()
+	own, err := f.serversIdle(ctx, probe)
+	if err != nil {
+		return nil, fmt.Errorf("bench: fleet: the servers' own idle traffic: %w", err)
+	}
 	var results []FleetResult
 	for _, n := range f.Nodes {
-		r, err := f.run(ctx, probe, n)
+		r, err := f.run(ctx, probe, n, own)
 		if err != nil {
 			return results, fmt.Errorf("bench: fleet of %d nodes: %w", n, err)
 		}
@@ -141,6 +151,28 @@ func (f Fleet) Run(ctx context.Context, done func(FleetResult)) ([]FleetResult, 
 		}
 	}
 	return results, nil
+}
+
+// serversIdle returns the commands per second each server of a kind
+// counts over Idle while no node runs.
+func (f *Fleet) serversIdle(ctx context.Context, probe *probe) (map[Role]float64, error) {
+	before, err := probe.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := sleep(ctx, f.Idle); err != nil {
+		return nil, err
+	}
+	after, err := probe.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secs := after.at.Sub(before.at).Seconds()
+	own := map[Role]float64{}
+	for _, role := range []Role{Primary, Replica, Sentinel} {
+		own[role] = after.perServer(before, role, counterCommands) / secs
+	}
+	return own, nil
 }
 
 // fleetNode is one simulated web node.
@@ -191,8 +223,8 @@ func (f *Fleet) startNode(ctx context.Context) (*fleetNode, error) {
 	return n, nil
 }
 
-func (f *Fleet) run(ctx context.Context, probe *probe, size int) (FleetResult, error) {
-	res := FleetResult{Nodes: size, Sticky: f.Sticky}
+func (f *Fleet) run(ctx context.Context, probe *probe, size int, own map[Role]float64) (FleetResult, error) {
+	res := FleetResult{Nodes: size, Sticky: f.Sticky, ServersIdle: own}
 	base, err := probe.read(ctx)
 	if err != nil {
 		return res, err
@@ -240,7 +272,7 @@ func (f *Fleet) run(ctx context.Context, probe *probe, size int) (FleetResult, e
 	}
 	secs := after.at.Sub(before.at).Seconds()
 	idle := func(role Role) float64 {
-		return after.perServer(before, role, counterCommands) / secs / float64(size)
+		return max(0, after.perServer(before, role, counterCommands)/secs-own[role]) / float64(size)
 	}
 	res.IdlePerPrimary, res.IdlePerReplica, res.IdlePerSentinel = idle(Primary), idle(Replica), idle(Sentinel)
 
@@ -489,6 +521,11 @@ func (r *FleetReport) Markdown(w io.Writer) error {
 	fmt.Fprintf(w, "%d shards (primary + %d replica(s) each), %s; %d sessions, %d requests/s over the whole fleet, %.0f%% writes, %v of traffic and %v idle per run; Go %s, %d CPUs, load average %s before the run, %s.\n\n",
 		r.Shards, r.Replicas, sentinels, f.Sessions, f.Rate, 100*f.Writes, f.Duration, f.Idle,
 		strings.TrimPrefix(r.Machine.GoVersion, "go"), r.Machine.CPUs, r.Machine.LoadAverage, r.Machine.Time.Format(time.DateOnly))
+	if len(r.Results) > 0 {
+		own := r.Results[0].ServersIdle
+		fmt.Fprintf(w, "With no node running, each primary counts %.2f commands/s, each replica %.2f, each sentinel %.2f (replication, the sentinels' monitoring); the idle columns are what the nodes add to that.\n\n",
+			own[Primary], own[Replica], own[Sentinel])
+	}
 	fmt.Fprintln(w, "| web nodes | balancer | requests | connections per primary | per replica | per sentinel | commands per request (primaries) | primary CPU ms per 1,000 requests | pushes per write | near-cache hits | idle commands/s per node per primary | per replica | per sentinel | errors |")
 	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, x := range r.Results {
