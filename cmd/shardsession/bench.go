@@ -45,7 +45,7 @@ func runBench(args []string) int {
 	httpMode := fs.Bool("http", false, "send requests over loopback HTTP connections (keep-alive) instead of calling the handler in process")
 	jsonOut := fs.String("json", "", "write the results as JSON to this file (- for stdout)")
 	mdOut := fs.String("markdown", "", "write the results as Markdown tables, one per workload, to this file (- for stdout)")
-	svgOut := fs.String("svg", "", "write a plot of requests/s against concurrency to this SVG file")
+	svgOut := fs.String("svg", "", "write a plot of requests/s against concurrency (with --nodes: of the servers' cost against the number of web nodes) to this SVG file")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	redisCluster := fs.Bool("redis-cluster", false, "measure on a local Redis Cluster (3 masters + 1 replica each) instead of shards: the plain go-redis ClusterClient store (the baseline), rueidis's cluster client with DoCache, and shardsession's rediscluster with and without its near cache (--stores from "+strings.Join(bench.RedisClusterStoreNames, ", ")+")")
 	var ff fleetFlags
@@ -54,7 +54,7 @@ func runBench(args []string) int {
 	fs.IntVar(&ff.rate, "rate", 800, "fleet simulation: requests per second over the whole fleet")
 	fs.Float64Var(&ff.writes, "writes", 0.1, "fleet simulation: fraction of requests that change their session")
 	fs.IntVar(&ff.sentinels, "sentinels", 0, "fleet simulation: sentinels of the local topology (the nodes then find the primaries through them)")
-	fs.DurationVar(&ff.downAfter, "down-after", 30*time.Second, "fleet simulation: the sentinels' down-after-milliseconds (Sentinel's default); a node pings a quiet primary every quarter of it")
+	fs.DurationVar(&ff.downAfter, "down-after", 30*time.Second, "fleet simulation: the sentinels' down-after-milliseconds (Sentinel's default); while reads go to the replicas, a node pings a quiet primary every quarter of it")
 	fs.DurationVar(&ff.idle, "idle", 30*time.Second, "fleet simulation: quiet window per run, to measure the nodes' idle traffic (their background work comes every 10 to 30 s: topology polls, acknowledgements, subscription checks)")
 	if err := fs.Parse(args); err != nil {
 		return parseFailed(err)
@@ -80,7 +80,7 @@ func runBench(args []string) int {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		return runFleet(ctx, ff, *localShards, *replicas, *mdOut)
+		return runFleet(ctx, ff, *localShards, *replicas, *mdOut, *svgOut)
 	}
 	sweep, err := benchSweep(*sessions, *valueSize, *duration, *rounds, *concurrency, *reads)
 	if err != nil {

@@ -26,8 +26,8 @@ type fleetFlags struct {
 
 // runFleet runs the fleet simulation on a local topology of shards
 // (primary and replicas each, found through sentinels when there are any)
-// and prints one table.
-func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut string) int {
+// and prints one table (and, with --svg, a plot of it).
+func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut, svgOut string) int {
 	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
@@ -91,6 +91,9 @@ func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut st
 		return fail(err)
 	}
 	if err := writeOut(mdOut, func(w io.Writer) error { return rep.Markdown(w) }); err != nil {
+		return fail(err)
+	}
+	if err := writeOut(svgOut, rep.SVG); err != nil {
 		return fail(err)
 	}
 	for _, r := range rep.Results {
