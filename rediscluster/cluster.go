@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shardsession/shardsession/internal/idleconn"
 	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
 	"github.com/shardsession/shardsession/store"
@@ -18,6 +19,7 @@ import (
 // is safe for concurrent use.
 type Cluster struct {
 	client     *redis.ClusterClient
+	reaper     *idleconn.Reaper // closes pooled connections idle for ConnMaxIdleTime; nil when kept
 	batch      *batch
 	prefix     string
 	durability Durability
@@ -48,8 +50,10 @@ func New(opt Options) (*Cluster, error) {
 		return nil, err
 	}
 	opt.init()
-	client := redis.NewClusterClient(opt.clientOptions())
+	co := opt.clientOptions()
+	client := redis.NewClusterClient(co)
 	c := &Cluster{
+		reaper:     idleconn.New(co.ConnMaxIdleTime),
 		client:     client,
 		batch:      newBatch(client),
 		prefix:     opt.KeyPrefix,
@@ -58,8 +62,10 @@ func New(opt Options) (*Cluster, error) {
 		readPolicy: opt.ReadPolicy,
 	}
 	c.revocation.ctx, c.revocation.cancel = context.WithCancel(context.Background())
+	client.OnNewNode(c.reaper.Watch)
 	if opt.ReadPolicy != replica.PrimaryOnly {
 		c.reader = &reader{client: redis.NewClusterClient(opt.readerOptions())}
+		c.reader.client.OnNewNode(c.reaper.Watch)
 	}
 	return c, nil
 }
@@ -71,6 +77,7 @@ func (c *Cluster) Client() *redis.ClusterClient { return c.client }
 // Close closes the clients' connections.
 func (c *Cluster) Close() error {
 	c.revocation.cancel()
+	defer c.reaper.Close()
 	if c.reader != nil {
 		return errors.Join(c.client.Close(), c.reader.client.Close())
 	}

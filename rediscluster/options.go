@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 
+	"github.com/shardsession/shardsession/internal/idleconn"
 	"github.com/shardsession/shardsession/replica"
 )
 
@@ -32,7 +33,11 @@ type Options struct {
 	// 5 attempts). A master that dies in a way that leaves its address
 	// silent (a host gone, a container killed) would otherwise hold every
 	// request sent to it, and each reload of the slot table that asks it,
-	// for up to 25 s before the client looks elsewhere.
+	// for up to 25 s before the client looks elsewhere. ConnMaxIdleTime
+	// is DefaultConnMaxIdleTime unless set, and held to: a pooled
+	// connection that carried nothing that long is closed (go-redis looks
+	// at it only when it takes the connection, most recently used first,
+	// so those a burst opened would stay open); -1 keeps idle connections.
 	Client *redis.ClusterOptions
 
 	// KeyPrefix is put before every session ID to make its Redis key.
@@ -96,6 +101,11 @@ type Durability struct {
 }
 
 // init applies the defaults.
+// DefaultConnMaxIdleTime is how long a pooled connection to a node may
+// carry nothing before it is closed, unless Options.Client says otherwise
+// (as in package shard).
+const DefaultConnMaxIdleTime = idleconn.DefaultAfter
+
 func (o *Options) init() {
 	if o.KeyPrefix == "" {
 		o.KeyPrefix = "shardsession:"
@@ -154,6 +164,9 @@ func (o *Options) clientOptions() *redis.ClusterOptions {
 	}
 	if co.DialerRetries == 0 {
 		co.DialerRetries = 1
+	}
+	if co.ConnMaxIdleTime == 0 {
+		co.ConnMaxIdleTime = DefaultConnMaxIdleTime
 	}
 	if co.MaintNotificationsConfig == nil {
 		// As in package shard: a go-redis Conn (WAIT runs on the

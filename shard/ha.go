@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardsession/shardsession/failover"
+	"github.com/shardsession/shardsession/internal/idleconn"
 )
 
 // ha is a shard's failover state: the breakers in front of its clients,
@@ -67,6 +68,8 @@ func newSentinel(opt Options) (*Shard, error) {
 	s.finder = newReplicaFinder(s, opt)
 	s.primary = s.newSentinelPrimary(opt)
 	s.trackDials(s.primary)
+	s.reaper = idleconn.New(opt.Client.ConnMaxIdleTime)
+	s.reaper.Watch(s.primary)
 	s.guard(opt)
 	s.instrument(opt)
 	var err error

@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/shardsession/shardsession/failover"
+	"github.com/shardsession/shardsession/internal/idleconn"
 	"github.com/shardsession/shardsession/replica"
 )
 
@@ -41,7 +42,11 @@ type Options struct {
 	// MaxRetries is 1 and DialerRetries 1 (failFast).
 	// ContextTimeoutEnabled is always turned on: a call never outlives its
 	// context's deadline. Without a deadline a call is bounded by
-	// WorstCase(Client).
+	// WorstCase(Client). ConnMaxIdleTime is DefaultConnMaxIdleTime unless
+	// set, and held to: a pooled connection that carried nothing that long
+	// is closed (go-redis looks at it only when it takes the connection,
+	// most recently used first, so those a burst opened would stay open);
+	// -1 keeps idle connections.
 	Client *redis.Options
 
 	// Sentinel, when set, finds the shard's primary and replicas through
@@ -86,6 +91,13 @@ type Options struct {
 	NoIdentityCheck bool
 }
 
+// DefaultConnMaxIdleTime is how long a pooled connection of a shard's
+// clients may carry nothing before it is closed, unless
+// Options.Client.ConnMaxIdleTime says otherwise: long enough that steady
+// traffic never redials, short enough that a fleet of web nodes does not
+// keep every connection its bursts opened.
+const DefaultConnMaxIdleTime = idleconn.DefaultAfter
+
 func (o *Options) init() {
 	if o.Client == nil {
 		o.Client = &redis.Options{
@@ -102,6 +114,9 @@ func (o *Options) init() {
 	// unless told otherwise, so a request with 200 ms left would wait out
 	// ReadTimeout on a silent node.
 	tmpl.ContextTimeoutEnabled = true
+	if tmpl.ConnMaxIdleTime == 0 {
+		tmpl.ConnMaxIdleTime = DefaultConnMaxIdleTime
+	}
 	if tmpl.MaintNotificationsConfig == nil {
 		// A go-redis Conn (WAIT runs on the connection that wrote) shares
 		// its client's options but not their lock, and the fallback of the

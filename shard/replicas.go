@@ -254,6 +254,7 @@ func (f *replicaFinder) clientsForLocked(addrs []string) ([]*redis.Client, error
 		c := f.clients[a]
 		if c == nil {
 			c = redis.NewClient(f.opt.clientFor(a))
+			f.s.reaper.Watch(c)
 			f.s.guardReplica(c, f.opt)
 			f.s.instrumentReplica(c, f.opt)
 			f.clients[a] = c

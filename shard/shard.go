@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shardsession/shardsession/internal/idleconn"
 	"github.com/shardsession/shardsession/replica"
 )
 
@@ -26,6 +27,7 @@ type Shard struct {
 	reads *replica.Set // read policy and replica health
 
 	dialed map[redis.Cmdable]*lastDial // Sentinel-pointed clients' real addresses (Addr)
+	reaper *idleconn.Reaper            // closes pooled connections idle for ConnMaxIdleTime; nil when kept
 
 	endpoint *endpointWatch // the identity behind a static Addr; nil for Sentinel or Options.NoIdentityCheck
 
@@ -74,8 +76,12 @@ func New(opt Options) (*Shard, error) {
 	if s.endpoint != nil {
 		s.primary.AddHook(readOnlyHook{s.endpoint})
 	}
+	s.reaper = idleconn.New(opt.Client.ConnMaxIdleTime)
+	s.reaper.Watch(s.primary)
 	for _, addr := range opt.Replicas {
-		s.replicas = append(s.replicas, redis.NewClient(opt.clientFor(addr)))
+		r := redis.NewClient(opt.clientFor(addr))
+		s.reaper.Watch(r)
+		s.replicas = append(s.replicas, r)
 	}
 	s.guard(opt)
 	s.instrument(opt)
@@ -140,5 +146,6 @@ func (s *Shard) Close() error {
 	if s.finder != nil {
 		errs = append(errs, s.finder.Close())
 	}
+	s.reaper.Close()
 	return errors.Join(errs...)
 }
