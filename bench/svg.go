@@ -46,7 +46,7 @@ func writeFigure(w io.Writer, panels []panel, cols int, note string) error {
 		p.write(&b, (i%cols)*panelW, (i/cols)*panelH)
 	}
 	if note != "" {
-		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#777">%s</text>`+"\n", panelW*cols-marginR+15, panelH*rows-12, html.EscapeString(note))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" fill="#777">%s</text>`+"\n", panelW*cols-10, panelH*rows-12, html.EscapeString(note))
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
@@ -183,6 +183,8 @@ func humanCount(v float64) string {
 // fewer.
 func decimal(v float64) string {
 	switch {
+	case v == 0:
+		return "0"
 	case v >= 100:
 		return fmt.Sprintf("%.0f", v)
 	case v >= 10:
