@@ -145,6 +145,44 @@ type sentinelView struct {
 	err       error
 }
 
+// masterAddr asks one sentinel which node is the primary. SENTINEL MASTER
+// names the old primary until +switch-master; GET-MASTER-ADDR-BY-NAME
+// names the promoted replica as soon as it has become a primary, which is
+// when a deposed primary may come back and be answered by clients that
+// were waiting on it.
+func (f *replicaFinder) masterAddr(ctx context.Context, sc failover.Sentinel) (string, error) {
+	reply, err := sc.Do(ctx, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", f.opt.Sentinel.MasterName)
+	hp, _ := reply.([]any)
+	host, _ := at(hp, 0).(string)
+	port, _ := at(hp, 1).(string)
+	if err != nil || len(hp) != 2 || host == "" || port == "" {
+		return "", fmt.Errorf("sentinel %s: master address %v: %w", sc.Addr(), reply, err)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// allName reports whether every sentinel that answers, and at least one,
+// names addr primary: one question to each, where discover asks three.
+func (f *replicaFinder) allName(ctx context.Context, addr string) bool {
+	f.mu.Lock()
+	sentinels := f.sentinels
+	f.mu.Unlock()
+	named := make([]string, len(sentinels))
+	var wg sync.WaitGroup
+	for i, sc := range sentinels {
+		wg.Go(func() { named[i], _ = f.masterAddr(ctx, sc) })
+	}
+	wg.Wait()
+	answered := false
+	for _, a := range named {
+		if a != "" && a != addr {
+			return false
+		}
+		answered = answered || a != ""
+	}
+	return answered
+}
+
 // ask asks one sentinel for the primary (SENTINEL GET-MASTER-ADDR-BY-NAME,
 // with its config-epoch and flags from SENTINEL MASTER) and the
 // addresses of the replicas it can reach: not subjectively or objectively
@@ -164,18 +202,11 @@ func (f *replicaFinder) ask(ctx context.Context, sc failover.Sentinel) sentinelV
 	if err != nil {
 		return sentinelView{err: fmt.Errorf("sentinel %s: master %v", sc.Addr(), m)}
 	}
-	// SENTINEL MASTER names the old primary until +switch-master; this
-	// names the promoted replica as soon as it has become a primary, which
-	// is when a deposed primary may come back and be answered by clients
-	// that were waiting on it.
-	reply, err = sc.Do(ctx, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
-	hp, _ := reply.([]any)
-	host, _ := at(hp, 0).(string)
-	port, _ := at(hp, 1).(string)
-	if err != nil || len(hp) != 2 || host == "" || port == "" {
-		return sentinelView{err: fmt.Errorf("sentinel %s: master address %v: %w", sc.Addr(), reply, err)}
+	primary, err := f.masterAddr(ctx, sc)
+	if err != nil {
+		return sentinelView{err: err}
 	}
-	v := sentinelView{primary: net.JoinHostPort(host, port), epoch: epoch}
+	v := sentinelView{primary: primary, epoch: epoch}
 	if ms, err := strconv.ParseInt(m["down-after-milliseconds"], 10, 64); err == nil {
 		v.downAfter = time.Duration(ms) * time.Millisecond
 	}

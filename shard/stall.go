@@ -135,7 +135,10 @@ func (s *Shard) learnPrimary(ctx context.Context) (string, error) {
 
 // confirmPrimary is called with each answer read from addr, the primary's
 // node: after a stall it asks the sentinels whether addr is still the
-// primary, and returns an error wrapping ErrUnavailable if not. When no
+// primary, and returns an error wrapping ErrUnavailable if not. One
+// question to each sentinel does when they all name addr (an idle node's
+// first command after a quiet spell, most often); else they are asked
+// what discover asks, and the primary they name is noted. When no
 // sentinel answers it cannot tell, and accepts the answer.
 func (s *Shard) confirmPrimary(addr string) error {
 	last := s.lastAnswer.Load()
@@ -150,6 +153,10 @@ func (s *Shard) confirmPrimary(addr string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), confirmTimeout)
 	defer cancel()
+	if s.finder.allName(ctx, addr) {
+		s.lastAnswer.Store(time.Now().UnixNano())
+		return nil
+	}
 	primary, err := s.learnPrimary(ctx)
 	if err == nil && primary != addr {
 		return fmt.Errorf("%w: %s answered after a stall and is no longer the primary (the sentinels name %s)", ErrUnavailable, addr, primary)

@@ -2,6 +2,7 @@ package shard
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -84,4 +85,53 @@ func TestStallGuardPingsOnlyWhileReplicasAreRead(t *testing.T) {
 			t.Fatal("the pinged primary counts as silent")
 		}
 	})
+}
+
+// After a quiet spell, the primary's next answer is confirmed with one
+// question to each sentinel (GET-MASTER-ADDR-BY-NAME) when they name it,
+// not the three a full look asks: an idle fleet's background commands
+// each come after a quiet spell.
+func TestStallConfirmationAsksOneQuestion(t *testing.T) {
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1, Replicas: 1, Sentinels: 1})
+	s, err := New(Options{Name: "s0", Sentinel: &failover.Options{MasterName: "s0", SentinelAddrs: top.SentinelAddrs()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Primary().Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	sentinel := redis.NewClient(&redis.Options{Addr: top.SentinelAddrs()[0]})
+	defer sentinel.Close()
+	processed := func() int64 {
+		t.Helper()
+		info, err := sentinel.Info(ctx, "stats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(info) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_commands_processed:"); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+		}
+		t.Fatal("no total_commands_processed in the sentinel's INFO stats")
+		return 0
+	}
+	s.lastAnswer.Store(time.Now().Add(-time.Hour).UnixNano()) // a quiet spell
+	before := processed()
+	if err := s.Primary().Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	asked := processed() - before - 1 // the INFO of the first reading
+	if asked != 1 {
+		t.Errorf("the sentinel processed %d commands for one confirmation, want 1", asked)
+	}
+	if s.silentFor(s.stallAfter()) {
+		t.Error("the confirmed answer did not count")
+	}
 }
