@@ -123,12 +123,17 @@ const capabilityTimeout = 5 * time.Second
 // options, closed after. A connection taken from c's pool while requests
 // hold others would stay in the pool, one more than a node's budget
 // (cluster's TestConnectionsPerNode); and tracking is never left on a
-// pooled connection.
+// pooled connection. Its OnConnect is opt's, when opt is given: c's may
+// be a shard's, which asks a new connection INFO to check the node's
+// identity, a question the probe asks itself.
 func Probe(ctx context.Context, c *redis.Client, opt *redis.Options) Capabilities {
 	ctx, cancel := context.WithTimeout(ctx, capabilityTimeout)
 	defer cancel()
 	one := *c.Options()
 	one.PoolSize, one.MinIdleConns, one.MaxIdleConns = 1, 0, 0
+	if opt != nil {
+		one.OnConnect = opt.OnConnect
+	}
 	client := redis.NewClient(&one)
 	defer client.Close()
 	conn := client.Conn()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +118,49 @@ func TestCapabilitiesAfterTheServerComesUp(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A static shard asks its primary INFO once per connection: the
+// capability probe's connection skips the identity check, whose question
+// the probe asks itself.
+func TestProbeAsksInfoOnce(t *testing.T) {
+	srv := redistest.NewServer(t, redistest.Options{})
+	admin := srv.Client()
+	ctx := context.Background()
+	infoCalls := func() int {
+		t.Helper()
+		stats, err := admin.Info(ctx, "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(stats) {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_info:calls="); ok {
+				n, _, _ := strings.Cut(rest, ",")
+				calls, err := strconv.Atoi(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return calls
+			}
+		}
+		return 0
+	}
+	before := infoCalls()
+	sh, err := shard.New(shard.Options{Name: "s", Addr: srv.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	for end := time.Now().Add(10 * time.Second); sh.Stats().Capabilities.Probed.IsZero(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the primary was not probed")
+		}
+	}
+	if err := sh.Primary().Ping(ctx).Err(); err != nil { // a pooled connection, checked
+		t.Fatal(err)
+	}
+	// Less the INFO of the first reading.
+	if got := infoCalls() - before - 1; got != 2 {
+		t.Errorf("%d INFO commands: want 2, the probe's and the pooled connection's identity check", got)
+	}
 }
