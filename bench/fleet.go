@@ -135,7 +135,7 @@ func (f Fleet) Run(ctx context.Context, done func(FleetResult)) ([]FleetResult, 
 	}
 	probe := newProbe(f.Servers)
 	defer probe.close()
-	own, err := f.serversIdle(ctx, probe)
+	own, err := f.idleRates(ctx, probe) // no node runs yet
 	if err != nil {
 		return nil, fmt.Errorf("bench: fleet: the servers' own idle traffic: %w", err)
 	}
@@ -153,9 +153,9 @@ func (f Fleet) Run(ctx context.Context, done func(FleetResult)) ([]FleetResult, 
 	return results, nil
 }
 
-// serversIdle returns the commands per second each server of a kind
-// counts over Idle while no node runs.
-func (f *Fleet) serversIdle(ctx context.Context, probe *probe) (map[Role]float64, error) {
+// idleRates returns the commands per second each server of a kind counts
+// over Idle, from now.
+func (f *Fleet) idleRates(ctx context.Context, probe *probe) (map[Role]float64, error) {
 	before, err := probe.read(ctx)
 	if err != nil {
 		return nil, err
@@ -168,11 +168,11 @@ func (f *Fleet) serversIdle(ctx context.Context, probe *probe) (map[Role]float64
 		return nil, err
 	}
 	secs := after.at.Sub(before.at).Seconds()
-	own := map[Role]float64{}
+	rates := map[Role]float64{}
 	for _, role := range []Role{Primary, Replica, Sentinel} {
-		own[role] = after.perServer(before, role, counterCommands) / secs
+		rates[role] = after.perServer(before, role, counterCommands) / secs
 	}
-	return own, nil
+	return rates, nil
 }
 
 // fleetNode is one simulated web node.
@@ -259,31 +259,21 @@ func (f *Fleet) run(ctx context.Context, probe *probe, size int, own map[Role]fl
 	if err := sleep(ctx, time.Second); err != nil {
 		return res, err
 	}
-	before, err := probe.read(ctx)
+	rates, err := f.idleRates(ctx, probe)
 	if err != nil {
 		return res, err
 	}
-	if err := sleep(ctx, f.Idle); err != nil {
-		return res, err
-	}
-	after, err := probe.read(ctx)
-	if err != nil {
-		return res, err
-	}
-	secs := after.at.Sub(before.at).Seconds()
-	idle := func(role Role) float64 {
-		return max(0, after.perServer(before, role, counterCommands)/secs-own[role]) / float64(size)
-	}
+	idle := func(role Role) float64 { return max(0, rates[role]-own[role]) / float64(size) }
 	res.IdlePerPrimary, res.IdlePerReplica, res.IdlePerSentinel = idle(Primary), idle(Replica), idle(Sentinel)
 
 	// Traffic: Rate requests per second over the nodes.
 	stats0 := nearStats(nodes)
-	before, err = probe.read(ctx)
+	before, err := probe.read(ctx)
 	if err != nil {
 		return res, err
 	}
 	f.traffic(ctx, nodes, tokens, &res)
-	after, err = probe.read(ctx)
+	after, err := probe.read(ctx)
 	if err != nil {
 		return res, err
 	}

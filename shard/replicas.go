@@ -65,15 +65,7 @@ func (f *replicaFinder) useSentinels(sentinels []failover.Sentinel) {
 // keeps what it knew. Right after a failover a sentinel that has not heard
 // of it yet still names the deposed primary.
 func (f *replicaFinder) discover(ctx context.Context) (string, []*redis.Client, error) {
-	f.mu.Lock()
-	sentinels := f.sentinels
-	f.mu.Unlock()
-	views := make([]sentinelView, len(sentinels))
-	var wg sync.WaitGroup
-	for i, sc := range sentinels {
-		wg.Go(func() { views[i] = f.ask(ctx, sc) })
-	}
-	wg.Wait()
+	views := askEach(f, func(sc failover.Sentinel) sentinelView { return f.ask(ctx, sc) })
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	rank := func(v sentinelView) []int64 {
@@ -145,6 +137,21 @@ type sentinelView struct {
 	err       error
 }
 
+// askEach asks every sentinel at once, and returns their answers in the
+// sentinels' order.
+func askEach[T any](f *replicaFinder, ask func(failover.Sentinel) T) []T {
+	f.mu.Lock()
+	sentinels := f.sentinels
+	f.mu.Unlock()
+	answers := make([]T, len(sentinels))
+	var wg sync.WaitGroup
+	for i, sc := range sentinels {
+		wg.Go(func() { answers[i] = ask(sc) })
+	}
+	wg.Wait()
+	return answers
+}
+
 // masterAddr asks one sentinel which node is the primary. SENTINEL MASTER
 // names the old primary until +switch-master; GET-MASTER-ADDR-BY-NAME
 // names the promoted replica as soon as it has become a primary, which is
@@ -164,15 +171,10 @@ func (f *replicaFinder) masterAddr(ctx context.Context, sc failover.Sentinel) (s
 // allName reports whether every sentinel that answers, and at least one,
 // names addr primary: one question to each, where discover asks three.
 func (f *replicaFinder) allName(ctx context.Context, addr string) bool {
-	f.mu.Lock()
-	sentinels := f.sentinels
-	f.mu.Unlock()
-	named := make([]string, len(sentinels))
-	var wg sync.WaitGroup
-	for i, sc := range sentinels {
-		wg.Go(func() { named[i], _ = f.masterAddr(ctx, sc) })
-	}
-	wg.Wait()
+	named := askEach(f, func(sc failover.Sentinel) string {
+		a, _ := f.masterAddr(ctx, sc)
+		return a
+	})
 	answered := false
 	for _, a := range named {
 		if a != "" && a != addr {
