@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"strings"
@@ -133,11 +134,15 @@ var errNotListening = errors.New("redistest: not listening yet")
 // has bound its port: redis-server's "Ready to accept connections", or
 // Sentinel's "Sentinel ID is", both logged once its sockets are open.
 func listening(logPath string, from int64) bool {
-	b, err := os.ReadFile(logPath)
-	if err != nil || int64(len(b)) < from {
+	f, err := os.Open(logPath)
+	if err != nil {
 		return false
 	}
-	log := b[from:]
+	defer f.Close()
+	log, err := io.ReadAll(io.NewSectionReader(f, from, math.MaxInt64-from))
+	if err != nil {
+		return false
+	}
 	return bytes.Contains(log, []byte("Ready to accept connections")) || bytes.Contains(log, []byte("Sentinel ID is"))
 }
 
