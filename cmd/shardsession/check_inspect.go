@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -34,8 +33,9 @@ type shardReport struct {
 	// Refused are the commands the library's features use that the server
 	// refuses (renamed away or denied), as managed services do.
 	Refused []string `json:"refused"`
-	// Tracking is whether the server lets a near cache track keys
-	// (HELLO 3 and CLIENT TRACKING): "ok", or "off: " and why.
+	// Tracking is whether the server lets a near cache track keys, as the
+	// capability probe found (shard.Capabilities.NearCache): "ok",
+	// "off: " and why, or "unknown" when the probe failed.
 	Tracking string          `json:"tracking,omitempty"`
 	Sentinel *sentinelReport `json:"sentinel,omitempty"`
 	Errors   []string        `json:"errors"`
@@ -85,10 +85,6 @@ func inspectShard(ctx context.Context, name, addr string, wantReplicas []string,
 	r.Replicas = replicasOf(fields)
 	judgeReplicas(r, wantReplicas, lim)
 
-	r.Tracking = trackingAllowed(ctx, addr)
-	if r.Tracking != "ok" {
-		r.warnf("near cache %s: a cluster.NearCache reads this shard's sessions uncached", r.Tracking)
-	}
 	judgeCapabilities(r, shard.Probe(ctx, c, nil))
 	if err := readSettings(ctx, c, r); err != nil {
 		r.warnf("CONFIG GET refused (%v): persistence and eviction not checked", err)
@@ -99,10 +95,10 @@ func inspectShard(ctx context.Context, name, addr string, wantReplicas []string,
 }
 
 // judgeCapabilities records what the probe (shard.Probe, the one every
-// shard runs) found, and warns about each feature it turns off, but the
-// near cache, which trackingAllowed judges on a RESP3 connection as the
-// near cache opens them.
+// shard runs) found, whether a near cache can track the shard among it,
+// and warns about each feature it turns off.
 func judgeCapabilities(r *shardReport, cp shard.Capabilities) {
+	r.Tracking = cp.NearCache()
 	if cp.Err != nil {
 		r.warnf("capabilities not probed: %v", cp.Err)
 		return
@@ -110,28 +106,8 @@ func judgeCapabilities(r *shardReport, cp shard.Capabilities) {
 	r.Server = cp.Server + " " + cp.Version
 	r.Refused = slices.Sorted(maps.Keys(cp.Refusals))
 	for _, off := range cp.Off() {
-		if !strings.HasPrefix(off, "near cache") {
-			r.warnf("%s", off)
-		}
+		r.warnf("%s", off)
 	}
-}
-
-// trackingAllowed asks the server at addr, on a RESP3 connection of its
-// own, to turn client tracking on and off again, as a near cache's
-// invalidation stream does: "ok", or "off: " and the refusal.
-func trackingAllowed(ctx context.Context, addr string) string {
-	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 3, DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second,
-		MaxRetries: -1, PoolSize: 1, DisableIdentity: true})
-	defer c.Close()
-	if err := c.Do(ctx, "CLIENT", "TRACKING", "ON", "NOLOOP").Err(); err != nil {
-		var re redis.Error
-		if errors.As(err, &re) && strings.Contains(strings.ToLower(err.Error()), "unknown command") {
-			return "off: CLIENT refused"
-		}
-		return "off: " + err.Error()
-	}
-	c.Do(ctx, "CLIENT", "TRACKING", "OFF")
-	return "ok"
 }
 
 // readSettings fills the persistence and memory settings.
