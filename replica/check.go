@@ -20,7 +20,7 @@ import (
 const latencyWeight = 0.2
 
 // run checks the replicas every CheckInterval (or at once after Recheck)
-// while they are wanted (isWanted), and sleeps while they are not, until
+// while they are in use (InUse), and sleeps while they are not, until
 // ctx ends. With discover, it looks for them first, on starting and on
 // waking, then leaves that to discoverLoop, so that a primary that hangs
 // the checks does not also delay learning of its replacement.
@@ -34,7 +34,7 @@ func (s *Set) run(ctx context.Context) {
 	defer t.Stop()
 	look := s.discover != nil
 	for {
-		if !s.isWanted() {
+		if !s.InUse() {
 			if !s.sleep(ctx) {
 				return
 			}
@@ -67,7 +67,7 @@ func (s *Set) sleep(ctx context.Context) bool {
 	}
 	s.lag = lagTracker{}
 	s.asleep.Store(true)
-	if s.isWanted() && s.asleep.CompareAndSwap(true, false) {
+	if s.InUse() && s.asleep.CompareAndSwap(true, false) {
 		return true // wanted since the last look, before want could see asleep
 	}
 	select {

@@ -131,17 +131,14 @@ func (s *Set) want() {
 	}
 }
 
-// isWanted reports whether the replicas should be checked: always under a
-// policy that reads from them, else for Idle after the last want.
-func (s *Set) isWanted() bool {
+// InUse reports whether the replicas are in use, and so checked: always
+// under a policy that reads from them, else for Idle after the last want
+// (a read under WithPolicy, a fallback, a look at their health). While
+// they are not, nothing here needs a replica, and the shard need not
+// watch its primary for them either.
+func (s *Set) InUse() bool {
 	return s.opt.Policy != PrimaryOnly || time.Since(time.Unix(0, s.wanted.Load())) < s.opt.Idle
 }
-
-// InUse reports whether reads go to the replicas now: always under a
-// policy that reads from them, else for Idle after a read asked for them
-// (WithPolicy). While they are not, nothing here needs a replica, and the
-// shard need not watch its primary for them either.
-func (s *Set) InUse() bool { return s.isWanted() }
 
 // list returns the replicas being watched.
 func (s *Set) list() []*node {
