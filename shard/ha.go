@@ -199,7 +199,7 @@ func (s *Shard) isPrimary(addr string) bool {
 func (s *Shard) answers() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), confirmTimeout)
 	defer cancel()
-	return s.primary.Ping(ctx).Err() == nil
+	return s.Ping(ctx) == nil
 }
 
 // silentFor reports whether the primary has answered nothing for d
