@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -10,21 +9,10 @@ import (
 // SVG writes a plot of the fleet report: one panel per measure of the
 // servers' cost, against the number of web nodes, one line per balancer.
 func (r *FleetReport) SVG(w io.Writer) error {
-	var nodes []int
-	var balancers []bool
-	for _, x := range r.Results {
-		if !slices.Contains(nodes, x.Nodes) {
-			nodes = append(nodes, x.Nodes)
-		}
-		if !slices.Contains(balancers, x.Sticky) {
-			balancers = append(balancers, x.Sticky)
-		}
-	}
+	nodes := distinct(r.Results, func(x FleetResult) int { return x.Nodes })
+	balancers := distinct(r.Results, func(x FleetResult) bool { return x.Sticky })
 	slices.Sort(nodes)
-	xs := make([]string, len(nodes))
-	for i, n := range nodes {
-		xs[i] = fmt.Sprint(n)
-	}
+	xs := labels(nodes)
 	measures := []struct {
 		title string
 		value func(FleetResult) float64

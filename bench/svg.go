@@ -103,25 +103,11 @@ func (p panel) write(b *strings.Builder, ox, oy int) {
 // SVG writes a plot of throughput against concurrency: one panel per read
 // mix, one line per store.
 func (r *Report) SVG(w io.Writer) error {
-	var mixes []float64
-	var concs []int
-	var stores []string
-	for _, res := range r.Results {
-		if !slices.Contains(mixes, res.Reads) {
-			mixes = append(mixes, res.Reads)
-		}
-		if !slices.Contains(concs, res.Concurrency) {
-			concs = append(concs, res.Concurrency)
-		}
-		if !slices.Contains(stores, res.Store) {
-			stores = append(stores, res.Store)
-		}
-	}
+	mixes := distinct(r.Results, func(res Result) float64 { return res.Reads })
+	concs := distinct(r.Results, func(res Result) int { return res.Concurrency })
+	stores := distinct(r.Results, func(res Result) string { return res.Store })
 	slices.Sort(concs)
-	xs := make([]string, len(concs))
-	for i, c := range concs {
-		xs[i] = fmt.Sprint(c)
-	}
+	xs := labels(concs)
 	var panels []panel
 	for _, mix := range mixes {
 		p := panel{title: MixName(mix) + ": requests/s through the middleware vs requests in flight", xLabel: "concurrency", xs: xs, format: humanCount}
@@ -139,6 +125,27 @@ func (r *Report) SVG(w io.Writer) error {
 		panels = append(panels, p)
 	}
 	return writeFigure(w, panels, 1, machineNote(r.Machine))
+}
+
+// distinct returns the values of key over rs, each once, in the order
+// they first appear.
+func distinct[R any, K comparable](rs []R, key func(R) K) []K {
+	var ks []K
+	for _, r := range rs {
+		if k := key(r); !slices.Contains(ks, k) {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// labels returns the x labels of the values vs.
+func labels(vs []int) []string {
+	xs := make([]string, len(vs))
+	for i, v := range vs {
+		xs[i] = fmt.Sprint(v)
+	}
+	return xs
 }
 
 // machineNote is the line under a figure that says where it was measured.
