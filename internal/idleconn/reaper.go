@@ -94,9 +94,9 @@ func (r *Reaper) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 
 // run looks at the connections every half of after, and closes each that
 // carried nothing in two intervals in a row (for after, at least), until
-// ctx ends. A
-// connection blocked in a read (a subscription's) is never closed: a
-// pooled connection is read only after a command was written on it.
+// ctx ends. A connection blocked in a read (a subscription's) is never
+// closed: a pooled connection is read only after a command was written on
+// it.
 func (r *Reaper) run(ctx context.Context) {
 	defer close(r.done)
 	t := time.NewTicker(r.after / 2)
