@@ -52,6 +52,11 @@ type Fleet struct {
 	// balancer that hashes the session cookie does; otherwise requests go
 	// to the nodes in turn (round-robin).
 	Sticky bool
+	// NoNearCache builds the nodes without a near cache: each serves its
+	// loads from its Cluster and watches events on subscriptions of its
+	// own. What a fleet costs with no cache at all is the bound of what
+	// one behind round-robin costs as it grows.
+	NoNearCache bool
 }
 
 // FleetServer is a Redis server (or sentinel) whose counters Fleet reads.
@@ -72,11 +77,12 @@ const (
 
 // FleetResult is one fleet size's run.
 type FleetResult struct {
-	Nodes    int
-	Sticky   bool
-	Requests int64 // served in the traffic window
-	Writes   int64
-	Errors   int64
+	Nodes     int
+	Sticky    bool
+	NearCache bool
+	Requests  int64 // served in the traffic window
+	Writes    int64
+	Errors    int64
 
 	// Connections the fleet holds, per server of each kind: the mean
 	// over the servers of the kind during the traffic window, less those
@@ -93,6 +99,13 @@ type FleetResult struct {
 	// HitRate is the fraction of the nodes' loads served from their near
 	// caches.
 	HitRate float64
+	// TrackedPerSession is the number of nodes the primaries remember as
+	// holding a session, per session, after the traffic window (the growth
+	// of INFO's tracking_total_items over all primaries since before the
+	// nodes started, divided by Sessions): the size of the servers'
+	// tracking tables, which a write, delete or expiry of a key empties of
+	// it.
+	TrackedPerSession float64
 	// IdlePerPrimary, IdlePerReplica and IdlePerSentinel are the
 	// commands per second each node sends each server of the kind while
 	// it serves nothing: what the servers count while the nodes idle,
@@ -178,7 +191,7 @@ func (f *Fleet) idleRates(ctx context.Context, probe *probe) (map[Role]float64, 
 // fleetNode is one simulated web node.
 type fleetNode struct {
 	c       *cluster.Cluster
-	nc      *cluster.NearCache
+	nc      *cluster.NearCache // nil with Fleet.NoNearCache
 	follow  *cluster.Follower
 	handler http.Handler
 	stop    context.CancelFunc
@@ -204,17 +217,23 @@ func (f *Fleet) startNode(ctx context.Context) (*fleetNode, error) {
 		return nil, err
 	}
 	n := &fleetNode{c: c}
-	if n.nc, err = cluster.NewNearCache(c, cluster.NearCacheOptions{}); err != nil {
-		n.close()
-		return nil, err
-	}
 	if n.follow, err = c.Follow(ctx, cluster.FollowOptions{}); err != nil {
 		n.close()
 		return nil, err
 	}
 	wctx, stop := context.WithCancel(context.Background())
 	n.stop = stop
-	go n.nc.Watch(wctx, func(store.Event) {}, nil) // on the tracking connections
+	ignore := func(store.Event) {}
+	if f.NoNearCache {
+		go c.Watch(wctx, ignore, nil) // on subscriptions of its own
+		n.handler = Handler(Manager(c), 1024)
+		return n, nil
+	}
+	if n.nc, err = cluster.NewNearCache(c, cluster.NearCacheOptions{}); err != nil {
+		n.close()
+		return nil, err
+	}
+	go n.nc.Watch(wctx, ignore, nil) // on the tracking connections
 	if err := n.nc.Ready(ctx); err != nil {
 		n.close()
 		return nil, err
@@ -224,7 +243,7 @@ func (f *Fleet) startNode(ctx context.Context) (*fleetNode, error) {
 }
 
 func (f *Fleet) run(ctx context.Context, probe *probe, size int, own map[Role]float64) (FleetResult, error) {
-	res := FleetResult{Nodes: size, Sticky: f.Sticky, ServersIdle: own}
+	res := FleetResult{Nodes: size, Sticky: f.Sticky, NearCache: !f.NoNearCache, ServersIdle: own}
 	base, err := probe.read(ctx)
 	if err != nil {
 		return res, err
@@ -299,6 +318,9 @@ func (f *Fleet) run(ctx context.Context, probe *probe, size int, own map[Role]fl
 	if loads := (stats1.Hits - stats0.Hits) + (stats1.Misses - stats0.Misses); loads > 0 {
 		res.HitRate = float64(stats1.Hits-stats0.Hits) / float64(loads)
 	}
+	// Less what was tracked before the nodes started: Redis forgets what a
+	// closed connection held only when the key is next written or expires.
+	res.TrackedPerSession = (after.total(Primary, counterTracked) - base.total(Primary, counterTracked)) / float64(len(tokens))
 	return res, nil
 }
 
@@ -362,6 +384,9 @@ loop:
 func nearStats(nodes []*fleetNode) cluster.NearCacheStats {
 	var s cluster.NearCacheStats
 	for _, n := range nodes {
+		if n.nc == nil {
+			continue
+		}
 		ns := n.nc.Stats()
 		s.Hits += ns.Hits
 		s.Misses += ns.Misses
@@ -386,6 +411,7 @@ const (
 	counterCommands = "total_commands_processed"
 	counterClients  = "connected_clients"
 	counterCPU      = "cpu" // used_cpu_user + used_cpu_sys, seconds
+	counterTracked  = "tracking_total_items"
 )
 
 // probe reads the servers' counters, each over one connection of its own
@@ -457,31 +483,36 @@ func (r reading) sum(before reading, role Role, counter string) float64 {
 
 // perServer is sum divided by the number of servers of role.
 func (r reading) perServer(before reading, role Role, counter string) float64 {
-	n := 0
-	for _, ro := range r.roles {
-		if ro == role {
-			n++
-		}
+	if _, n := r.over(role, counter); n > 0 {
+		return r.sum(before, role, counter) / float64(n)
 	}
-	if n == 0 {
-		return 0
-	}
-	return r.sum(before, role, counter) / float64(n)
+	return 0
+}
+
+// total returns counter's value summed over the servers of role.
+func (r reading) total(role Role, counter string) float64 {
+	total, _ := r.over(role, counter)
+	return total
 }
 
 // mean returns counter's mean over the servers of role.
 func (r reading) mean(role Role, counter string) float64 {
-	total, n := 0.0, 0
+	total, n := r.over(role, counter)
+	if n == 0 {
+		return 0
+	}
+	return total / float64(n)
+}
+
+// over returns counter's sum over the servers of role, and their number.
+func (r reading) over(role Role, counter string) (total float64, n int) {
 	for i, ro := range r.roles {
 		if ro == role {
 			total += r.values[i][counter]
 			n++
 		}
 	}
-	if n == 0 {
-		return 0
-	}
-	return total / float64(n)
+	return total, n
 }
 
 // ProxyName names the balancing of a fleet run.
@@ -490,6 +521,15 @@ func ProxyName(sticky bool) string {
 		return "sticky"
 	}
 	return "round-robin"
+}
+
+// Setup names how a fleet run's nodes were reached and built: its
+// balancer, and "no near cache" where the nodes had none.
+func (x FleetResult) Setup() string {
+	if !x.NearCache {
+		return ProxyName(x.Sticky) + ", no near cache"
+	}
+	return ProxyName(x.Sticky)
 }
 
 // FleetReport is the results of a fleet simulation and how it was run.
@@ -516,12 +556,16 @@ func (r *FleetReport) Markdown(w io.Writer) error {
 		fmt.Fprintf(w, "With no node running, each primary counts %.2f commands/s, each replica %.2f, each sentinel %.2f (replication, the sentinels' monitoring); the idle columns are what the nodes add to that.\n\n",
 			own[Primary], own[Replica], own[Sentinel])
 	}
-	fmt.Fprintln(w, "| web nodes | balancer | requests | connections per primary | per replica | per sentinel | commands per request (primaries) | primary CPU ms per 1,000 requests | pushes per write | near-cache hits | idle commands/s per node per primary | per replica | per sentinel | errors |")
-	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| web nodes | balancer | near cache | requests | connections per primary | per replica | per sentinel | commands per request (primaries) | primary CPU ms per 1,000 requests | pushes per write | near-cache hits | nodes tracked per session | idle commands/s per node per primary | per replica | per sentinel | errors |")
+	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, x := range r.Results {
-		fmt.Fprintf(w, "| %d | %s | %d | %.1f | %.1f | %.1f | %.2f | %.1f | %.2f | %.1f%% | %.2f | %.2f | %.2f | %d |\n",
-			x.Nodes, ProxyName(x.Sticky), x.Requests, x.ConnsPerPrimary, x.ConnsPerReplica, x.ConnsPerSentinel,
-			x.CommandsPerRequest, x.PrimaryCPUPer1000, x.PushesPerWrite, 100*x.HitRate, x.IdlePerPrimary, x.IdlePerReplica, x.IdlePerSentinel, x.Errors)
+		cache, hits := "yes", fmt.Sprintf("%.1f%%", 100*x.HitRate)
+		if !x.NearCache {
+			cache, hits = "no", "–"
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %d | %.1f | %.1f | %.1f | %.2f | %.1f | %.2f | %s | %.2f | %.2f | %.2f | %.2f | %d |\n",
+			x.Nodes, ProxyName(x.Sticky), cache, x.Requests, x.ConnsPerPrimary, x.ConnsPerReplica, x.ConnsPerSentinel,
+			x.CommandsPerRequest, x.PrimaryCPUPer1000, x.PushesPerWrite, hits, x.TrackedPerSession, x.IdlePerPrimary, x.IdlePerReplica, x.IdlePerSentinel, x.Errors)
 	}
 	return nil
 }

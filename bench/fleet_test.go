@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,9 +13,10 @@ import (
 )
 
 // The fleet simulation runs and reads the servers' counters: requests
-// served without error, connections and commands counted on the servers,
-// and a sticky balancer that keeps every session on one node, so that no
-// write is pushed to another node.
+// served without error, connections and commands counted on the servers;
+// a sticky balancer keeps every session on one node, so that no write is
+// pushed to another node and Redis remembers at most one node per
+// session; nodes with no near cache have nothing tracked or pushed.
 func TestFleet(t *testing.T) {
 	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 2, Replicas: 1})
 	f := bench.Fleet{
@@ -31,18 +33,36 @@ func TestFleet(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, sticky := range []bool{false, true} {
-		f.Sticky = sticky
+	runs := []struct {
+		sticky, noNearCache bool
+	}{{false, false}, {true, false}, {false, true}}
+	for _, run := range runs {
+		f.Sticky, f.NoNearCache = run.sticky, run.noNearCache
 		rs, err := f.Run(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range rs {
-			if r.Requests == 0 || r.Errors != 0 || r.ConnsPerPrimary < float64(r.Nodes) || r.CommandsPerRequest <= 0 {
-				t.Errorf("%+v", r)
+			setup := fmt.Sprintf("%s, %d nodes", r.Setup(), r.Nodes)
+			if r.Requests == 0 || r.Errors != 0 || r.ConnsPerPrimary < float64(r.Nodes) || r.CommandsPerRequest <= 0 || r.NearCache == run.noNearCache {
+				t.Errorf("%s: %+v", setup, r)
 			}
-			if sticky && r.PushesPerWrite != 0 {
-				t.Errorf("sticky, %d nodes: %.2f pushes per write, want 0", r.Nodes, r.PushesPerWrite)
+			switch {
+			case run.noNearCache:
+				if r.HitRate != 0 || r.PushesPerWrite != 0 || r.TrackedPerSession != 0 {
+					t.Errorf("%s: %.2f hits, %.2f pushes per write, %.2f nodes tracked per session, want none", setup, r.HitRate, r.PushesPerWrite, r.TrackedPerSession)
+				}
+			case run.sticky:
+				if r.PushesPerWrite != 0 {
+					t.Errorf("%s: %.2f pushes per write, want 0", setup, r.PushesPerWrite)
+				}
+				if r.TrackedPerSession <= 0 || r.TrackedPerSession > 1 {
+					t.Errorf("%s: %.2f nodes tracked per session, want some, at most 1", setup, r.TrackedPerSession)
+				}
+			default:
+				if r.TrackedPerSession <= 0 || r.TrackedPerSession > float64(r.Nodes) {
+					t.Errorf("%s: %.2f nodes tracked per session, want some, at most %d", setup, r.TrackedPerSession, r.Nodes)
+				}
 			}
 		}
 	}

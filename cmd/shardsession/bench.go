@@ -51,6 +51,7 @@ func runBench(args []string) int {
 	var ff fleetFlags
 	fs.StringVar(&ff.nodes, "nodes", "", "run the fleet simulation instead: these numbers of web nodes in turn (e.g. 1,10,50,200), each a Cluster + NearCache + Follow + Watch + Manager, sharing a fixed total workload, and report what they cost the servers")
 	fs.StringVar(&ff.proxy, "proxy", "round-robin", "fleet simulation: how requests reach the nodes: round-robin, sticky (by session token), or both as a list")
+	fs.StringVar(&ff.nearCache, "near-cache", "on", "fleet simulation: whether each node has a near cache: on, off (a plain Cluster, events on subscriptions of its own), or both as a list")
 	fs.IntVar(&ff.rate, "rate", 800, "fleet simulation: requests per second over the whole fleet")
 	fs.Float64Var(&ff.writes, "writes", 0.1, "fleet simulation: fraction of requests that change their session")
 	fs.IntVar(&ff.sentinels, "sentinels", 0, "fleet simulation: sentinels of the local topology (the nodes then find the primaries through them)")

@@ -17,6 +17,7 @@ import (
 // fleetFlags are bench's flags of the fleet simulation (--nodes).
 type fleetFlags struct {
 	nodes, proxy   string
+	nearCache      string
 	rate, sessions int
 	sentinels      int
 	downAfter      time.Duration
@@ -53,6 +54,18 @@ func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut, s
 			return 2
 		}
 	}
+	var caches []bool
+	for _, c := range splitList(ff.nearCache) {
+		switch c {
+		case "on":
+			caches = append(caches, true)
+		case "off":
+			caches = append(caches, false)
+		default:
+			fmt.Fprintf(os.Stderr, "bench: --near-cache: %q is neither on nor off\n", c)
+			return 2
+		}
+	}
 	fmt.Fprintf(os.Stderr, "starting %d local shards of redis-server (%d replicas each, %d sentinels)...\n", shards, replicas, ff.sentinels)
 	top, err := redistest.StartTopology(ctx, redistest.TopologyOptions{Shards: shards, Replicas: replicas, Sentinels: ff.sentinels, DownAfter: ff.downAfter,
 		// Room for the largest fleets: Redis refuses clients past maxclients.
@@ -76,15 +89,17 @@ func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut, s
 	}
 	machine := bench.ThisMachine()
 	rep := &bench.FleetReport{Machine: machine, Fleet: f, Shards: shards, Replicas: replicas, Sentinels: ff.sentinels, DownAfter: ff.downAfter}
-	for _, sticky := range proxies {
-		f.Sticky = sticky
-		rs, err := f.Run(ctx, func(r bench.FleetResult) {
-			fmt.Fprintf(os.Stderr, "%d nodes (%s): %d requests, %.2f commands/request, %.0f%% hits\n",
-				r.Nodes, bench.ProxyName(r.Sticky), r.Requests, r.CommandsPerRequest, 100*r.HitRate)
-		})
-		rep.Results = append(rep.Results, rs...)
-		if err != nil {
-			return fail(err)
+	for _, cache := range caches {
+		for _, sticky := range proxies {
+			f.Sticky, f.NoNearCache = sticky, !cache
+			rs, err := f.Run(ctx, func(r bench.FleetResult) {
+				fmt.Fprintf(os.Stderr, "%d nodes (%s): %d requests, %.2f commands/request, %.0f%% hits\n",
+					r.Nodes, r.Setup(), r.Requests, r.CommandsPerRequest, 100*r.HitRate)
+			})
+			rep.Results = append(rep.Results, rs...)
+			if err != nil {
+				return fail(err)
+			}
 		}
 	}
 	if err := rep.Markdown(os.Stdout); err != nil {

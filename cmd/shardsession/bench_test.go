@@ -63,10 +63,38 @@ func TestBenchBadFlags(t *testing.T) {
 		{"--reads", "2"},
 		{"--read-policy", "nearest"},
 		{"--duration", "0s"},
+		{"--nodes", "0"},
+		{"--nodes", "2", "--proxy", "random"},
+		{"--nodes", "2", "--near-cache", "sometimes"},
 	} {
 		if code := runBench(append(args, "--quiet")); code != 2 {
 			t.Errorf("bench %v exited %d, want 2", args, code)
 		}
+	}
+}
+
+// bench --nodes runs the fleet simulation for every balancer and near
+// cache asked for, and tables and plots each.
+func TestBenchFleetShortRun(t *testing.T) {
+	dir := t.TempDir()
+	svgPath, mdPath := filepath.Join(dir, "f.svg"), filepath.Join(dir, "f.md")
+	code := runBench([]string{"--nodes", "1,2", "--proxy", "round-robin", "--near-cache", "on,off", "--sessions", "20", "--rate", "100",
+		"--duration", "500ms", "--idle", "300ms", "--svg", svgPath, "--markdown", mdPath})
+	if code != 0 {
+		t.Fatalf("bench exited %d", code)
+	}
+	md, err := os.ReadFile(mdPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range []string{"| 1 | round-robin | yes |", "| 2 | round-robin | yes |", "| 1 | round-robin | no |", "| 2 | round-robin | no |"} {
+		if !strings.Contains(string(md), row) {
+			t.Errorf("no row %q in\n%s", row, md)
+		}
+	}
+	svg, err := os.ReadFile(svgPath)
+	if err != nil || !strings.Contains(string(svg), "round-robin, no near cache") {
+		t.Fatalf("plot: %v, %.80q", err, svg)
 	}
 }
 
