@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/shardsession/shardsession/internal/ring"
+	"github.com/shardsession/shardsession/replica"
 	"github.com/shardsession/shardsession/shard"
 )
 
@@ -20,7 +21,7 @@ type Cluster struct {
 	reshard    reshardState // topology change state (reshard.go)
 	stats      stats
 	defaults   shardDefaults // given to shards without their own
-	reads      readCounters
+	reads      replica.ReadCounters
 	batch      batch // auto-pipelined writes (batch.go)
 }
 

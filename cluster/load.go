@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -36,14 +35,14 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt st
 				return nil, false, sh.Wrap(err) // a WRONGTYPE key is no fault of the replica's
 			case err != nil:
 				sh.Reads().MarkDown(rc, err)
-				c.reads.replicaErrors.Add(1)
+				c.reads.ReplicaErrors.Add(1)
 			case !store.AtLeast(fields, opt.MinVersion, opt.MinWrite):
 				// Older than the caller's own last write, not there at all
 				// although the caller saw it (the replica is behind), or the
 				// same version on another branch of history.
-				c.reads.staleRetries.Add(1)
+				c.reads.StaleRetries.Add(1)
 			default:
-				c.reads.replicaReads.Add(1)
+				c.reads.ReplicaReads.Add(1)
 				return c.loaded(ctx, sh, id, fields, opt, store.ReadInfo{Shard: sh.Name(), Node: sh.Addr(rc), Replica: true})
 			}
 			retried = true
@@ -77,13 +76,13 @@ func (c *Cluster) loadOn(ctx context.Context, sh *shard.Shard, id string, opt st
 	if err != nil {
 		return nil, false, err
 	}
-	c.reads.primaryReads.Add(1)
+	c.reads.PrimaryReads.Add(1)
 	if len(fields) > 0 && !store.AtLeast(fields, opt.MinVersion, opt.MinWrite) {
 		// The primary itself is older than a write it acknowledged, or holds
 		// another record at that version: a write was lost (a failover
 		// promoted a replica that had not received it), or the caller saw
 		// one on a branch that lost (a deposed primary's).
-		c.reads.versionRegressions.Add(1)
+		c.reads.VersionRegressions.Add(1)
 	}
 	return c.loaded(ctx, sh, id, fields, opt, store.ReadInfo{Shard: sh.Name(), Node: node, Replica: degraded, Retried: retried})
 }
@@ -103,18 +102,5 @@ func (c *Cluster) loaded(ctx context.Context, sh *shard.Shard, id string, fields
 // ReadStats are counters of a Cluster's Loads since New (replica.ReadStats).
 type ReadStats = replica.ReadStats
 
-type readCounters struct {
-	primaryReads, replicaReads, staleRetries, replicaErrors, versionRegressions atomic.Int64
-}
-
 // ReadStats returns the cluster's read counters.
-func (c *Cluster) ReadStats() ReadStats {
-	r := &c.reads
-	return ReadStats{
-		PrimaryReads:       r.primaryReads.Load(),
-		ReplicaReads:       r.replicaReads.Load(),
-		StaleRetries:       r.staleRetries.Load(),
-		ReplicaErrors:      r.replicaErrors.Load(),
-		VersionRegressions: r.versionRegressions.Load(),
-	}
-}
+func (c *Cluster) ReadStats() ReadStats { return c.reads.Stats() }

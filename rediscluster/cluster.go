@@ -27,7 +27,7 @@ type Cluster struct {
 	moves      moveCounters
 	readPolicy replica.Policy
 	reader     *reader // nil with ReadPolicy PrimaryOnly (reads.go)
-	reads      readCounters
+	reads      replica.ReadCounters
 	revocation revocation
 }
 

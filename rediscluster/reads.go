@@ -3,7 +3,6 @@ package rediscluster
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -95,20 +94,20 @@ func (c *Cluster) Load(ctx context.Context, id string, opt store.LoadOptions) (f
 				return nil, false, wrap(node, key, err)
 			case err != nil && isReplica:
 				c.reader.markDown(node)
-				c.reads.replicaErrors.Add(1)
+				c.reads.ReplicaErrors.Add(1)
 			case err != nil:
 				// The master itself, picked for its latency: the master
 				// path below retries it as any master read.
 			case !isReplica:
-				c.reads.primaryReads.Add(1)
+				c.reads.PrimaryReads.Add(1)
 				return c.loaded(ctx, id, fields, opt, store.ReadInfo{Shard: node, Node: node})
 			case !store.AtLeast(fields, opt.MinVersion, opt.MinWrite):
 				// Older than the caller's own last write, missing although
 				// the caller saw it (the replica is behind), or the same
 				// version on another branch of history.
-				c.reads.staleRetries.Add(1)
+				c.reads.StaleRetries.Add(1)
 			default:
-				c.reads.replicaReads.Add(1)
+				c.reads.ReplicaReads.Add(1)
 				return c.loaded(ctx, id, fields, opt, store.ReadInfo{Shard: c.masterOf(ctx, key), Node: node, Replica: true})
 			}
 			retried = isReplica
@@ -123,11 +122,11 @@ func (c *Cluster) Load(ctx context.Context, id string, opt store.LoadOptions) (f
 	if err != nil {
 		return nil, false, wrap("", key, err)
 	}
-	c.reads.primaryReads.Add(1)
+	c.reads.PrimaryReads.Add(1)
 	if len(fields) > 0 && !store.AtLeast(fields, opt.MinVersion, opt.MinWrite) {
 		// The master is older than a write it acknowledged: the write was
 		// lost in a failover, or the caller saw a deposed master's.
-		c.reads.versionRegressions.Add(1)
+		c.reads.VersionRegressions.Add(1)
 	}
 	addr := c.masterOf(ctx, key)
 	return c.loaded(ctx, id, fields, opt, store.ReadInfo{Shard: addr, Node: addr, Retried: retried})
@@ -152,18 +151,5 @@ func (c *Cluster) loaded(ctx context.Context, id string, fields map[string]strin
 // ReadStats are counters of a Cluster's Loads since New (replica.ReadStats).
 type ReadStats = replica.ReadStats
 
-type readCounters struct {
-	primaryReads, replicaReads, staleRetries, replicaErrors, versionRegressions atomic.Int64
-}
-
 // ReadStats returns the Cluster's read counters.
-func (c *Cluster) ReadStats() ReadStats {
-	r := &c.reads
-	return ReadStats{
-		PrimaryReads:       r.primaryReads.Load(),
-		ReplicaReads:       r.replicaReads.Load(),
-		StaleRetries:       r.staleRetries.Load(),
-		ReplicaErrors:      r.replicaErrors.Load(),
-		VersionRegressions: r.versionRegressions.Load(),
-	}
-}
+func (c *Cluster) ReadStats() ReadStats { return c.reads.Stats() }

@@ -1,5 +1,7 @@
 package replica
 
+import "sync/atomic"
+
 // ReadStats are counters of a store's Loads under a read policy, since the
 // store was made (cluster.Cluster.ReadStats, rediscluster.Cluster.ReadStats).
 // They only grow.
@@ -30,4 +32,20 @@ func (s ReadStats) StaleRetryRate() float64 {
 		return 0
 	}
 	return float64(s.StaleRetries) / float64(asked)
+}
+
+// ReadCounters count a store's Loads as they happen, for its ReadStats.
+type ReadCounters struct {
+	PrimaryReads, ReplicaReads, StaleRetries, ReplicaErrors, VersionRegressions atomic.Int64
+}
+
+// Stats returns the counters' values.
+func (r *ReadCounters) Stats() ReadStats {
+	return ReadStats{
+		PrimaryReads:       r.PrimaryReads.Load(),
+		ReplicaReads:       r.ReplicaReads.Load(),
+		StaleRetries:       r.StaleRetries.Load(),
+		ReplicaErrors:      r.ReplicaErrors.Load(),
+		VersionRegressions: r.VersionRegressions.Load(),
+	}
 }
