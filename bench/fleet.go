@@ -89,8 +89,15 @@ type FleetResult struct {
 	// open before the nodes started.
 	ConnsPerPrimary, ConnsPerReplica, ConnsPerSentinel float64
 	// CommandsPerRequest is the commands the primaries processed during
-	// the traffic window per request served.
+	// the traffic window per request served (a script counts the commands
+	// it runs).
 	CommandsPerRequest float64
+	// ReadsPerRequest is the primaries' reads from their sockets during
+	// the traffic window per request served (INFO's
+	// total_reads_processed): the round trips, however many commands each
+	// carried. A server's CPU goes mostly to these where commands are
+	// small.
+	ReadsPerRequest float64
 	// PrimaryCPUPer1000 is the primaries' CPU time (user + system, from
 	// INFO cpu) per 1,000 requests, in milliseconds.
 	PrimaryCPUPer1000 float64
@@ -310,6 +317,7 @@ func (f *Fleet) run(ctx context.Context, probe *probe, size int, own map[Role]fl
 	}
 	if res.Requests > 0 {
 		res.CommandsPerRequest = after.sum(before, Primary, counterCommands) / float64(res.Requests)
+		res.ReadsPerRequest = after.sum(before, Primary, counterReads) / float64(res.Requests)
 		res.PrimaryCPUPer1000 = after.sum(before, Primary, counterCPU) * 1000 / float64(res.Requests) * 1000
 	}
 	if res.Writes > 0 {
@@ -409,6 +417,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // The counters read from each server.
 const (
 	counterCommands = "total_commands_processed"
+	counterReads    = "total_reads_processed"
 	counterClients  = "connected_clients"
 	counterCPU      = "cpu" // used_cpu_user + used_cpu_sys, seconds
 	counterTracked  = "tracking_total_items"
@@ -473,7 +482,7 @@ func (r reading) sum(before reading, role Role, counter string) float64 {
 	for i, ro := range r.roles {
 		if ro == role {
 			total += r.values[i][counter] - before.values[i][counter]
-			if counter == counterCommands {
+			if counter == counterCommands || counter == counterReads {
 				total-- // the probe's INFO
 			}
 		}
@@ -556,16 +565,16 @@ func (r *FleetReport) Markdown(w io.Writer) error {
 		fmt.Fprintf(w, "With no node running, each primary counts %.2f commands/s, each replica %.2f, each sentinel %.2f (replication, the sentinels' monitoring); the idle columns are what the nodes add to that.\n\n",
 			own[Primary], own[Replica], own[Sentinel])
 	}
-	fmt.Fprintln(w, "| web nodes | balancer | near cache | requests | connections per primary | per replica | per sentinel | commands per request (primaries) | primary CPU ms per 1,000 requests | pushes per write | near-cache hits | nodes tracked per session | idle commands/s per node per primary | per replica | per sentinel | errors |")
-	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| web nodes | balancer | near cache | requests | connections per primary | per replica | per sentinel | commands per request (primaries) | round trips per request | primary CPU ms per 1,000 requests | pushes per write | near-cache hits | nodes tracked per session | idle commands/s per node per primary | per replica | per sentinel | errors |")
+	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, x := range r.Results {
 		cache, hits := "yes", fmt.Sprintf("%.1f%%", 100*x.HitRate)
 		if !x.NearCache {
 			cache, hits = "no", "–"
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %d | %.1f | %.1f | %.1f | %.2f | %.1f | %.2f | %s | %.2f | %.2f | %.2f | %.2f | %d |\n",
+		fmt.Fprintf(w, "| %d | %s | %s | %d | %.1f | %.1f | %.1f | %.2f | %.2f | %.1f | %.2f | %s | %.2f | %.2f | %.2f | %.2f | %d |\n",
 			x.Nodes, ProxyName(x.Sticky), cache, x.Requests, x.ConnsPerPrimary, x.ConnsPerReplica, x.ConnsPerSentinel,
-			x.CommandsPerRequest, x.PrimaryCPUPer1000, x.PushesPerWrite, hits, x.TrackedPerSession, x.IdlePerPrimary, x.IdlePerReplica, x.IdlePerSentinel, x.Errors)
+			x.CommandsPerRequest, x.ReadsPerRequest, x.PrimaryCPUPer1000, x.PushesPerWrite, hits, x.TrackedPerSession, x.IdlePerPrimary, x.IdlePerReplica, x.IdlePerSentinel, x.Errors)
 	}
 	return nil
 }

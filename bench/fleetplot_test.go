@@ -21,11 +21,11 @@ func TestFleetReportSVG(t *testing.T) {
 			if sticky && n == 10 {
 				continue // not measured
 			}
-			rep.Results = append(rep.Results, bench.FleetResult{Nodes: n, Sticky: sticky, NearCache: true, CommandsPerRequest: 1.3, PrimaryCPUPer1000: 80, HitRate: 0.5, TrackedPerSession: 0.9, PushesPerWrite: 0.8, ConnsPerPrimary: 2 * float64(n), IdlePerPrimary: 0.12})
+			rep.Results = append(rep.Results, bench.FleetResult{Nodes: n, Sticky: sticky, NearCache: true, CommandsPerRequest: 1.3, ReadsPerRequest: 0.6, PrimaryCPUPer1000: 80, HitRate: 0.5, TrackedPerSession: 0.9, PushesPerWrite: 0.8, ConnsPerPrimary: 2 * float64(n), IdlePerPrimary: 0.12})
 		}
 	}
 	for _, n := range []int{1, 200} { // no near cache: no hits, nothing tracked
-		rep.Results = append(rep.Results, bench.FleetResult{Nodes: n, CommandsPerRequest: 1.8, PrimaryCPUPer1000: 90, ConnsPerPrimary: 2 * float64(n), IdlePerPrimary: 0.12})
+		rep.Results = append(rep.Results, bench.FleetResult{Nodes: n, CommandsPerRequest: 1.8, ReadsPerRequest: 1, PrimaryCPUPer1000: 90, ConnsPerPrimary: 2 * float64(n), IdlePerPrimary: 0.12})
 	}
 	var b bytes.Buffer
 	if err := rep.SVG(&b); err != nil {
@@ -49,10 +49,10 @@ func TestFleetReportSVG(t *testing.T) {
 			}
 		}
 	}
-	if want := 7*2 + 5; polylines != want {
-		t.Errorf("%d lines, want %d (7 panels × 2 balancers, and the fleet with no near cache in 5 of them)", polylines, want)
+	if want := 8*2 + 6; polylines != want {
+		t.Errorf("%d lines, want %d (8 panels × 2 balancers, and the fleet with no near cache in 6 of them)", polylines, want)
 	}
-	if want := 7*5 + 5*2; circles != want {
+	if want := 8*5 + 6*2; circles != want {
 		t.Errorf("%d points, want %d (the sticky run at 10 nodes and the uncached one at 10 are missing)", circles, want)
 	}
 	for _, title := range []string{"commands per request (primaries)", "idle commands/s per node per primary", "nodes tracked per session", "round-robin", "sticky", "round-robin, no near cache", "load average 0.50 0.40 0.30"} {
