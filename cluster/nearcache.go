@@ -57,6 +57,13 @@ type NearCacheStats = nearcache.Stats
 // that time needs a version carried by the client (the minVersion of
 // LoadDecoded, read-your-writes).
 //
+// It pays off when a session's requests come back to the node that read
+// it: behind a balancer that hashes the session cookie, a node's hit rate
+// is the same whatever the fleet's size; behind round-robin over N nodes
+// it falls as 1/N, while each primary remembers every node that read a
+// session since its last write (memory: docs/architecture.md, "Tracking
+// table").
+//
 // A NearCache is safe for concurrent use. Close it before its Cluster.
 type NearCache struct {
 	*nearcache.Cache // LoadDecoded, Save, Delete, Invalidate, Flush, Stats, Close

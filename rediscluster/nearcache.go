@@ -66,6 +66,11 @@ type NearCacheStats = nearcache.Stats
 // delay of the invalidation needs the version carried by the signed
 // cookie (LoadDecoded's minVersion), as with cluster.NearCache.
 //
+// As on a ring (cluster.NearCache), it pays off behind a balancer that
+// sends a session's requests back to one node; behind round-robin over N
+// nodes a node's hit rate falls as 1/N, while each master remembers every
+// node that read a session since its last write.
+//
 // A NearCache is safe for concurrent use. Close it before its Cluster.
 type NearCache struct {
 	*nearcache.Cache // LoadDecoded, Save, Delete, Invalidate, Flush, Stats
