@@ -92,12 +92,12 @@ type FleetResult struct {
 	// the traffic window per request served (a script counts the commands
 	// it runs).
 	CommandsPerRequest float64
-	// ReadsPerRequest is the primaries' reads from their sockets during
+	// RoundTripsPerRequest is the primaries' reads from their sockets during
 	// the traffic window per request served (INFO's
 	// total_reads_processed): the round trips, however many commands each
 	// carried. A server's CPU goes mostly to these where commands are
 	// small.
-	ReadsPerRequest float64
+	RoundTripsPerRequest float64
 	// PrimaryCPUPer1000 is the primaries' CPU time (user + system, from
 	// INFO cpu) per 1,000 requests, in milliseconds.
 	PrimaryCPUPer1000 float64
@@ -317,7 +317,7 @@ func (f *Fleet) run(ctx context.Context, probe *probe, size int, own map[Role]fl
 	}
 	if res.Requests > 0 {
 		res.CommandsPerRequest = after.sum(before, Primary, counterCommands) / float64(res.Requests)
-		res.ReadsPerRequest = after.sum(before, Primary, counterReads) / float64(res.Requests)
+		res.RoundTripsPerRequest = after.sum(before, Primary, counterReads) / float64(res.Requests)
 		res.PrimaryCPUPer1000 = after.sum(before, Primary, counterCPU) * 1000 / float64(res.Requests) * 1000
 	}
 	if res.Writes > 0 {
@@ -574,7 +574,7 @@ func (r *FleetReport) Markdown(w io.Writer) error {
 		}
 		fmt.Fprintf(w, "| %d | %s | %s | %d | %.1f | %.1f | %.1f | %.2f | %.2f | %.1f | %.2f | %s | %.2f | %.2f | %.2f | %.2f | %d |\n",
 			x.Nodes, ProxyName(x.Sticky), cache, x.Requests, x.ConnsPerPrimary, x.ConnsPerReplica, x.ConnsPerSentinel,
-			x.CommandsPerRequest, x.ReadsPerRequest, x.PrimaryCPUPer1000, x.PushesPerWrite, hits, x.TrackedPerSession, x.IdlePerPrimary, x.IdlePerReplica, x.IdlePerSentinel, x.Errors)
+			x.CommandsPerRequest, x.RoundTripsPerRequest, x.PrimaryCPUPer1000, x.PushesPerWrite, hits, x.TrackedPerSession, x.IdlePerPrimary, x.IdlePerReplica, x.IdlePerSentinel, x.Errors)
 	}
 	return nil
 }

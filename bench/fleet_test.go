@@ -44,7 +44,7 @@ func TestFleet(t *testing.T) {
 		}
 		for _, r := range rs {
 			setup := fmt.Sprintf("%s, %d nodes", r.Setup(), r.Nodes)
-			if r.Requests == 0 || r.Errors != 0 || r.ConnsPerPrimary < float64(r.Nodes) || r.CommandsPerRequest <= 0 || r.ReadsPerRequest <= 0 || r.NearCache == run.noNearCache {
+			if r.Requests == 0 || r.Errors != 0 || r.ConnsPerPrimary < float64(r.Nodes) || r.CommandsPerRequest <= 0 || r.RoundTripsPerRequest <= 0 || r.NearCache == run.noNearCache {
 				t.Errorf("%s: %+v", setup, r)
 			}
 			switch {

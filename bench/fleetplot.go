@@ -19,7 +19,7 @@ func (r *FleetReport) SVG(w io.Writer) error {
 		value func(FleetResult) float64
 	}{
 		{"commands per request (primaries)", func(x FleetResult) float64 { return x.CommandsPerRequest }},
-		{"round trips per request (primaries)", func(x FleetResult) float64 { return x.ReadsPerRequest }},
+		{"round trips per request (primaries)", func(x FleetResult) float64 { return x.RoundTripsPerRequest }},
 		{"primary CPU ms per 1,000 requests", func(x FleetResult) float64 { return x.PrimaryCPUPer1000 }},
 		{"near-cache hits, %", func(x FleetResult) float64 { return cached(x, 100*x.HitRate) }},
 		{"nodes tracked per session", func(x FleetResult) float64 { return cached(x, x.TrackedPerSession) }},

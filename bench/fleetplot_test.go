@@ -21,11 +21,11 @@ func TestFleetReportSVG(t *testing.T) {
 			if sticky && n == 10 {
 				continue // not measured
 			}
-			rep.Results = append(rep.Results, bench.FleetResult{Nodes: n, Sticky: sticky, NearCache: true, CommandsPerRequest: 1.3, ReadsPerRequest: 0.6, PrimaryCPUPer1000: 80, HitRate: 0.5, TrackedPerSession: 0.9, PushesPerWrite: 0.8, ConnsPerPrimary: 2 * float64(n), IdlePerPrimary: 0.12})
+			rep.Results = append(rep.Results, bench.FleetResult{Nodes: n, Sticky: sticky, NearCache: true, CommandsPerRequest: 1.3, RoundTripsPerRequest: 0.6, PrimaryCPUPer1000: 80, HitRate: 0.5, TrackedPerSession: 0.9, PushesPerWrite: 0.8, ConnsPerPrimary: 2 * float64(n), IdlePerPrimary: 0.12})
 		}
 	}
 	for _, n := range []int{1, 200} { // no near cache: no hits, nothing tracked
-		rep.Results = append(rep.Results, bench.FleetResult{Nodes: n, CommandsPerRequest: 1.8, ReadsPerRequest: 1, PrimaryCPUPer1000: 90, ConnsPerPrimary: 2 * float64(n), IdlePerPrimary: 0.12})
+		rep.Results = append(rep.Results, bench.FleetResult{Nodes: n, CommandsPerRequest: 1.8, RoundTripsPerRequest: 1, PrimaryCPUPer1000: 90, ConnsPerPrimary: 2 * float64(n), IdlePerPrimary: 0.12})
 	}
 	var b bytes.Buffer
 	if err := rep.SVG(&b); err != nil {

@@ -46,7 +46,9 @@ func BenchmarkTrackingTable(b *testing.B) {
 			}
 			before := memoryInfo(b, admin)
 			for range nodes {
-				conn := redis.NewClient(&redis.Options{Addr: top.Shards[0].Primary.Addr(), Protocol: 3, PoolSize: 1}).Conn()
+				node := redis.NewClient(&redis.Options{Addr: top.Shards[0].Primary.Addr(), Protocol: 3, PoolSize: 1})
+				defer node.Close()
+				conn := node.Conn()
 				defer conn.Close()
 				if err := conn.Do(ctx, "CLIENT", "TRACKING", "ON").Err(); err != nil {
 					b.Fatal(err)

@@ -42,29 +42,15 @@ func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut, s
 		}
 		f.Nodes = append(f.Nodes, n)
 	}
-	var proxies []bool
-	for _, p := range splitList(ff.proxy) {
-		switch p {
-		case "round-robin":
-			proxies = append(proxies, false)
-		case "sticky":
-			proxies = append(proxies, true)
-		default:
-			fmt.Fprintf(os.Stderr, "bench: --proxy: %q is neither round-robin nor sticky\n", p)
-			return 2
-		}
+	proxies, err := pick("--proxy", ff.proxy, "sticky", "round-robin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 2
 	}
-	var caches []bool
-	for _, c := range splitList(ff.nearCache) {
-		switch c {
-		case "on":
-			caches = append(caches, true)
-		case "off":
-			caches = append(caches, false)
-		default:
-			fmt.Fprintf(os.Stderr, "bench: --near-cache: %q is neither on nor off\n", c)
-			return 2
-		}
+	caches, err := pick("--near-cache", ff.nearCache, "on", "off")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 2
 	}
 	fmt.Fprintf(os.Stderr, "starting %d local shards of redis-server (%d replicas each, %d sentinels)...\n", shards, replicas, ff.sentinels)
 	top, err := redistest.StartTopology(ctx, redistest.TopologyOptions{Shards: shards, Replicas: replicas, Sentinels: ff.sentinels, DownAfter: ff.downAfter,
@@ -117,4 +103,18 @@ func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut, s
 		}
 	}
 	return 0
+}
+
+// pick reads a flag's comma-separated list of yes and no as booleans.
+func pick(flag, list, yes, no string) ([]bool, error) {
+	var vs []bool
+	for _, v := range splitList(list) {
+		switch v {
+		case yes, no:
+			vs = append(vs, v == yes)
+		default:
+			return nil, fmt.Errorf("%s: %q is neither %s nor %s", flag, v, yes, no)
+		}
+	}
+	return vs, nil
 }
