@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -140,10 +141,11 @@ func printTable(out io.Writer, res *checkResult) {
 			dash(c.State), c.SlotsAssigned, c.SlotsOK, c.SlotsFail, c.KnownNodes)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SHARD\tPRIMARY\tSERVER\tROLE\tREPLICAS\tPERSISTENCE\tMAXMEMORY\tPOLICY\tNEAR CACHE\tREFUSED\tSENTINELS\tSTATUS")
+	fmt.Fprintln(tw, "SHARD\tPRIMARY\tSERVER\tROLE\tREPLICAS\tPERSISTENCE\tMAXMEMORY\tPOLICY\tCLIENTS\tNEAR CACHE\tTRACKED\tREFUSED\tSENTINELS\tSTATUS")
 	for _, r := range res.Shards {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Addr, dash(r.Server), dash(r.Role),
-			replicasCell(r), persistenceCell(r), memoryCell(r), dash(r.MaxMemoryPolicy), dash(r.Tracking), dash(strings.Join(r.Refused, ",")), sentinelCell(r), statusCell(r))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Addr, dash(r.Server), dash(r.Role),
+			replicasCell(r), persistenceCell(r), memoryCell(r), dash(r.MaxMemoryPolicy), clientsCell(r), dash(r.Tracking), trackedCell(r),
+			dash(strings.Join(r.Refused, ",")), sentinelCell(r), statusCell(r))
 	}
 	tw.Flush()
 	for _, r := range res.Shards {
@@ -214,6 +216,26 @@ func memoryCell(r *shardReport) string {
 		limit = mib(r.MaxMemory)
 	}
 	return mib(r.UsedMemory) + "/" + limit
+}
+
+// clientsCell is the connections open, and the bound where known.
+func clientsCell(r *shardReport) string {
+	switch {
+	case !r.Reachable:
+		return "-"
+	case r.MaxClients == 0:
+		return strconv.FormatInt(r.Clients, 10)
+	}
+	return fmt.Sprintf("%d/%d", r.Clients, r.MaxClients)
+}
+
+// trackedCell is the tracking table: sessions held by near caches, and
+// the nodes holding them summed.
+func trackedCell(r *shardReport) string {
+	if !r.Reachable {
+		return "-"
+	}
+	return fmt.Sprintf("%d keys, %d items", r.TrackedKeys, r.TrackedItems)
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1fMiB", float64(b)/(1<<20)) }

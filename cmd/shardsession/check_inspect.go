@@ -36,10 +36,19 @@ type shardReport struct {
 	// Tracking is whether the server lets a near cache track keys, as the
 	// capability probe found (shard.Capabilities.NearCache): "ok",
 	// "off: " and why, or "unknown" when the probe failed.
-	Tracking string          `json:"tracking,omitempty"`
-	Sentinel *sentinelReport `json:"sentinel,omitempty"`
-	Errors   []string        `json:"errors"`
-	Warnings []string        `json:"warnings"`
+	Tracking string `json:"tracking,omitempty"`
+	// TrackedKeys and TrackedItems are the server's tracking table: the
+	// sessions near caches hold, and the nodes that hold each, summed
+	// (INFO's tracking_total_keys and tracking_total_items).
+	TrackedKeys  int64 `json:"tracked_keys"`
+	TrackedItems int64 `json:"tracked_items"`
+	// Clients are the connections open; MaxClients the server's bound, 0
+	// where CONFIG is refused.
+	Clients    int64           `json:"clients"`
+	MaxClients int64           `json:"maxclients"`
+	Sentinel   *sentinelReport `json:"sentinel,omitempty"`
+	Errors     []string        `json:"errors"`
+	Warnings   []string        `json:"warnings"`
 }
 
 // replicaReport is one replica as its primary sees it.
@@ -70,7 +79,7 @@ func inspectShard(ctx context.Context, name, addr string, wantReplicas []string,
 	c := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1, DisableIdentity: true})
 	defer c.Close()
 
-	info, err := c.Info(ctx, "replication", "memory").Result()
+	info, err := c.Info(ctx, "replication", "memory", "clients", "stats").Result()
 	if err != nil {
 		r.errorf("unreachable: %v", err)
 		return r
@@ -78,7 +87,10 @@ func inspectShard(ctx context.Context, name, addr string, wantReplicas []string,
 	r.Reachable = true
 	fields := infoFields(info)
 	r.Role = fields["role"]
-	r.UsedMemory, _ = strconv.ParseInt(fields["used_memory"], 10, 64)
+	number := func(k string) int64 { n, _ := strconv.ParseInt(fields[k], 10, 64); return n }
+	r.UsedMemory = number("used_memory")
+	r.Clients = number("connected_clients")
+	r.TrackedKeys, r.TrackedItems = number("tracking_total_keys"), number("tracking_total_items")
 	if r.Role != "master" {
 		r.errorf("is a %s of %s:%s, not a primary: name the current primary (or use --sentinel)", r.Role, fields["master_host"], fields["master_port"])
 	}
@@ -125,11 +137,16 @@ func readSettings(ctx context.Context, c *redis.Client, r *shardReport) error {
 			return err
 		}
 	}
-	mm, err := get("maxmemory")
-	if err != nil {
-		return err
+	for _, f := range []struct {
+		param string
+		dst   *int64
+	}{{"maxmemory", &r.MaxMemory}, {"maxclients", &r.MaxClients}} {
+		v, err := get(f.param)
+		if err != nil {
+			return err
+		}
+		*f.dst, _ = strconv.ParseInt(v, 10, 64)
 	}
-	r.MaxMemory, _ = strconv.ParseInt(mm, 10, 64)
 	return nil
 }
 
@@ -158,8 +175,11 @@ func judgeReplicas(r *shardReport, want []string, lim checkLimits) {
 	}
 }
 
-// judgeConfig warns about settings that lose sessions.
+// judgeConfig warns about settings that lose sessions or refuse nodes.
 func judgeConfig(r *shardReport) {
+	if r.MaxClients > 0 && r.Clients*5 >= r.MaxClients*4 {
+		r.warnf("%d clients of maxclients %d: Redis refuses connections past it; a web node holds about 2 per primary (docs/operations.md, \"Settings for a large fleet\")", r.Clients, r.MaxClients)
+	}
 	switch p := r.MaxMemoryPolicy; {
 	case strings.HasPrefix(p, "allkeys-"):
 		r.warnf("maxmemory-policy %s evicts live sessions when memory is full; use noeviction, so that writes fail loudly instead", p)

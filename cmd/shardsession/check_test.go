@@ -84,6 +84,51 @@ func TestCheckFlagsSettingsThatLoseSessions(t *testing.T) {
 	t.Log("\n" + out)
 }
 
+// check reports what a fleet's nodes hold on a primary: its clients
+// against maxclients (a warning near the bound) and its tracking table.
+func TestCheckReportsClientsAndTracking(t *testing.T) {
+	srv := redistest.NewServer(t, redistest.Options{Name: "p", Persistence: true, Args: []string{"--maxclients", "10"}})
+	ctx := t.Context()
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	for _, k := range []string{"s:a", "s:b"} {
+		if err := admin.HSet(ctx, k, "v", "1").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 6 { // six near caches that read both sessions
+		node := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 3, PoolSize: 1})
+		defer node.Close()
+		conn := node.Conn()
+		defer conn.Close()
+		if err := conn.Do(ctx, "CLIENT", "TRACKING", "ON").Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"s:a", "s:b"} {
+			if err := conn.HGetAll(ctx, k).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	code, out := runChecked(t, "--shards", "p="+srv.Addr(), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", code, out)
+	}
+	r := parseResult(t, out)["p"]
+	// Six nodes, the admin, check's own connection: 8 of 10.
+	if r == nil || r.MaxClients != 10 || r.Clients < 8 || r.TrackedKeys != 2 || r.TrackedItems != 12 {
+		t.Fatalf("report: %+v", r)
+	}
+	if !hasLine(r.Warnings, "clients of maxclients 10") {
+		t.Errorf("no warning about maxclients: %q", r.Warnings)
+	}
+	_, out = runChecked(t, "--shards", "p="+srv.Addr())
+	if !strings.Contains(out, "/10 ") || !strings.Contains(out, "2 keys, 12 items") {
+		t.Errorf("table:\n%s", out)
+	}
+}
+
 func TestCheckErrors(t *testing.T) {
 	primary := redistest.NewServer(t, redistest.Options{Name: "p"})
 	replica := redistest.NewServer(t, redistest.Options{Name: "r", ReplicaOf: primary.Addr()})
