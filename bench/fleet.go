@@ -458,21 +458,27 @@ func (p *probe) read(ctx context.Context) (reading, error) {
 		if err != nil {
 			return r, fmt.Errorf("INFO %s: %w", p.servers[i].Addr, err)
 		}
-		v := map[string]float64{}
-		for line := range strings.Lines(text) {
-			k, val, ok := strings.Cut(strings.TrimSpace(line), ":")
-			if !ok {
-				continue
-			}
-			if x, err := strconv.ParseFloat(val, 64); err == nil {
-				v[k] = x
-			}
-		}
+		v := infoNumbers(text)
 		v[counterCPU] = v["used_cpu_user"] + v["used_cpu_sys"]
 		r.roles = append(r.roles, p.servers[i].Role)
 		r.values = append(r.values, v)
 	}
 	return r, nil
+}
+
+// infoNumbers returns the numeric fields of an INFO reply.
+func infoNumbers(text string) map[string]float64 {
+	v := map[string]float64{}
+	for line := range strings.Lines(text) {
+		k, val, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok {
+			continue
+		}
+		if x, err := strconv.ParseFloat(val, 64); err == nil {
+			v[k] = x
+		}
+	}
+	return v
 }
 
 // sum returns the growth of counter since before, summed over the servers

@@ -3,8 +3,6 @@ package bench_test
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -84,12 +82,5 @@ func memoryInfo(b *testing.B, c *redis.Client) map[string]float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v := map[string]float64{}
-	for line := range strings.Lines(text) {
-		k, val, _ := strings.Cut(strings.TrimSpace(line), ":")
-		if x, err := strconv.ParseFloat(val, 64); err == nil {
-			v[k] = x
-		}
-	}
-	return v
+	return bench.InfoNumbers(text)
 }
