@@ -44,13 +44,7 @@ func BenchmarkTrackingTable(b *testing.B) {
 			}
 			before := memoryInfo(b, admin)
 			for range nodes {
-				node := redis.NewClient(&redis.Options{Addr: top.Shards[0].Primary.Addr(), Protocol: 3, PoolSize: 1})
-				defer node.Close()
-				conn := node.Conn()
-				defer conn.Close()
-				if err := conn.Do(ctx, "CLIENT", "TRACKING", "ON").Err(); err != nil {
-					b.Fatal(err)
-				}
+				conn := top.Shards[0].Primary.NewTracker(b)
 				b.StartTimer()
 				for start := 0; start < len(keys); start += 1000 {
 					p := conn.Pipeline()

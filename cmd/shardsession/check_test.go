@@ -97,13 +97,7 @@ func TestCheckReportsClientsAndTracking(t *testing.T) {
 		}
 	}
 	for range 6 { // six near caches that read both sessions
-		node := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 3, PoolSize: 1})
-		defer node.Close()
-		conn := node.Conn()
-		defer conn.Close()
-		if err := conn.Do(ctx, "CLIENT", "TRACKING", "ON").Err(); err != nil {
-			t.Fatal(err)
-		}
+		conn := srv.NewTracker(t)
 		for _, k := range []string{"s:a", "s:b"} {
 			if err := conn.HGetAll(ctx, k).Err(); err != nil {
 				t.Fatal(err)

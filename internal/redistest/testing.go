@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // helperTimeout bounds how long the test helpers wait for a start.
@@ -53,4 +55,21 @@ func startForTest[T interface{ Close() error }](t testing.TB, installed error, s
 		}
 	})
 	return v
+}
+
+// NewTracker opens a RESP3 connection to s in Redis's default tracking
+// mode, as a web node's near cache holds one: s remembers every key read
+// on it until the key changes. It is closed in t.Cleanup.
+func (s *Server) NewTracker(t testing.TB) *redis.Conn {
+	t.Helper()
+	client := redis.NewClient(&redis.Options{Addr: s.Addr(), Protocol: 3, PoolSize: 1})
+	conn := client.Conn()
+	t.Cleanup(func() {
+		conn.Close()
+		client.Close()
+	})
+	if err := conn.Do(context.Background(), "CLIENT", "TRACKING", "ON").Err(); err != nil {
+		t.Fatalf("CLIENT TRACKING ON at %s: %v", s.Addr(), err)
+	}
+	return conn
 }
