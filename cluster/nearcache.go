@@ -22,6 +22,11 @@ type NearCacheOptions = nearcache.Options
 // NearCacheStats are a NearCache's counters since it was created.
 type NearCacheStats = nearcache.Stats
 
+// NearCacheSampled reports whether a near cache keeps the session id even
+// while it takes no other sessions in (NearCacheOptions.MinReuse): one
+// session in eight, by its ID's hash, the same on every node.
+func NearCacheSampled(id string) bool { return nearcache.Sampled(id) }
+
 // NearCache is a coherent per-node cache of decoded sessions in front of a
 // Cluster. It is a session.Store (reads and writes go to the Cluster) that
 // also serves LoadDecoded: a session decoded by one request is handed,
@@ -41,9 +46,12 @@ type NearCacheStats = nearcache.Stats
 // A connection that has said nothing for HealthInterval (a hung primary, a
 // silent partition, or only a quiet shard) is asked first: a hit on it
 // waits for a PING's reply, behind which Redis has sent every invalidation
-// due; no reply, no hit. An idle node sends nothing. Entries also expire on their own at the key's TTL, measured from before
-// the read. While shards are added or removed, reads and writes go through
-// the Cluster and nothing is cached until the move is over.
+// due; no reply, no hit. An idle node sends nothing. An entry leaves when
+// Redis pushes its key (its expiry included: Redis deletes an expired key
+// and tells the nodes that hold it), and session.Manager refuses a session
+// past its idle timeout or deadline by its own clock. While shards are
+// added or removed, reads and writes go through the Cluster and nothing is
+// cached until the move is over.
 //
 // Write-through: this node's saves go on the same connection where they
 // can, and the cache keeps the record as written, so the writer's next read
@@ -62,7 +70,12 @@ type NearCacheStats = nearcache.Stats
 // is the same whatever the fleet's size; behind round-robin over N nodes
 // it falls as 1/N, while each primary remembers every node that read a
 // session since its last write (memory: docs/architecture.md, "Tracking
-// table").
+// table"). So the cache counts the hits each session it held served
+// before Redis told it to drop the session: below NearCacheOptions.MinReuse
+// (0.1 per session) it stops taking sessions in but for a sample of one in
+// eight, which goes on counting, and the node costs Redis what a node with
+// no near cache does; it logs each switch and counts it
+// (NearCacheStats.Bypasses, Bypassing).
 //
 // A NearCache is safe for concurrent use. Close it before its Cluster.
 type NearCache struct {

@@ -524,3 +524,105 @@ func TestNearCacheMissIsOneCommand(t *testing.T) {
 		t.Fatal("the second read was not a hit")
 	}
 }
+
+// sampledIDs returns n session IDs that a near cache keeps even while it
+// takes no others in (one in eight), or, with sampled false, n it then
+// leaves out.
+func sampledIDs(prefix string, n int, sampled bool) []string {
+	var ids []string
+	for i := 0; len(ids) < n; i++ {
+		if id := fmt.Sprintf("%s-%d", prefix, i); cluster.NearCacheSampled(id) == sampled {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// A node that is told of nearly every session it read before it reads it
+// again (round-robin over many nodes) stops taking sessions in: after a
+// window of such sessions it caches only its sample, reads the others
+// uncached, so that Redis no longer tracks them for it nor pushes their
+// writes to it, and stays coherent; once the sample is reused again it
+// takes every session in again.
+func TestNearCacheStopsTakingInSessionsNotReused(t *testing.T) {
+	const window = 8
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 3})
+	a := n(clustertest.NewNode(t, top, cluster.NearCacheOptions{HealthInterval: 200 * time.Millisecond, ReuseWindow: window}))
+	b := newNode(t, top)
+
+	// Round-robin: A reads each session once, B writes it next.
+	for i, id := range sampledIDs("rr", window, false) {
+		b.write(t, id, "0", store.Create)
+		a.read(t, id, 0)
+		before := a.nc.Stats().Invalidations
+		b.write(t, id, "1", store.Update)
+		a.invalidatedSince(t, before, id)
+		if s := a.nc.Stats(); i < window-1 && s.Bypassing != 0 {
+			t.Fatalf("bypassing after %d unreused sessions of a window of %d", i+1, window)
+		}
+	}
+	s := a.nc.Stats()
+	if s.Bypassing != 1 || s.Bypasses != 1 || s.Dropped != window || s.DroppedHits != 0 {
+		t.Fatalf("after a window of unreused sessions: %+v; want bypassing, once, %d unreused", s, window)
+	}
+
+	// A session outside the sample is now read uncached and untracked:
+	// B's writes of it reach A neither as a push nor as a stale read.
+	id := sampledIDs("out", 1, false)[0]
+	b.write(t, id, "0", store.Create)
+	for i := range 20 {
+		if got, _ := a.read(t, id, 0); got != fmt.Sprint(i) {
+			t.Fatalf("round %d: A reads %q", i, got)
+		}
+		b.write(t, id, fmt.Sprint(i+1), store.Update)
+	}
+	a.write(t, id, "mine", store.Update) // through the Cluster, not kept
+	if got, _ := a.read(t, id, 0); got != "mine" {
+		t.Fatalf("A reads %q after its own write", got)
+	}
+	if got := a.nc.Stats(); got.Hits != s.Hits || got.Entries != s.Entries || got.Invalidations != s.Invalidations {
+		t.Fatalf("a session outside the sample was cached or tracked: %+v, before %+v", got, s)
+	}
+
+	// The sample is still cached, coherently; reused, it brings A back.
+	for _, id := range sampledIDs("sample", window, true) {
+		b.write(t, id, "0", store.Create)
+		a.read(t, id, 0)
+		a.cached(t, id, "0")
+		before := a.nc.Stats().Invalidations
+		b.write(t, id, "1", store.Update)
+		a.invalidatedSince(t, before, id)
+		if got, _ := a.read(t, id, 0); got != "1" {
+			t.Fatalf("A reads %q of a sampled session after B's write", got)
+		}
+	}
+	if s := a.nc.Stats(); s.Bypassing != 0 || s.DroppedHits < window {
+		t.Fatalf("after a window of reused sessions: %+v; want every session taken in", s)
+	}
+	id = sampledIDs("back", 1, false)[0]
+	b.write(t, id, "0", store.Create)
+	a.read(t, id, 0)
+	a.cached(t, id, "0")
+}
+
+// MinReuse below zero keeps every session taken in, whatever the reuse.
+func TestNearCacheMinReuseNegativeAlwaysCaches(t *testing.T) {
+	const window = 4
+	top := redistest.NewTopology(t, redistest.TopologyOptions{Shards: 1})
+	a := n(clustertest.NewNode(t, top, cluster.NearCacheOptions{MinReuse: -1, ReuseWindow: window}))
+	b := newNode(t, top)
+	for _, id := range sampledIDs("rr", 3*window, false) {
+		b.write(t, id, "0", store.Create)
+		a.read(t, id, 0)
+		before := a.nc.Stats().Invalidations
+		b.write(t, id, "1", store.Update)
+		a.invalidatedSince(t, before, id)
+	}
+	if s := a.nc.Stats(); s.Bypassing != 0 || s.Bypasses != 0 || s.Dropped != 3*window || s.DroppedHits != 0 {
+		t.Fatalf("%+v: want no bypass, %d sessions dropped unread", s, 3*window)
+	}
+	id := sampledIDs("out", 1, false)[0]
+	b.write(t, id, "0", store.Create)
+	a.read(t, id, 0)
+	a.cached(t, id, "0")
+}

@@ -38,6 +38,7 @@ type Cache struct {
 	wg      sync.WaitGroup
 
 	hits, misses, invalidations, flushes, checks atomic.Uint64
+	adm                                          admission
 
 	refusals        sync.Map // stream name → error: its server's last refusal of tracking
 	trackingRefused atomic.Uint64
@@ -61,6 +62,10 @@ type entry struct {
 	version int64
 	size    int64
 	expires time.Time // zero: none known (see fetch)
+	// hits counts the hits on the session since this node read it
+	// (shared by the entries that replace one another until Redis drops
+	// the session: admission.go).
+	hits *atomic.Int64
 }
 
 // serves reports whether e can answer a read of owner that needs at least
@@ -77,7 +82,7 @@ func (e *entry) serves(owner any, minVersion int64, now time.Time) bool {
 // log lines and errors. Streams start as Backend.Stream asks for them.
 func New(b Backend, prefix, what string, opt Options) (*Cache, error) {
 	opt.init()
-	if opt.MaxEntries < 0 || opt.MaxBytes < 0 || opt.HealthInterval < 0 {
+	if opt.MaxEntries < 0 || opt.MaxBytes < 0 || opt.HealthInterval < 0 || opt.ReuseWindow < 0 {
 		return nil, fmt.Errorf("%w: negative near cache bound", ErrBadOptions)
 	}
 	c := &Cache{
@@ -87,6 +92,7 @@ func New(b Backend, prefix, what string, opt Options) (*Cache, error) {
 		health:   opt.HealthInterval,
 		maxLen:   max(1, opt.MaxEntries/parts),
 		maxBytes: max(1, opt.MaxBytes/parts),
+		adm:      admission{min: opt.MinReuse, window: opt.ReuseWindow},
 	}
 	for i := range c.parts {
 		c.parts[i].m = map[string]*entry{}
@@ -105,9 +111,14 @@ func (c *Cache) Close() error {
 	return nil
 }
 
-func (c *Cache) part(id string) *part {
-	return &c.parts[xxhash.Sum64String(id)%parts]
-}
+// hash is a session ID's hash: its low bits choose its part, its top bits
+// whether it is in the admission sample.
+func hash(id string) uint64 { return xxhash.Sum64String(id) }
+
+func (c *Cache) part(id string) *part { return &c.parts[hash(id)%parts] }
+
+// admits reports whether a miss of id is to be cached (admission.go).
+func (c *Cache) admits(id string) bool { return c.adm.admits(hash(id)) }
 
 // LoadDecoded returns the session id decoded by decode, from the cache when
 // a valid entry of owner with at least minVersion is there, else from the
@@ -143,6 +154,7 @@ func (c *Cache) LoadDecoded(ctx context.Context, id string, owner any, minVersio
 			continue // what the check left in the cache is current
 		}
 		c.hits.Add(1)
+		e.hits.Add(1)
 		if e.owner == owner && e.value != nil {
 			return e.value, true, nil
 		}
@@ -151,6 +163,9 @@ func (c *Cache) LoadDecoded(ctx context.Context, id string, owner any, minVersio
 		return c.decodeCached(p, id, e, owner, decode)
 	}
 	c.misses.Add(1)
+	if !c.admits(id) {
+		return c.loadUncached(ctx, id, minVersion, decode)
+	}
 	return c.fetch(ctx, p, id, owner, minVersion, decode)
 }
 
@@ -207,7 +222,7 @@ func (c *Cache) afterFetch(p *part, t *tracking.Stream, id string, hold *entry, 
 		v, _ := flat[i+1].(string)
 		fields[f] = v
 	}
-	e := &entry{fields: fields, stream: t, version: store.Version(fields), size: recordSize(id, fields)}
+	e := &entry{fields: fields, stream: t, version: store.Version(fields), size: recordSize(id, fields), hits: new(atomic.Int64)}
 	p.mu.Lock()
 	if p.m[id] == hold {
 		p.replaceLocked(id, e)
@@ -231,7 +246,7 @@ func (c *Cache) decodeCached(p *part, id string, e *entry, owner any,
 		return nil, false, err
 	}
 	d := &entry{owner: owner, value: v, fields: e.fields, stream: e.stream, version: e.version, expires: e.expires,
-		size: int64(size+len(id)) + entryOverhead}
+		size: int64(size+len(id)) + entryOverhead, hits: e.hits}
 	p.mu.Lock()
 	if p.m[id] == e {
 		p.replaceLocked(id, d)
@@ -296,14 +311,20 @@ func (c *Cache) evictLocked(p *part, keep string) {
 }
 
 // Invalidate drops the entry of id.
-func (c *Cache) Invalidate(id string) {
+func (c *Cache) Invalidate(id string) { c.drop(id) }
+
+// drop drops the entry of id and returns it (nil: there was none).
+func (c *Cache) drop(id string) *entry {
 	p := c.part(id)
 	p.mu.Lock()
+	e := p.m[id]
 	p.replaceLocked(id, nil)
 	p.mu.Unlock()
+	return e
 }
 
 // invalidateKeys handles an invalidation message; nil means every key.
+// Each session it drops is scored for admission.
 func (c *Cache) invalidateKeys(keys []string) {
 	if keys == nil {
 		c.Flush()
@@ -311,7 +332,9 @@ func (c *Cache) invalidateKeys(keys []string) {
 	}
 	for _, k := range keys {
 		if id, ok := strings.CutPrefix(k, c.prefix); ok {
-			c.Invalidate(id)
+			if e := c.drop(id); e != nil && !e.pending {
+				c.adm.drop(e.hits.Load())
+			}
 			c.invalidations.Add(1)
 		}
 	}

@@ -23,6 +23,21 @@ type Options struct {
 	// flushes the cache. An idle stream is never pinged. Keep it below the
 	// time a failover takes to promote a replica. Default 1 s.
 	HealthInterval time.Duration
+
+	// MinReuse is the hits a cached session must serve on this node, on
+	// average, before Redis tells the cache to drop it (another node's
+	// write, its expiry), for the cache to go on taking every session in;
+	// below it, the cache keeps only a sample of one session in eight,
+	// which goes on measuring, and reads and writes the others through the
+	// backend, untracked (see admission.go). Behind a balancer that sends
+	// a session's requests back to the node that read it, a session serves
+	// many; behind round-robin over many nodes hardly any. Default 0.1;
+	// negative: cache every session whatever the reuse.
+	MinReuse float64
+
+	// ReuseWindow is how many dropped sessions each judgement of the reuse
+	// counts. Default 32.
+	ReuseWindow int
 }
 
 // ErrBadOptions is returned by New for options out of range.
@@ -37,5 +52,11 @@ func (o *Options) init() {
 	}
 	if o.HealthInterval == 0 {
 		o.HealthInterval = time.Second
+	}
+	if o.MinReuse == 0 {
+		o.MinReuse = 0.1
+	}
+	if o.ReuseWindow == 0 {
+		o.ReuseWindow = 32
 	}
 }

@@ -11,6 +11,17 @@ type Stats struct {
 	Entries int   `metric:"gauge"` // a level, not a count (package metrics)
 	Bytes   int64 `metric:"gauge"`
 
+	// Dropped counts the cached sessions Redis told the cache to drop
+	// (another node's write, a delete, an expiry), and DroppedHits the
+	// hits they had served on this node: DroppedHits / Dropped is the
+	// reuse by which the cache decides what to take in (Options.MinReuse).
+	Dropped, DroppedHits uint64
+	// Bypasses counts the times the reuse fell below MinReuse and the
+	// cache stopped taking sessions in but for its sample of one in eight;
+	// Bypassing is 1 while it does so, else 0.
+	Bypasses  uint64
+	Bypassing int `metric:"gauge"`
+
 	// TrackingRefused counts connection attempts whose HELLO or CLIENT
 	// TRACKING the server refused (an ACL without CLIENT, a wrong password,
 	// Redis before 6): the server's sessions are then read uncached.
@@ -34,6 +45,13 @@ func (c *Cache) Stats() Stats {
 		Checks:        c.checks.Load(),
 
 		TrackingRefused: c.trackingRefused.Load(),
+
+		Dropped:     c.adm.totalDropped.Load(),
+		DroppedHits: c.adm.totalHits.Load(),
+		Bypasses:    c.adm.bypasses.Load(),
+	}
+	if c.adm.bypassing.Load() {
+		s.Bypassing = 1
 	}
 	c.refusals.Range(func(k, v any) bool {
 		name := k.(string)

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -17,12 +18,15 @@ import (
 
 // Save writes w to the session id. Where it can, it writes on the stream of
 // the server that holds id and keeps what it wrote (write-through, see
-// saveThrough): this node's next read of the session is a hit. Otherwise
-// it writes through the backend and drops this node's entry at once rather
-// than waiting for Redis's invalidation.
+// saveThrough): this node's next read of the session is a hit. Otherwise,
+// and for a session the cache does not take in (admission.go), it writes
+// through the backend and drops this node's entry at once rather than
+// waiting for Redis's invalidation.
 func (c *Cache) Save(ctx context.Context, id string, w store.Write) (int64, error) {
-	if v, err, sent := c.saveThrough(ctx, id, w); sent {
-		return v, err
+	if c.admits(id) {
+		if v, err, sent := c.saveThrough(ctx, id, w); sent {
+			return v, err
+		}
 	}
 	v, err := c.b.Save(ctx, id, w)
 	c.Invalidate(id)
@@ -115,6 +119,7 @@ func (c *Cache) afterSave(p *part, t *tracking.Stream, id string, w store.Write,
 	defer p.mu.Unlock()
 	cur := p.m[id]
 	var fields map[string]string
+	hits := new(atomic.Int64) // a session new to the cache
 	switch {
 	case version <= 0:
 		// Refused (gone, exists, conflict) or failed: nothing written.
@@ -122,6 +127,7 @@ func (c *Cache) afterSave(p *part, t *tracking.Stream, id string, w store.Write,
 		fields = make(map[string]string, len(w.Set)+1)
 	case cur != nil && cur == base && cur.fields != nil && !cur.pending:
 		fields = maps.Clone(cur.fields)
+		hits = cur.hits // the same session: its count goes on
 		for _, f := range w.Del {
 			delete(fields, f)
 		}
@@ -137,7 +143,7 @@ func (c *Cache) afterSave(p *part, t *tracking.Stream, id string, w store.Write,
 	if w.Mode != store.Touch {
 		fields[store.WriteField] = w.ID
 	}
-	p.replaceLocked(id, &entry{fields: fields, stream: t, version: version, expires: w.ExpireAt, size: recordSize(id, fields)})
+	p.replaceLocked(id, &entry{fields: fields, stream: t, version: version, expires: w.ExpireAt, size: recordSize(id, fields), hits: hits})
 	c.evictLocked(p, id)
 }
 
