@@ -45,6 +45,11 @@ type Fleet struct {
 	Writes float64
 	// Duration is the length of each run's traffic. Default 5 s.
 	Duration time.Duration
+	// Warmup is traffic sent before the measured window, as Duration's
+	// is, so that the window finds the nodes' caches in their steady
+	// state (each has judged what to take in: NearCacheOptions.MinReuse).
+	// Its requests are not counted, but for their errors. Default none.
+	Warmup time.Duration
 	// Idle is the length of each run's quiet window, in which the nodes
 	// serve nothing. Default 5 s.
 	Idle time.Duration
@@ -106,6 +111,10 @@ type FleetResult struct {
 	// HitRate is the fraction of the nodes' loads served from their near
 	// caches.
 	HitRate float64
+	// SampleOnly is the fraction of nodes whose near cache took in only
+	// its sample of sessions at the end of the traffic window, having
+	// found too few of those it held reused (NearCacheOptions.MinReuse).
+	SampleOnly float64
 	// TrackedPerSession is the number of nodes the primaries remember as
 	// holding a session, per session, after the traffic window (the growth
 	// of INFO's tracking_total_items over all primaries since before the
@@ -293,12 +302,18 @@ func (f *Fleet) run(ctx context.Context, probe *probe, size int, own map[Role]fl
 	res.IdlePerPrimary, res.IdlePerReplica, res.IdlePerSentinel = idle(Primary), idle(Replica), idle(Sentinel)
 
 	// Traffic: Rate requests per second over the nodes.
+	seed := maphash.MakeSeed() // the sticky balancer's, for the warmup and the window
+	if f.Warmup > 0 {
+		var warm FleetResult
+		f.traffic(ctx, nodes, tokens, seed, f.Warmup, &warm)
+		res.Errors += warm.Errors
+	}
 	stats0 := nearStats(nodes)
 	before, err := probe.read(ctx)
 	if err != nil {
 		return res, err
 	}
-	f.traffic(ctx, nodes, tokens, &res)
+	f.traffic(ctx, nodes, tokens, seed, f.Duration, &res)
 	after, err := probe.read(ctx)
 	if err != nil {
 		return res, err
@@ -326,18 +341,19 @@ func (f *Fleet) run(ctx context.Context, probe *probe, size int, own map[Role]fl
 	if loads := (stats1.Hits - stats0.Hits) + (stats1.Misses - stats0.Misses); loads > 0 {
 		res.HitRate = float64(stats1.Hits-stats0.Hits) / float64(loads)
 	}
+	res.SampleOnly = float64(stats1.Bypassing) / float64(size)
 	// Less what was tracked before the nodes started: Redis forgets what a
 	// closed connection held only when the key is next written or expires.
 	res.TrackedPerSession = (after.total(Primary, counterTracked) - base.total(Primary, counterTracked)) / float64(len(tokens))
 	return res, nil
 }
 
-// traffic sends f.Rate requests per second for f.Duration, spread over
-// the nodes, and counts them in res.
-func (f *Fleet) traffic(ctx context.Context, nodes []*fleetNode, tokens []string, res *FleetResult) {
-	ctx, cancel := context.WithTimeout(ctx, f.Duration)
+// traffic sends f.Rate requests per second for d, spread over the nodes
+// (by a hash of the session token with seed, when sticky), and counts them
+// in res.
+func (f *Fleet) traffic(ctx context.Context, nodes []*fleetNode, tokens []string, seed maphash.Seed, d time.Duration, res *FleetResult) {
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	seed := maphash.MakeSeed()
 	var next atomic.Uint64
 	jobs := make(chan int) // token index
 	var wg sync.WaitGroup
@@ -399,6 +415,7 @@ func nearStats(nodes []*fleetNode) cluster.NearCacheStats {
 		s.Hits += ns.Hits
 		s.Misses += ns.Misses
 		s.Invalidations += ns.Invalidations
+		s.Bypassing += ns.Bypassing
 	}
 	return s
 }
@@ -563,24 +580,28 @@ func (r *FleetReport) Markdown(w io.Writer) error {
 	if r.Sentinels > 0 {
 		sentinels += fmt.Sprintf(" (down-after %v)", r.DownAfter)
 	}
-	fmt.Fprintf(w, "%d shards (primary + %d replica(s) each), %s; %d sessions, %d requests/s over the whole fleet, %.0f%% writes, %v of traffic and %v idle per run; Go %s, %d CPUs, load average %s before the run, %s.\n\n",
-		r.Shards, r.Replicas, sentinels, f.Sessions, f.Rate, 100*f.Writes, f.Duration, f.Idle,
+	warmup := ""
+	if f.Warmup > 0 {
+		warmup = fmt.Sprintf(" after %v of the same traffic unmeasured", f.Warmup)
+	}
+	fmt.Fprintf(w, "%d shards (primary + %d replica(s) each), %s; %d sessions, %d requests/s over the whole fleet, %.0f%% writes, %v of traffic%s and %v idle per run; Go %s, %d CPUs, load average %s before the run, %s.\n\n",
+		r.Shards, r.Replicas, sentinels, f.Sessions, f.Rate, 100*f.Writes, f.Duration, warmup, f.Idle,
 		strings.TrimPrefix(r.Machine.GoVersion, "go"), r.Machine.CPUs, r.Machine.LoadAverage, r.Machine.Time.Format(time.DateOnly))
 	if len(r.Results) > 0 {
 		own := r.Results[0].ServersIdle
 		fmt.Fprintf(w, "With no node running, each primary counts %.2f commands/s, each replica %.2f, each sentinel %.2f (replication, the sentinels' monitoring); the idle columns are what the nodes add to that.\n\n",
 			own[Primary], own[Replica], own[Sentinel])
 	}
-	fmt.Fprintln(w, "| web nodes | balancer | near cache | requests | connections per primary | per replica | per sentinel | commands per request (primaries) | round trips per request | primary CPU ms per 1,000 requests | pushes per write | near-cache hits | nodes tracked per session | idle commands/s per node per primary | per replica | per sentinel | errors |")
-	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| web nodes | balancer | near cache | requests | connections per primary | per replica | per sentinel | commands per request (primaries) | round trips per request | primary CPU ms per 1,000 requests | pushes per write | near-cache hits | nodes caching a sample only | nodes tracked per session | idle commands/s per node per primary | per replica | per sentinel | errors |")
+	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, x := range r.Results {
-		cache, hits := "yes", fmt.Sprintf("%.1f%%", 100*x.HitRate)
+		cache, hits, sample := "yes", fmt.Sprintf("%.1f%%", 100*x.HitRate), fmt.Sprintf("%.0f%%", 100*x.SampleOnly)
 		if !x.NearCache {
-			cache, hits = "no", "–"
+			cache, hits, sample = "no", "–", "–"
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %d | %.1f | %.1f | %.1f | %.2f | %.2f | %.1f | %.2f | %s | %.2f | %.2f | %.2f | %.2f | %d |\n",
+		fmt.Fprintf(w, "| %d | %s | %s | %d | %.1f | %.1f | %.1f | %.2f | %.2f | %.1f | %.2f | %s | %s | %.2f | %.2f | %.2f | %.2f | %d |\n",
 			x.Nodes, ProxyName(x.Sticky), cache, x.Requests, x.ConnsPerPrimary, x.ConnsPerReplica, x.ConnsPerSentinel,
-			x.CommandsPerRequest, x.RoundTripsPerRequest, x.PrimaryCPUPer1000, x.PushesPerWrite, hits, x.TrackedPerSession, x.IdlePerPrimary, x.IdlePerReplica, x.IdlePerSentinel, x.Errors)
+			x.CommandsPerRequest, x.RoundTripsPerRequest, x.PrimaryCPUPer1000, x.PushesPerWrite, hits, sample, x.TrackedPerSession, x.IdlePerPrimary, x.IdlePerReplica, x.IdlePerSentinel, x.Errors)
 	}
 	return nil
 }

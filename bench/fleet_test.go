@@ -23,7 +23,7 @@ func TestFleet(t *testing.T) {
 		Cluster:  cluster.Options{Shards: clustertest.ShardOptions(top)},
 		Nodes:    []int{1, 3},
 		Sessions: 50, Rate: 200, Writes: 0.3,
-		Duration: 700 * time.Millisecond, Idle: 300 * time.Millisecond,
+		Duration: 700 * time.Millisecond, Warmup: 200 * time.Millisecond, Idle: 300 * time.Millisecond,
 	}
 	for _, sh := range top.Shards {
 		f.Servers = append(f.Servers, bench.FleetServer{Addr: sh.Primary.Addr(), Role: bench.Primary})
@@ -53,8 +53,8 @@ func TestFleet(t *testing.T) {
 					t.Errorf("%s: %.2f hits, %.2f pushes per write, %.2f nodes tracked per session, want none", setup, r.HitRate, r.PushesPerWrite, r.TrackedPerSession)
 				}
 			case run.sticky:
-				if r.PushesPerWrite != 0 {
-					t.Errorf("%s: %.2f pushes per write, want 0", setup, r.PushesPerWrite)
+				if r.PushesPerWrite != 0 || r.SampleOnly != 0 {
+					t.Errorf("%s: %.2f pushes per write, %.2f of the nodes caching a sample only, want 0", setup, r.PushesPerWrite, r.SampleOnly)
 				}
 				if r.TrackedPerSession <= 0 || r.TrackedPerSession > 1 {
 					t.Errorf("%s: %.2f nodes tracked per session, want some, at most 1", setup, r.TrackedPerSession)

@@ -16,13 +16,13 @@ import (
 
 // fleetFlags are bench's flags of the fleet simulation (--nodes).
 type fleetFlags struct {
-	nodes, proxy   string
-	nearCache      string
-	rate, sessions int
-	sentinels      int
-	downAfter      time.Duration
-	writes         float64
-	duration, idle time.Duration
+	nodes, proxy           string
+	nearCache              string
+	rate, sessions         int
+	sentinels              int
+	downAfter              time.Duration
+	writes                 float64
+	duration, warmup, idle time.Duration
 }
 
 // runFleet runs the fleet simulation on a local topology of shards
@@ -33,7 +33,7 @@ func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut, s
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
-	f := bench.Fleet{Sessions: ff.sessions, Rate: ff.rate, Writes: ff.writes, Duration: ff.duration, Idle: ff.idle}
+	f := bench.Fleet{Sessions: ff.sessions, Rate: ff.rate, Writes: ff.writes, Duration: ff.duration, Warmup: ff.warmup, Idle: ff.idle}
 	for _, s := range splitList(ff.nodes) {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
