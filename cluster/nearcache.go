@@ -24,7 +24,7 @@ type NearCacheStats = nearcache.Stats
 
 // NearCacheSampled reports whether a near cache keeps the session id even
 // while it takes no other sessions in (NearCacheOptions.MinReuse): one
-// session in eight, by its ID's hash, the same on every node.
+// session in sixteen, by its ID's hash, the same on every node.
 func NearCacheSampled(id string) bool { return nearcache.Sampled(id) }
 
 // NearCache is a coherent per-node cache of decoded sessions in front of a
@@ -73,8 +73,8 @@ func NearCacheSampled(id string) bool { return nearcache.Sampled(id) }
 // table"). So the cache counts the hits each session it held served
 // before Redis told it to drop the session: below NearCacheOptions.MinReuse
 // (0.1 per session) it stops taking sessions in but for a sample of one in
-// eight, which goes on counting, and the node costs Redis what a node with
-// no near cache does; it logs each switch and counts it
+// sixteen, which goes on counting, and the node costs Redis little more
+// than a node with no near cache; it logs each switch and counts it
 // (NearCacheStats.Bypasses, Bypassing).
 //
 // A NearCache is safe for concurrent use. Close it before its Cluster.

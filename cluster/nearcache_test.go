@@ -526,7 +526,7 @@ func TestNearCacheMissIsOneCommand(t *testing.T) {
 }
 
 // sampledIDs returns n session IDs that a near cache keeps even while it
-// takes no others in (one in eight), or, with sampled false, n it then
+// takes no others in (one in sixteen), or, with sampled false, n it then
 // leaves out.
 func sampledIDs(prefix string, n int, sampled bool) []string {
 	var ids []string

@@ -69,7 +69,9 @@ type NearCacheStats = nearcache.Stats
 // As on a ring (cluster.NearCache), it pays off behind a balancer that
 // sends a session's requests back to one node; behind round-robin over N
 // nodes a node's hit rate falls as 1/N, while each master remembers every
-// node that read a session since its last write.
+// node that read a session since its last write; and, as there, a cache
+// whose sessions serve too few hits stops taking them in but for a sample
+// (NearCacheOptions.MinReuse).
 //
 // A NearCache is safe for concurrent use. Close it before its Cluster.
 type NearCache struct {

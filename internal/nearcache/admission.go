@@ -23,7 +23,7 @@ import (
 // taken in saved against what it cost. Hits, not sessions that had one, so
 // that a crowd of one-request sessions (crawlers) does not hide the busy
 // ones. Below Options.MinReuse the cache stops taking sessions in, but for
-// a fixed sample of one in eight (by the ID's hash) that it goes on
+// a fixed sample of one in sixteen (by the ID's hash) that it goes on
 // caching to keep the score; its other sessions are then read and written
 // through the backend, uncached and untracked, as with no cache. Once the
 // reuse is back to MinReuse it takes every session in again. What it holds
@@ -42,11 +42,11 @@ type admission struct {
 }
 
 // Sampled reports whether the cache keeps the session id even while its
-// reuse is below Options.MinReuse: one session in eight.
+// reuse is below Options.MinReuse: one session in sixteen.
 func Sampled(id string) bool { return sampled(hash(id)) }
 
 // sampled is Sampled of an ID's hash.
-func sampled(h uint64) bool { return h>>61 == 0 }
+func sampled(h uint64) bool { return h>>60 == 0 }
 
 // admits reports whether the session whose ID hashes to h is to be cached.
 func (a *admission) admits(h uint64) bool { return !a.bypassing.Load() || sampled(h) }
@@ -75,7 +75,7 @@ func (a *admission) drop(hits int64) {
 	}
 	if bypass {
 		a.bypasses.Add(1)
-		slog.Warn("near cache: cached sessions are seldom read again on this node before they change; caching one session in eight until that rises, the rest are read from Redis uncached",
+		slog.Warn("near cache: cached sessions are seldom read again on this node before they change; caching one session in sixteen until that rises, the rest are read from Redis uncached",
 			"reuse", reuse, "min_reuse", a.min, "window", n)
 		return
 	}

@@ -47,7 +47,7 @@ func TestAdmissionJudgesHitsPerSession(t *testing.T) {
 	}
 }
 
-// While bypassing, one session in eight is still taken in, the same ones
+// While bypassing, one session in sixteen is still taken in, the same ones
 // on every node.
 func TestAdmissionSample(t *testing.T) {
 	a := admission{}
@@ -63,8 +63,8 @@ func TestAdmissionSample(t *testing.T) {
 			}
 		}
 	}
-	if in < n/8*9/10 || in > n/8*11/10 {
-		t.Fatalf("%d of %d sessions taken in while bypassing, want about one in eight", in, n)
+	if in < n/16*9/10 || in > n/16*11/10 {
+		t.Fatalf("%d of %d sessions taken in while bypassing, want about one in sixteen", in, n)
 	}
 	a.bypassing.Store(false)
 	if !a.admits(hash("any")) {

@@ -27,7 +27,7 @@ type Options struct {
 	// MinReuse is the hits a cached session must serve on this node, on
 	// average, before Redis tells the cache to drop it (another node's
 	// write, its expiry), for the cache to go on taking every session in;
-	// below it, the cache keeps only a sample of one session in eight,
+	// below it, the cache keeps only a sample of one session in sixteen,
 	// which goes on measuring, and reads and writes the others through the
 	// backend, untracked (see admission.go). Behind a balancer that sends
 	// a session's requests back to the node that read it, a session serves

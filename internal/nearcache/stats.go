@@ -17,7 +17,7 @@ type Stats struct {
 	// reuse by which the cache decides what to take in (Options.MinReuse).
 	Dropped, DroppedHits uint64
 	// Bypasses counts the times the reuse fell below MinReuse and the
-	// cache stopped taking sessions in but for its sample of one in eight;
+	// cache stopped taking sessions in but for its sample of one in sixteen;
 	// Bypassing is 1 while it does so, else 0.
 	Bypasses  uint64
 	Bypassing int `metric:"gauge"`
