@@ -26,7 +26,7 @@ import (
 // a fixed sample of one in sixteen (by the ID's hash) that it goes on
 // caching to keep the score; its other sessions are then read and written
 // through the backend, uncached and untracked, as with no cache. Once the
-// reuse is back to MinReuse it takes every session in again. What it holds
+// sample's reuse reaches twice MinReuse it takes every session in again. What it holds
 // when it stops stays, tracked and served. Each switch is logged and
 // counted (Stats.Bypasses, Stats.Bypassing).
 type admission struct {
@@ -52,12 +52,21 @@ func sampled(h uint64) bool { return h>>60 == 0 }
 func (a *admission) admits(h uint64) bool { return !a.bypassing.Load() || sampled(h) }
 
 // drop scores a session Redis told the cache to drop, which served hits
-// hits while held. At the end of each window it judges.
-func (a *admission) drop(hits int64) {
+// hits while held; inSample says whether it is in the sample. While the
+// cache bypasses, only the sample is judged: what it took in before
+// reflects the time before. At the end of each window it judges, with a
+// margin: it stops taking sessions in below min and takes them all in
+// again from twice min, so that a reuse near the bound does not switch it
+// back and forth.
+func (a *admission) drop(hits int64, inSample bool) {
 	a.totalDropped.Add(1)
 	a.totalHits.Add(uint64(hits))
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	bypassing := a.bypassing.Load()
+	if bypassing && !inSample {
+		return
+	}
 	a.dropped++
 	a.hits += hits
 	n := a.dropped
@@ -66,19 +75,16 @@ func (a *admission) drop(hits int64) {
 	}
 	reuse := float64(a.hits) / float64(n)
 	a.dropped, a.hits = 0, 0
-	if a.min < 0 {
-		return
-	}
-	bypass := reuse < a.min
-	if a.bypassing.Swap(bypass) == bypass {
-		return
-	}
-	if bypass {
+	switch {
+	case a.min < 0:
+	case !bypassing && reuse < a.min:
+		a.bypassing.Store(true)
 		a.bypasses.Add(1)
 		slog.Warn("near cache: cached sessions are seldom read again on this node before they change; caching one session in sixteen until that rises, the rest are read from Redis uncached",
-			"reuse", reuse, "min_reuse", a.min, "window", n)
-		return
+			"hits_per_session", reuse, "min_reuse", a.min, "window", n)
+	case bypassing && reuse >= 2*a.min:
+		a.bypassing.Store(false)
+		slog.Info("near cache: cached sessions are read again on this node; caching every session again",
+			"hits_per_session", reuse, "min_reuse", a.min, "window", n)
 	}
-	slog.Info("near cache: cached sessions are read again on this node; caching every session again",
-		"reuse", reuse, "min_reuse", a.min, "window", n)
 }

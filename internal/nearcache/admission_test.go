@@ -14,14 +14,17 @@ func TestAdmissionJudgesHitsPerSession(t *testing.T) {
 		min       float64
 		start     bool // bypassing before the window
 		hits      []int64
+		outside   bool // the sessions are not in the sample
 		bypassing bool
 	}{
-		{"round-robin: nothing reused", 0.1, false, make([]int64, window), true},
-		{"one hit in the window is 0.1 per session", 0.1, false, append(make([]int64, window-1), 1), false},
-		{"crawlers beside one busy session", 0.1, false, append(make([]int64, window-1), busy(50)...), false},
-		{"sampled sessions reused again", 0.1, true, []int64{1, 0, 2, 0, 0, 0, 0, 0, 0, 0}, false},
-		{"still unreused", 0.1, true, make([]int64, window), true},
-		{"negative: never", -1, false, make([]int64, window), false},
+		{"round-robin: nothing reused", 0.1, false, make([]int64, window), false, true},
+		{"one hit in the window is 0.1 per session", 0.1, false, append(make([]int64, window-1), 1), false, false},
+		{"crawlers beside one busy session", 0.1, false, append(make([]int64, window-1), busy(50)...), false, false},
+		{"sampled sessions reused again, twice the bound", 0.1, true, []int64{1, 0, 2, 0, 0, 0, 0, 0, 0, 0}, false, false},
+		{"sampled sessions at the bound: no switch back", 0.1, true, append(make([]int64, window-1), 1), false, true},
+		{"still unreused", 0.1, true, make([]int64, window), false, true},
+		{"bypassing: what is outside the sample is not judged", 0.1, true, append(make([]int64, window-1), busy(50)...), true, true},
+		{"negative: never", -1, false, make([]int64, window), false, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -31,7 +34,7 @@ func TestAdmissionJudgesHitsPerSession(t *testing.T) {
 				if i == len(c.hits)-1 && a.bypassing.Load() != c.start {
 					t.Fatalf("judged before the window was full")
 				}
-				a.drop(h)
+				a.drop(h, !c.outside)
 			}
 			if got := a.bypassing.Load(); got != c.bypassing {
 				t.Fatalf("bypassing = %v, want %v", got, c.bypassing)
@@ -40,7 +43,7 @@ func TestAdmissionJudgesHitsPerSession(t *testing.T) {
 			if c.bypassing && !c.start {
 				wantSwitches = 1
 			}
-			if a.bypasses.Load() != wantSwitches || a.totalDropped.Load() != uint64(len(c.hits)) {
+			if a.bypasses.Load() != wantSwitches || a.totalDropped.Load() != uint64(len(c.hits)) || !c.outside && a.dropped != 0 {
 				t.Fatalf("%d bypasses, %d dropped", a.bypasses.Load(), a.totalDropped.Load())
 			}
 		})

@@ -333,7 +333,7 @@ func (c *Cache) invalidateKeys(keys []string) {
 	for _, k := range keys {
 		if id, ok := strings.CutPrefix(k, c.prefix); ok {
 			if e := c.drop(id); e != nil && !e.pending {
-				c.adm.drop(e.hits.Load())
+				c.adm.drop(e.hits.Load(), Sampled(id))
 			}
 			c.invalidations.Add(1)
 		}
