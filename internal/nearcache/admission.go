@@ -26,9 +26,9 @@ import (
 // a fixed sample of one in sixteen (by the ID's hash) that it goes on
 // caching to keep the score; its other sessions are then read and written
 // through the backend, uncached and untracked, as with no cache. Once the
-// sample's reuse reaches twice MinReuse it takes every session in again. What it holds
-// when it stops stays, tracked and served. Each switch is logged and
-// counted (Stats.Bypasses, Stats.Bypassing).
+// sample's reuse reaches twice MinReuse it takes every session in again.
+// What it holds when it stops stays, tracked and served. Each switch is
+// logged and counted (Stats.Bypasses, Stats.Bypassing).
 type admission struct {
 	min    float64 // < 0: take every session in whatever the reuse
 	window int
