@@ -88,8 +88,10 @@ func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut, s
 			}
 		}
 	}
-	if err := rep.Markdown(os.Stdout); err != nil {
-		return fail(err)
+	if mdOut != "-" { // the tables go to stdout once
+		if err := rep.Markdown(os.Stdout); err != nil {
+			return fail(err)
+		}
 	}
 	if err := writeOut(mdOut, func(w io.Writer) error { return rep.Markdown(w) }); err != nil {
 		return fail(err)
