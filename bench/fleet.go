@@ -62,6 +62,9 @@ type Fleet struct {
 	// own. What a fleet costs with no cache at all is the bound of what
 	// one behind round-robin costs as it grows.
 	NoNearCache bool
+	// NearCache is every node's near cache options (the zero value: the
+	// defaults).
+	NearCache cluster.NearCacheOptions
 }
 
 // FleetServer is a Redis server (or sentinel) whose counters Fleet reads.
@@ -245,7 +248,7 @@ func (f *Fleet) startNode(ctx context.Context) (*fleetNode, error) {
 		n.handler = Handler(Manager(c), 1024)
 		return n, nil
 	}
-	if n.nc, err = cluster.NewNearCache(c, cluster.NearCacheOptions{}); err != nil {
+	if n.nc, err = cluster.NewNearCache(c, f.NearCache); err != nil {
 		n.close()
 		return nil, err
 	}
@@ -584,8 +587,12 @@ func (r *FleetReport) Markdown(w io.Writer) error {
 	if f.Warmup > 0 {
 		warmup = fmt.Sprintf(" after %v of the same traffic unmeasured", f.Warmup)
 	}
-	fmt.Fprintf(w, "%d shards (primary + %d replica(s) each), %s; %d sessions, %d requests/s over the whole fleet, %.0f%% writes, %v of traffic%s and %v idle per run; Go %s, %d CPUs, load average %s before the run, %s.\n\n",
-		r.Shards, r.Replicas, sentinels, f.Sessions, f.Rate, 100*f.Writes, f.Duration, warmup, f.Idle,
+	writes := fmt.Sprintf("%.0f%% writes", 100*f.Writes)
+	if m := f.NearCache.MinReuse; m != 0 {
+		writes += fmt.Sprintf(", near caches' MinReuse %g", m)
+	}
+	fmt.Fprintf(w, "%d shards (primary + %d replica(s) each), %s; %d sessions, %d requests/s over the whole fleet, %s, %v of traffic%s and %v idle per run; Go %s, %d CPUs, load average %s before the run, %s.\n\n",
+		r.Shards, r.Replicas, sentinels, f.Sessions, f.Rate, writes, f.Duration, warmup, f.Idle,
 		strings.TrimPrefix(r.Machine.GoVersion, "go"), r.Machine.CPUs, r.Machine.LoadAverage, r.Machine.Time.Format(time.DateOnly))
 	if len(r.Results) > 0 {
 		own := r.Results[0].ServersIdle

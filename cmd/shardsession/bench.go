@@ -56,6 +56,7 @@ func runBench(args []string) int {
 	fs.Float64Var(&ff.writes, "writes", 0.1, "fleet simulation: fraction of requests that change their session")
 	fs.IntVar(&ff.sentinels, "sentinels", 0, "fleet simulation: sentinels of the local topology (the nodes then find the primaries through them)")
 	fs.DurationVar(&ff.downAfter, "down-after", 30*time.Second, "fleet simulation: the sentinels' down-after-milliseconds (Sentinel's default); while reads go to the replicas, a node pings a quiet primary every quarter of it")
+	fs.Float64Var(&ff.minReuse, "min-reuse", 0, "fleet simulation: the near caches' NearCacheOptions.MinReuse, the hits per cached session below which a cache takes in only a sample (0: the default, 0.1; negative: every session)")
 	fs.DurationVar(&ff.warmup, "warmup", 0, "fleet simulation: unmeasured traffic before each run's measured window, so that it finds the nodes' near caches in their steady state")
 	fs.DurationVar(&ff.idle, "idle", 30*time.Second, "fleet simulation: quiet window per run, to measure the nodes' idle traffic (their background work comes every 10 to 30 s: topology polls, acknowledgements, subscription checks)")
 	if err := fs.Parse(args); err != nil {

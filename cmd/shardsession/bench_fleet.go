@@ -21,7 +21,7 @@ type fleetFlags struct {
 	rate, sessions         int
 	sentinels              int
 	downAfter              time.Duration
-	writes                 float64
+	writes, minReuse       float64
 	duration, warmup, idle time.Duration
 }
 
@@ -33,7 +33,8 @@ func runFleet(ctx context.Context, ff fleetFlags, shards, replicas int, mdOut, s
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
-	f := bench.Fleet{Sessions: ff.sessions, Rate: ff.rate, Writes: ff.writes, Duration: ff.duration, Warmup: ff.warmup, Idle: ff.idle}
+	f := bench.Fleet{Sessions: ff.sessions, Rate: ff.rate, Writes: ff.writes, Duration: ff.duration, Warmup: ff.warmup, Idle: ff.idle,
+		NearCache: cluster.NearCacheOptions{MinReuse: ff.minReuse}}
 	for _, s := range splitList(ff.nodes) {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
